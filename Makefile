@@ -1,0 +1,37 @@
+# intercomd: see README.md. Every target installs what it needs when missing.
+GO      ?= go
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X main.version=$(VERSION)
+LISTEN  ?= localhost:8080
+
+.PHONY: all build run test fuzz bench dist dist-test vmtest deps clean
+
+all: build
+
+build:
+	build/deps.sh run
+	$(GO) build -ldflags '$(LDFLAGS)' -o bin/intercomd ./cmd/intercomd
+
+# A full demo on a laptop: test pattern camera, test tone microphone and a
+# simulated button panel stand in for what the machine lacks.
+run: build
+	bin/intercomd -listen $(LISTEN) -no-auth
+
+test:
+	build/deps.sh test
+	$(GO) vet ./...
+	$(GO) test -count=1 -timeout 30m ./...
+	$(GO) test -count=1 -tags vpx -timeout 10m ./media/...
+
+# Runs each fuzz target for a short while (FUZZTIME=30s make fuzz).
+FUZZTIME ?= 10s
+fuzz:
+	build/deps.sh test
+	@for pkg in $$($(GO) list ./...); do \
+	  for f in $$($(GO) test -list '^Fuzz' $$pkg 2>/dev/null | grep '^Fuzz'); do \
+	    echo "== $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	  done; \
+	done
+
+clean:
+	rm -rf bin dist

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs the Debian packages intercomd's build and tests need, when missing.
+# Usage: build/deps.sh [test|dist|all]   (default: test)
+set -euo pipefail
+
+want=(gcc g++ pkg-config libasound2-dev)
+case "${1:-test}" in
+  run) ;;
+  test) want+=(chromium libvpx-dev) ;;
+  dist) want+=(gcc-aarch64-linux-gnu g++-aarch64-linux-gnu gcc-arm-linux-gnueabihf g++-arm-linux-gnueabihf
+               libc6-dev-arm64-cross libc6-dev-armhf-cross qemu-user-static dpkg-dev lintian systemd) ;;
+  all) "$0" test; "$0" dist; exit 0 ;;
+  *) echo "usage: $0 [run|test|dist|all]" >&2; exit 2 ;;
+esac
+
+missing=()
+for p in "${want[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "installing Debian packages: ${missing[*]}" >&2
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
