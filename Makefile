@@ -4,7 +4,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 LISTEN  ?= localhost:8080
 
-.PHONY: all build run test fuzz bench dist dist-test vmtest deps clean
+.PHONY: all build run test fuzz clean
 
 all: build
 
@@ -35,3 +35,7 @@ fuzz:
 
 clean:
 	rm -rf bin dist
+
+# Packaging (build/dist.mk), the VM test (build/vmtest/vmtest.mk) and the
+# benchmarks (build/bench.mk) keep their targets beside their scripts.
+-include build/*.mk build/*/*.mk
