@@ -1,0 +1,186 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// config is everything a maker can set: the YAML file (-config) first, then
+// flags on top. Durations are YAML strings such as "30s".
+type config struct {
+	Listen       string   `yaml:"listen"`
+	AllowOrigins []string `yaml:"allow_origin"`
+	NoAuth       bool     `yaml:"no_auth"`
+	StateDir     string   `yaml:"state_dir"`
+	TLSCert      string   `yaml:"tls_cert"`
+	TLSKey       string   `yaml:"tls_key"`
+	HTTPRedirect string   `yaml:"http_redirect"`
+	LogLevel     string   `yaml:"log_level"`
+
+	Name          string        `yaml:"name"`
+	Answer        string        `yaml:"answer"`
+	AnswerTimeout time.Duration `yaml:"answer_timeout"`
+	RingGroup     []string      `yaml:"ring_group"`
+	RingTimeout   time.Duration `yaml:"ring_timeout"`
+
+	Camera       string   `yaml:"camera"`
+	Mic          string   `yaml:"mic"`
+	Speaker      string   `yaml:"speaker"`
+	Width        int      `yaml:"width"`
+	Height       int      `yaml:"height"`
+	FPS          int      `yaml:"fps"`
+	VideoBitrate int      `yaml:"video_bitrate"`
+	MediaPort    int      `yaml:"media_port"`
+	Advertise    []string `yaml:"advertise"`
+	ICEServers   []string `yaml:"ice_servers"`
+
+	GPIO gpioConfig `yaml:"gpio"`
+}
+
+// defaults are what a laptop gets with no config file: loopback only, test
+// devices where real ones are missing, a simulated panel.
+func defaults() config {
+	return config{
+		Listen:        "localhost:8080",
+		StateDir:      "/var/lib/intercomd",
+		LogLevel:      "info",
+		Name:          "door",
+		Answer:        "auto",
+		AnswerTimeout: 30 * time.Second,
+		RingTimeout:   30 * time.Second,
+		Camera:        "auto",
+		Mic:           "auto",
+		Speaker:       "auto",
+		Width:         640,
+		Height:        480,
+		FPS:           30,
+		GPIO:          defaultGPIO(),
+	}
+}
+
+// loadConfig reads the file named by -config (if any) over the defaults, then
+// applies the flags that were set on the command line.
+func loadConfig(fs *flag.FlagSet, args []string) (config, error) {
+	cfg := defaults()
+	var (
+		file    string
+		origins string
+		adv     string
+		gpio    string
+	)
+	fs.StringVar(&file, "config", "", "YAML config `file` (flags override it)")
+	fs.StringVar(&cfg.Listen, "listen", cfg.Listen, "listen `address` (host:port)")
+	fs.StringVar(&origins, "allow-origin", "", "comma-separated extra allowed Origins")
+	fs.BoolVar(&cfg.NoAuth, "no-auth", false, "turn login off (loopback listen addresses only)")
+	fs.StringVar(&cfg.StateDir, "state-dir", cfg.StateDir, "`dir` for the certificate and password")
+	fs.StringVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "debug, info, warn or error")
+	fs.StringVar(&cfg.Name, "name", cfg.Name, "the door's user `name` on the hub")
+	fs.StringVar(&cfg.Camera, "camera", cfg.Camera, "auto, test, clock, none or a V4L2 `device`")
+	fs.StringVar(&cfg.Mic, "mic", cfg.Mic, "auto, test, none or an ALSA `device`")
+	fs.StringVar(&cfg.Speaker, "speaker", cfg.Speaker, "auto, none or an ALSA `device`")
+	fs.IntVar(&cfg.MediaPort, "media-port", 0, "single UDP `port` for all WebRTC media (0: any)")
+	fs.StringVar(&adv, "advertise", "", "comma-separated `addresses` to advertise for media")
+	fs.StringVar(&gpio, "gpio", "", "auto, sim, real or none")
+	if err := fs.Parse(args); err != nil {
+		return cfg, err
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if file != "" {
+		fromFile := defaults()
+		if err := readConfigFile(file, &fromFile); err != nil {
+			return cfg, err
+		}
+		// Flags win: copy back every flag that was given.
+		flagged := cfg
+		cfg = fromFile
+		fs.Visit(func(f *flag.Flag) { applyFlag(&cfg, &flagged, f.Name) })
+	}
+	if set["allow-origin"] {
+		cfg.AllowOrigins = splitList(origins)
+	}
+	if set["advertise"] {
+		cfg.Advertise = splitList(adv)
+	}
+	if set["gpio"] {
+		cfg.GPIO.Mode = gpio
+	}
+	return cfg, cfg.validate()
+}
+
+// applyFlag copies the field behind flag name from src to dst.
+func applyFlag(dst, src *config, name string) {
+	switch name {
+	case "listen":
+		dst.Listen = src.Listen
+	case "no-auth":
+		dst.NoAuth = src.NoAuth
+	case "state-dir":
+		dst.StateDir = src.StateDir
+	case "log-level":
+		dst.LogLevel = src.LogLevel
+	case "name":
+		dst.Name = src.Name
+	case "camera":
+		dst.Camera = src.Camera
+	case "mic":
+		dst.Mic = src.Mic
+	case "speaker":
+		dst.Speaker = src.Speaker
+	case "media-port":
+		dst.MediaPort = src.MediaPort
+	}
+}
+
+func readConfigFile(path string, cfg *config) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("read config: %w", err)
+	}
+	defer f.Close()
+	dec := yaml.NewDecoder(f)
+	dec.KnownFields(true)
+	if err := dec.Decode(cfg); err != nil && !errors.Is(err, io.EOF) {
+		return fmt.Errorf("config %s: %w", path, err)
+	}
+	return nil
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// validate catches mistakes a maker can make in the file, with the key named.
+func (c config) validate() error {
+	switch c.Answer {
+	case "auto", "button":
+	default:
+		return fmt.Errorf("config: answer must be auto or button, not %q", c.Answer)
+	}
+	if c.Name == "" {
+		return errors.New("config: name must not be empty")
+	}
+	if c.Width <= 0 || c.Height <= 0 || c.FPS <= 0 {
+		return fmt.Errorf("config: width, height and fps must be positive (got %dx%d@%d)", c.Width, c.Height, c.FPS)
+	}
+	if c.MediaPort < 0 || c.MediaPort > 65535 {
+		return fmt.Errorf("config: media_port %d out of range", c.MediaPort)
+	}
+	if c.RingTimeout <= 0 || c.AnswerTimeout <= 0 {
+		return errors.New("config: ring_timeout and answer_timeout must be positive")
+	}
+	return nil
+}
