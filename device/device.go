@@ -22,8 +22,13 @@ type Message struct {
 	From   string          `json:"from,omitempty"`
 	To     string          `json:"to,omitempty"`
 	Reason string          `json:"reason,omitempty"`
+	// Param2 carries Register's "delta" request for compact user lists.
+	Param2 string `json:"param2,omitempty"`
 	// Users is the user list of a "Get Users" message.
 	Users []User `json:"users,omitempty"`
+	// Joined and Left are the changes of a "Users Delta" message.
+	Joined []User   `json:"joined,omitempty"`
+	Left   []string `json:"left,omitempty"`
 }
 
 // User is one entry of the hub's user list.

@@ -1,0 +1,369 @@
+package device
+
+import (
+	"context"
+	"slices"
+	"time"
+)
+
+// setupTimeout bounds making an offer or an answer.
+const setupTimeout = 10 * time.Second
+
+func (c *Controller) onMessage(m Message) {
+	switch m.Type {
+	case "Register":
+		c.onRegister(m)
+	case "Get Users":
+		clear(c.users)
+		for _, u := range m.Users {
+			c.users[u.Name] = u
+		}
+	case "Users Delta":
+		for _, name := range m.Left {
+			delete(c.users, name)
+		}
+		for _, u := range m.Joined {
+			c.users[u.Name] = u
+		}
+	case "Invite":
+		c.onInvite(m)
+	case "Caller Session Description":
+		c.onOffer(m)
+	case "Callee Session Description":
+		c.onAnswer(m)
+	case "ICE Candidate":
+		if m.From == c.peer && c.call != nil {
+			if err := c.call.AddCandidate(m.Text); err != nil {
+				c.log.Warn("remote candidate refused", "peer", m.From, "err", err)
+			}
+		}
+	case "Hangup":
+		c.onHangup(m)
+	case "Open Door":
+		c.onOpenDoor(m)
+	case "Error":
+		c.log.Warn("hub refused a message", "type", text(m), "reason", m.Reason)
+	}
+}
+
+func (c *Controller) onRegister(m Message) {
+	if m.Status == "OK" {
+		c.registered = true
+		c.log.Info("registered on the hub", "name", c.cfg.Name)
+		return
+	}
+	c.registered = false
+	c.log.Error("the hub refused the door's name; retrying", "name", c.cfg.Name, "reason", m.Reason, "retry", c.cfg.RegisterRetry)
+	stop(&c.retry)
+	c.retry = time.NewTimer(c.cfg.RegisterRetry)
+}
+
+// party names the other user of a status reply to the door's Invite.
+func (c *Controller) party(m Message) string {
+	if m.From != "" && m.From != c.cfg.Name {
+		return m.From
+	}
+	return m.To
+}
+
+func (c *Controller) onInvite(m Message) {
+	switch text(m) {
+	case "Incoming":
+		c.onIncoming(m.From)
+	case "Start":
+		c.onInviteStatus(c.party(m), m.Status, m.Reason)
+	}
+}
+
+// onIncoming: a resident calls the door.
+func (c *Controller) onIncoming(from string) {
+	if c.state != StateIdle {
+		// The hub answers Busy for a door in a call; this is a race with the
+		// door's own ring group, so say no the protocol's way.
+		c.send(Message{Type: "Invite", Text: quote("Rejected"), To: from, Reason: "Busy"})
+		return
+	}
+	c.peer, c.caller = from, false
+	c.send(Message{Type: "Invite", Text: quote("Ringing"), To: from})
+	if c.cfg.Answer == AnswerAuto {
+		c.accept()
+		return
+	}
+	c.setState(StateRinging)
+	c.deadline = time.NewTimer(c.cfg.AnswerTimeout)
+}
+
+func (c *Controller) answer() error {
+	if c.state != StateRinging {
+		return errNotRinging
+	}
+	c.accept()
+	return nil
+}
+
+// accept takes the ringing call: the resident, being the caller, then sends
+// its offer.
+func (c *Controller) accept() {
+	stop(&c.deadline)
+	if err := c.newCall(); err != nil {
+		c.log.Error("cannot answer: media", "peer", c.peer, "err", err)
+		c.send(Message{Type: "Invite", Text: quote("Rejected"), To: c.peer, Reason: "Door media failed"})
+		c.toIdle()
+		return
+	}
+	c.send(Message{Type: "Invite", Text: quote("Accepted"), To: c.peer})
+	c.setState(StateInCall)
+}
+
+func (c *Controller) onOffer(m Message) {
+	if c.state != StateInCall || c.caller || m.From != c.peer || c.call == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(c.ctx, setupTimeout)
+	defer cancel()
+	answer, err := c.call.Answer(ctx, m.Text)
+	if err != nil {
+		c.log.Warn("cannot answer the offer", "peer", m.From, "err", err)
+		c.endCall("Media negotiation failed")
+		return
+	}
+	c.send(Message{Type: "Callee Session Description", Text: answer, To: c.peer})
+}
+
+func (c *Controller) onAnswer(m Message) {
+	if c.state != StateInCall || !c.caller || m.From != c.peer || c.call == nil {
+		return
+	}
+	if err := c.call.SetAnswer(m.Text); err != nil {
+		c.log.Warn("cannot apply the answer", "peer", m.From, "err", err)
+		c.endCall("Media negotiation failed")
+	}
+}
+
+// startCall rings the ring group (the Call button).
+func (c *Controller) startCall() error {
+	if !c.registered {
+		return ErrNotRegistered
+	}
+	if c.state == StateRinging {
+		// A visitor pressing Call while a resident's call rings answers it.
+		c.accept()
+		return nil
+	}
+	if c.state != StateIdle {
+		return ErrBusy
+	}
+	targets := c.ringGroup()
+	if len(targets) == 0 {
+		c.log.Warn("call button: nobody to ring", "ring_group", c.cfg.RingGroup)
+		return ErrNobody
+	}
+	c.log.Info("ringing", "who", targets)
+	for _, t := range targets {
+		c.pending[t] = true
+		c.send(Message{Type: "Invite", Text: quote("Start"), To: t})
+	}
+	c.caller, c.peer = true, ""
+	c.setState(StateCalling)
+	c.deadline = time.NewTimer(c.cfg.RingTimeout)
+	return nil
+}
+
+// ringGroup is who the door rings now: the configured names that are online,
+// or every browser online.
+func (c *Controller) ringGroup() []string {
+	var out []string
+	if len(c.cfg.RingGroup) > 0 {
+		for _, n := range c.cfg.RingGroup {
+			if _, ok := c.users[n]; ok && n != c.cfg.Name {
+				out = append(out, n)
+			}
+		}
+		return out
+	}
+	for n, u := range c.users {
+		if n != c.cfg.Name && u.Kind != "door" {
+			out = append(out, n)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+func (c *Controller) onInviteStatus(from, status, reason string) {
+	if c.state != StateCalling || !c.pending[from] {
+		return
+	}
+	switch status {
+	case "Accepted":
+		delete(c.pending, from)
+		c.cancelPending("Answered elsewhere")
+		stop(&c.deadline)
+		c.peer = from
+		c.setState(StateInCall)
+		if err := c.newCall(); err != nil {
+			c.log.Error("cannot call: media", "peer", from, "err", err)
+			c.endCall("Door media failed")
+			return
+		}
+		ctx, cancel := context.WithTimeout(c.ctx, setupTimeout)
+		defer cancel()
+		offer, err := c.call.Offer(ctx)
+		if err != nil {
+			c.log.Error("cannot make an offer", "peer", from, "err", err)
+			c.endCall("Door media failed")
+			return
+		}
+		c.send(Message{Type: "Caller Session Description", Text: offer, To: from})
+	case "Rejected", "Busy", "Fail":
+		c.log.Info("ring group member declined", "who", from, "status", status, "reason", reason)
+		delete(c.pending, from)
+		if len(c.pending) == 0 {
+			c.log.Warn("missed call: nobody answered the door", "last", status)
+			c.toIdle()
+		}
+	}
+}
+
+// cancelPending stops every ring group member still ringing.
+func (c *Controller) cancelPending(reason string) {
+	for _, p := range sortedKeys(c.pending) {
+		c.send(Message{Type: "Hangup", Text: quote("Local"), To: p, Reason: reason})
+	}
+	clear(c.pending)
+}
+
+func sortedKeys(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}
+
+func (c *Controller) onHangup(m Message) {
+	switch {
+	case c.state == StateCalling && c.pending[m.From]:
+		delete(c.pending, m.From)
+		if len(c.pending) == 0 {
+			c.log.Warn("missed call: nobody answered the door", "last", "hangup "+m.Reason)
+			c.toIdle()
+		}
+	case (c.state == StateInCall || c.state == StateRinging) && m.From == c.peer:
+		c.log.Info("the resident hung up", "peer", m.From, "reason", m.Reason)
+		c.closeCall()
+		c.toIdle()
+	}
+}
+
+// onDeadline: the door's ring or the resident's ring at the door timed out.
+func (c *Controller) onDeadline() {
+	switch c.state {
+	case StateCalling:
+		c.log.Warn("missed call: nobody answered the door", "after", c.cfg.RingTimeout)
+		c.cancelPending("No answer")
+		c.toIdle()
+	case StateRinging:
+		c.log.Info("nobody answered at the door", "caller", c.peer, "after", c.cfg.AnswerTimeout)
+		c.send(Message{Type: "Invite", Text: quote("Rejected"), To: c.peer, Reason: "No answer"})
+		c.toIdle()
+	}
+}
+
+func (c *Controller) hangup() error {
+	switch c.state {
+	case StateInCall:
+		c.endCall("Requested")
+	case StateRinging:
+		c.send(Message{Type: "Invite", Text: quote("Rejected"), To: c.peer, Reason: "Rejected at the door"})
+		c.toIdle()
+	case StateCalling:
+		c.log.Info("the door cancelled its call")
+		c.cancelPending("Cancelled")
+		c.toIdle()
+	default:
+		return errNoCall
+	}
+	return nil
+}
+
+// endCall hangs up the current call with a reason the resident sees.
+func (c *Controller) endCall(reason string) {
+	if c.peer != "" {
+		c.send(Message{Type: "Hangup", Text: quote("Local"), To: c.peer, Reason: reason})
+	}
+	c.closeCall()
+	c.toIdle()
+}
+
+func (c *Controller) newCall() error {
+	c.closeCall()
+	c.callID++
+	id := c.callID
+	call, err := c.media.NewCall(c.peer, func(ev CallEvent) {
+		c.post(event{callID: id, callEv: &ev})
+	})
+	if err != nil {
+		return err
+	}
+	c.call = call
+	return nil
+}
+
+func (c *Controller) closeCall() {
+	stop(&c.grace)
+	if c.call != nil {
+		if err := c.call.Close(); err != nil {
+			c.log.Debug("close call", "err", err)
+		}
+		c.call = nil
+		c.callID++
+	}
+}
+
+func (c *Controller) toIdle() {
+	stop(&c.deadline)
+	clear(c.pending)
+	c.setState(StateIdle)
+	c.peer, c.caller = "", false
+}
+
+func (c *Controller) onCallEvent(ev CallEvent) {
+	if ev.Candidate != nil {
+		c.send(Message{Type: "ICE Candidate", Text: ev.Candidate, To: c.peer})
+	}
+	switch ev.State {
+	case ConnConnected:
+		stop(&c.grace)
+		c.log.Info("media connected", "peer", c.peer)
+	case ConnDisconnected:
+		if c.grace == nil {
+			c.grace = time.NewTimer(c.cfg.DisconnectGrace)
+		}
+	case ConnFailed, ConnClosed:
+		c.log.Warn("media connection ended", "peer", c.peer, "state", ev.State)
+		c.endCall("Connection lost")
+	}
+}
+
+// onOpenDoor pulses the relay for the resident in a call with the door, and
+// for nobody else.
+func (c *Controller) onOpenDoor(m Message) {
+	if m.Status != "" {
+		return // a reply, not a request
+	}
+	reply := Message{Type: "Open Door", To: m.From}
+	switch {
+	case c.state != StateInCall || m.From != c.peer:
+		c.log.Warn("door opening refused: not in a call with the door", "by", m.From)
+		reply.Status, reply.Reason = "Fail", "Only the resident in a call with the door can open it"
+	case c.panel.Relay == nil:
+		reply.Status, reply.Reason = "Fail", "This door has no door opener"
+	default:
+		c.panel.Relay.Pulse()
+		c.log.Info("door opened", "by", m.From, "at", time.Now().Format(time.RFC3339))
+		reply.Status = "OK"
+	}
+	c.send(reply)
+}

@@ -1,0 +1,324 @@
+package device
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"sync"
+	"time"
+)
+
+// Errors of the door's commands.
+var (
+	ErrNotRegistered = errors.New("the door is not registered on the hub")
+	ErrBusy          = errors.New("the door is already in a call")
+	ErrNobody        = errors.New("nobody to ring: no resident is online")
+	ErrStopped       = errors.New("the door has stopped")
+)
+
+// Config is how the door behaves.
+type Config struct {
+	// Name is the door's user name on the hub.
+	Name string
+	// Answer says whether a resident's call is answered at once or rings
+	// until the Answer button.
+	Answer AnswerMode
+	// AnswerTimeout rejects a call nobody answered at the door (AnswerButton).
+	AnswerTimeout time.Duration
+	// RingGroup names who the door rings; empty means every browser online.
+	RingGroup []string
+	// RingTimeout cancels the door's call when no resident answers.
+	RingTimeout time.Duration
+	// DisconnectGrace ends a call whose connection stays disconnected this
+	// long (the browser vanished without a word).
+	DisconnectGrace time.Duration
+	// RegisterRetry is the pause before registering again after the hub
+	// refused the name.
+	RegisterRetry time.Duration
+}
+
+func (c *Config) setDefaults() {
+	if c.AnswerTimeout <= 0 {
+		c.AnswerTimeout = 30 * time.Second
+	}
+	if c.RingTimeout <= 0 {
+		c.RingTimeout = 30 * time.Second
+	}
+	if c.DisconnectGrace <= 0 {
+		c.DisconnectGrace = 2 * time.Second
+	}
+	if c.RegisterRetry <= 0 {
+		c.RegisterRetry = 5 * time.Second
+	}
+}
+
+// Panel is the door's buttons, lights and relay. Any of them may be nil.
+type Panel struct {
+	Call, Answer, Hangup   Button
+	Ringing, InCall, Ready Light
+	Relay                  Relay
+}
+
+// Status is a snapshot of the door for /healthz and the panel.
+type Status struct {
+	Name       string `json:"name"`
+	State      string `json:"state"`
+	Peer       string `json:"peer,omitempty"`
+	Registered bool   `json:"registered"`
+}
+
+// Controller is the door's state machine. One goroutine (Run) owns all call
+// state; messages, call events, buttons and commands reach it through
+// channels.
+type Controller struct {
+	cfg   Config
+	log   *slog.Logger
+	sig   Signaller
+	media Media
+	panel Panel
+
+	events chan event
+	done   chan struct{} // closed when Run returns
+
+	statusMu sync.Mutex
+	status   Status // guarded by statusMu; written by Run after every event
+
+	// Owned by the Run goroutine.
+	ctx        context.Context
+	state      State
+	registered bool
+	peer       string          // the other party of the call or incoming ring
+	caller     bool            // the door placed the current call
+	call       Call            // the current peer connection, or nil
+	callID     int             // tells current call events from stale ones
+	pending    map[string]bool // ring group members still ringing
+	users      map[string]User // who is online, from the hub's lists
+	deadline   *time.Timer     // ring or answer timeout of the current state
+	grace      *time.Timer     // disconnect grace of the current call
+	retry      *time.Timer     // next registration attempt
+	lights     [3]LightMode    // last modes set: ringing, in call, ready
+	lightsSet  bool
+}
+
+type event struct {
+	msg    *Message
+	callID int
+	callEv *CallEvent
+	cmd    func() error
+	reply  chan error
+}
+
+// New makes the door. Run starts it.
+func New(cfg Config, log *slog.Logger, sig Signaller, media Media, panel Panel) *Controller {
+	cfg.setDefaults()
+	return &Controller{
+		cfg:     cfg,
+		log:     log,
+		sig:     sig,
+		media:   media,
+		panel:   panel,
+		events:  make(chan event, 1024),
+		done:    make(chan struct{}),
+		pending: map[string]bool{},
+		users:   map[string]User{},
+		status:  Status{Name: cfg.Name, State: StateIdle.String()},
+	}
+}
+
+// Deliver hands the door a message from the hub.
+func (c *Controller) Deliver(m Message) {
+	c.post(event{msg: &m})
+}
+
+// Call rings the door's ring group (the Call button).
+func (c *Controller) Call() error { return c.command(c.startCall) }
+
+// Answer accepts a resident's call that rings at the door.
+func (c *Controller) Answer() error { return c.command(c.answer) }
+
+// Hangup ends the call, cancels the door's ringing or rejects a ringing call.
+func (c *Controller) Hangup() error { return c.command(c.hangup) }
+
+// Status reports the door's state.
+func (c *Controller) Status() Status {
+	c.statusMu.Lock()
+	defer c.statusMu.Unlock()
+	return c.status
+}
+
+func (c *Controller) post(e event) {
+	select {
+	case c.events <- e:
+	case <-c.done:
+	}
+}
+
+func (c *Controller) command(f func() error) error {
+	reply := make(chan error, 1)
+	c.post(event{cmd: f, reply: reply})
+	select {
+	case err := <-reply:
+		return err
+	case <-c.done:
+		return ErrStopped
+	}
+}
+
+// Run registers the door and runs its state machine until ctx ends; then it
+// hangs up whatever call is up.
+func (c *Controller) Run(ctx context.Context) error {
+	defer close(c.done)
+	c.ctx = ctx
+	c.register()
+	c.refresh()
+	for {
+		select {
+		case <-ctx.Done():
+			c.shutdown()
+			return nil
+		case e := <-c.events:
+			c.handle(e)
+		case <-pressed(c.panel.Call):
+			c.logErr("call button", c.startCall())
+		case <-pressed(c.panel.Answer):
+			c.logErr("answer button", c.answer())
+		case <-pressed(c.panel.Hangup):
+			c.logErr("hangup button", c.hangup())
+		case <-timerC(c.deadline):
+			c.deadline = nil
+			c.onDeadline()
+		case <-timerC(c.grace):
+			c.grace = nil
+			c.log.Warn("call lost: connection stayed disconnected", "peer", c.peer, "grace", c.cfg.DisconnectGrace)
+			c.endCall("Connection lost")
+		case <-timerC(c.retry):
+			c.retry = nil
+			c.register()
+		}
+		c.refresh()
+	}
+}
+
+func (c *Controller) handle(e event) {
+	switch {
+	case e.msg != nil:
+		c.onMessage(*e.msg)
+	case e.callEv != nil:
+		if e.callID == c.callID && c.call != nil {
+			c.onCallEvent(*e.callEv)
+		}
+	case e.cmd != nil:
+		e.reply <- e.cmd()
+	}
+}
+
+func (c *Controller) logErr(what string, err error) {
+	if err != nil {
+		c.log.Info(what+" ignored", "reason", err)
+	}
+}
+
+func pressed(b Button) <-chan struct{} {
+	if b == nil {
+		return nil
+	}
+	return b.Pressed()
+}
+
+func timerC(t *time.Timer) <-chan time.Time {
+	if t == nil {
+		return nil
+	}
+	return t.C
+}
+
+func stop(t **time.Timer) {
+	if *t != nil {
+		(*t).Stop()
+		*t = nil
+	}
+}
+
+// send hands a message to the hub; the hub answers problems with messages.
+func (c *Controller) send(m Message) {
+	if err := c.sig.Send(m); err != nil {
+		c.log.Warn("send to hub", "type", m.Type, "to", m.To, "err", err)
+	}
+}
+
+func quote(s string) json.RawMessage {
+	b, _ := json.Marshal(s) // a string always marshals
+	return b
+}
+
+// text reads a message's text as a string ("" when it is not one).
+func text(m Message) string {
+	var s string
+	if json.Unmarshal(m.Text, &s) != nil {
+		return ""
+	}
+	return s
+}
+
+func (c *Controller) register() {
+	c.send(Message{Type: "Register", Text: quote(c.cfg.Name), Param2: "delta"})
+}
+
+func (c *Controller) setState(s State) {
+	if c.state != s {
+		c.log.Info("state", "from", c.state, "to", s, "peer", c.peer)
+	}
+	c.state = s
+}
+
+// refresh shows the state on the lights and in the status snapshot.
+func (c *Controller) refresh() {
+	ringing, incall, ready := LightOff, LightOff, LightOff
+	switch c.state {
+	case StateRinging, StateCalling:
+		ringing = LightBlink
+	case StateInCall:
+		incall = LightOn
+	case StateIdle:
+		if c.registered {
+			ready = LightOn
+		}
+	}
+	if c.registered && c.media != nil && c.media.Err() != nil {
+		ready = LightBlink
+	}
+	modes := [3]LightMode{ringing, incall, ready}
+	for i, l := range []Light{c.panel.Ringing, c.panel.InCall, c.panel.Ready} {
+		if l != nil && (!c.lightsSet || c.lights[i] != modes[i]) {
+			l.Set(modes[i])
+		}
+	}
+	c.lights, c.lightsSet = modes, true
+
+	peer := c.peer
+	if c.state == StateIdle || c.state == StateCalling {
+		peer = ""
+	}
+	c.statusMu.Lock()
+	c.status = Status{Name: c.cfg.Name, State: c.state.String(), Peer: peer, Registered: c.registered}
+	c.statusMu.Unlock()
+}
+
+func (c *Controller) shutdown() {
+	switch c.state {
+	case StateInCall:
+		c.send(Message{Type: "Hangup", Text: quote("Local"), To: c.peer, Reason: "Door shutting down"})
+	case StateRinging:
+		c.send(Message{Type: "Invite", Text: quote("Rejected"), To: c.peer, Reason: "Door shutting down"})
+	case StateCalling:
+		c.cancelPending("Door shutting down")
+	}
+	c.closeCall()
+	c.toIdle()
+}
+
+var (
+	errNotRinging = errors.New("no call is ringing at the door")
+	errNoCall     = errors.New("no call to hang up")
+)
