@@ -322,3 +322,24 @@ var (
 	errNotRinging = errors.New("no call is ringing at the door")
 	errNoCall     = errors.New("no call to hang up")
 )
+
+// Ping returns once the state machine has taken a no-op command: the
+// systemd watchdog only gets its ping while the door's loop answers.
+func (c *Controller) Ping(ctx context.Context) error {
+	reply := make(chan error, 1)
+	select {
+	case c.events <- event{cmd: func() error { return nil }, reply: reply}:
+	case <-c.done:
+		return ErrStopped
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case err := <-reply:
+		return err
+	case <-c.done:
+		return ErrStopped
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}

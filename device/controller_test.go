@@ -520,8 +520,14 @@ func TestShutdownHangsUp(t *testing.T) {
 		r := newRig(t, Config{})
 		r.deliver(invite("Incoming", "alice"))
 		r.sig.take()
+		if err := r.c.Ping(context.Background()); err != nil {
+			t.Fatalf("Ping() on a running door = %v, want nil", err)
+		}
 		r.cancel()
 		synctest.Wait()
+		if err := r.c.Ping(context.Background()); !errors.Is(err, ErrStopped) {
+			t.Fatalf("Ping() after stop = %v, want ErrStopped", err)
+		}
 		r.expect(Message{Type: "Hangup", Text: quote("Local"), To: "alice"})
 		if err := r.c.Call(); !errors.Is(err, ErrStopped) {
 			t.Fatalf("Call() after stop = %v, want ErrStopped", err)
