@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian packages intercomd's build and tests need, when missing.
-# Usage: build/deps.sh [test|dist|all]   (default: test)
+# Usage: build/deps.sh [run|test|dist|vm|all]   (default: test)
 set -euo pipefail
 
 want=(gcc g++ pkg-config libasound2-dev)
@@ -9,8 +9,9 @@ case "${1:-test}" in
   test) want+=(chromium libvpx-dev) ;;
   dist) want+=(gcc-aarch64-linux-gnu g++-aarch64-linux-gnu gcc-arm-linux-gnueabihf g++-arm-linux-gnueabihf
                libc6-dev-arm64-cross libc6-dev-armhf-cross qemu-user-static dpkg-dev lintian systemd) ;;
+  vm) want+=(qemu-system-x86 busybox-static cpio xz-utils zstd kmod make libelf1 ca-certificates) ;;
   all) "$0" test; "$0" dist; exit 0 ;;
-  *) echo "usage: $0 [run|test|dist|all]" >&2; exit 2 ;;
+  *) echo "usage: $0 [run|test|dist|vm|all]" >&2; exit 2 ;;
 esac
 
 missing=()

@@ -1,0 +1,275 @@
+#!/usr/bin/env bash
+# make vmtest: runs intercomd's real device drivers on Linux's virtual devices
+# (vivid camera, snd-aloop sound card, gpio-sim lines) inside a QEMU VM (TCG,
+# no KVM) booted from Debian's own kernel. See docs/TESTING.md.
+#
+# Usage: build/vmtest/vmtest.sh [SCENARIO...]     (default: smoke)
+#   smoke   the devices alone, through the libraries intercomd uses
+# Environment:
+#   VMTEST_CACHE    cache directory (default ${XDG_CACHE_HOME:-~/.cache}/intercomd-vmtest)
+#   VMTEST_KERNEL   kernel ABI, e.g. 6.1.0-56-amd64 (default: Debian's current one)
+#   VMTEST_TIMEOUT  seconds one VM may run (default 300)
+#   VMTEST_KEEP=1   keep the work directory (console log, initramfs) for a look
+#   VMTEST_APPEND   more kernel command line; vmtest.skip=vivid,snd-aloop leaves
+#                   those modules out, to see how a missing device is reported
+# Exit status: the guest test's status; 1 when the VM never reported one.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+cache=${VMTEST_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/intercomd-vmtest}
+timeout=${VMTEST_TIMEOUT:-300}
+t0=$SECONDS
+
+say() { echo "vmtest: [$((SECONDS - t0))s] $*" >&2; }
+die() { echo "vmtest: FAIL: $*" >&2; exit 1; }
+
+# The modules the guest needs, in this order; modprobe -D adds what each
+# depends on. virtio_pci carries the network card for the port forwards.
+modules=(configfs vivid snd-aloop gpio-sim gpio-mockup virtio_pci virtio_net)
+# Parameters: vivid as one webcam-like capture device (input 0 is its
+# webcam), snd-aloop as card 0 named Loopback. gpio-mockup is shipped but
+# left unloaded: gpio-sim is configurable through configfs.
+declare -A modparams=(
+  [vivid]="n_devs=1 node_types=0x1 num_inputs=1 input_types=0x0"
+  [snd-aloop]="index=0 id=Loopback pcm_substreams=2"
+)
+noload=(gpio-mockup)
+
+# kernel_abi prints Debian's current 6.1 kernel ABI (6.1.0-NN-amd64).
+kernel_abi() {
+  if [ -n "${VMTEST_KERNEL:-}" ]; then echo "$VMTEST_KERNEL"; return; fi
+  local abi
+  abi=$(apt-cache depends linux-image-amd64 2>/dev/null | sed -n 's/.*Depends: linux-image-\(6\.1\.[0-9]*-[0-9]*-amd64\)$/\1/p' | head -1)
+  if [ -z "$abi" ]; then
+    apt-get update -qq >&2 || true
+    abi=$(apt-cache depends linux-image-amd64 2>/dev/null | sed -n 's/.*Depends: linux-image-\(6\.1\.[0-9]*-[0-9]*-amd64\)$/\1/p' | head -1)
+  fi
+  if [ -z "$abi" ]; then
+    # Offline: the newest kernel already cached.
+    abi=$(ls -1 "$cache/kernel" 2>/dev/null | sort -V | tail -1)
+  fi
+  [ -n "$abi" ] || die "cannot find Debian's linux-image-amd64 (apt-get update failed?)"
+  echo "$abi"
+}
+
+# build_kernel fetches the kernel image, headers, kbuild and source of ABI
+# $1, builds gpio-sim, gpio-mockup and irq_sim against it, and leaves in
+# $kdir: vmlinux (uncompressed, booted through QEMU's PVH entry, which skips
+# the bzImage decompressor that costs 3 to 10 s under TCG), modules/*.ko and
+# modules/load.order.
+build_kernel() {
+  local abi=$1 kdir=$2 ver tmp
+  ver=$(apt-cache policy "linux-image-$abi" | awk '/Candidate:/ {print $2}')
+  [ -n "$ver" ] && [ "$ver" != "(none)" ] || die "kernel: no Debian package linux-image-$abi"
+  say "kernel: fetching linux-image-$abi $ver, headers, kbuild and source (cold cache)"
+  tmp=$(mktemp -d "$cache/tmp.XXXXXX")
+  chmod 755 "$tmp"
+  (cd "$tmp" && apt-get download -q=2 "linux-image-$abi=$ver" "linux-headers-$abi=$ver" \
+    "linux-headers-${abi%-amd64}-common=$ver" "linux-kbuild-6.1=$ver" "linux-source-6.1=$ver" 2>&1 |
+    grep -v 'unsandboxed' >&2) || true
+  local deb
+  for deb in "$tmp"/*.deb; do dpkg -x "$deb" "$tmp/root"; done
+  [ -f "$tmp/root/boot/vmlinuz-$abi" ] || die "kernel: download of linux-image-$abi=$ver failed"
+  [ -f "$tmp/root/usr/src/linux-source-6.1.tar.xz" ] || die "kernel: download of linux-source-6.1=$ver failed"
+
+  say "kernel: unpacking what the modules and vmlinux need from linux-source-6.1"
+  local src=linux-source-6.1
+  tar -xJf "$tmp/root/usr/src/$src.tar.xz" -C "$tmp" "$src/scripts/extract-vmlinux" \
+    "$src/drivers/gpio/gpio-sim.c" "$src/drivers/gpio/gpio-mockup.c" "$src/drivers/gpio/gpiolib.h" \
+    "$src/kernel/irq/irq_sim.c"
+  sh "$tmp/$src/scripts/extract-vmlinux" "$tmp/root/boot/vmlinuz-$abi" >"$tmp/vmlinux" ||
+    die "kernel: extract-vmlinux failed on vmlinuz-$abi"
+
+  say "kernel: building irq_sim, gpio-sim and gpio-mockup out of tree"
+  local m=$tmp/mods
+  mkdir -p "$m"
+  cp "$tmp/$src/kernel/irq/irq_sim.c" "$tmp/$src/drivers/gpio/gpio-sim.c" \
+    "$tmp/$src/drivers/gpio/gpio-mockup.c" "$tmp/$src/drivers/gpio/gpiolib.h" "$m/"
+  # irq_to_desc is not exported to modules; generic_handle_irq does the same
+  # for a simple irq. A module also needs its licence.
+  grep -q 'handle_simple_irq(irq_to_desc(irqnum));' "$m/irq_sim.c" ||
+    die "kernel: irq_sim.c of $ver no longer has the line to patch"
+  sed -i 's/handle_simple_irq(irq_to_desc(irqnum));/generic_handle_irq(irqnum);/' "$m/irq_sim.c"
+  echo 'MODULE_LICENSE("GPL");' >>"$m/irq_sim.c"
+  echo 'obj-m := irq_sim.o gpio-sim.o gpio-mockup.o' >"$m/Kbuild"
+  local hdr=$tmp/root/usr/src/linux-headers-$abi
+  sed -i "s#^include /usr/src/#include $tmp/root/usr/src/#" "$hdr/Makefile"
+  make -s -C "$hdr" M="$m" modules >"$tmp/make.log" 2>&1 || {
+    cat "$tmp/make.log" >&2
+    die "kernel: building gpio-sim/irq_sim failed (gcc-12 and make installed? build/deps.sh vm)"
+  }
+  mkdir -p "$tmp/root/lib/modules/$abi/extra"
+  cp "$m"/*.ko "$tmp/root/lib/modules/$abi/extra/"
+  depmod -b "$tmp/root" "$abi"
+
+  # The closure, dependencies first, as "file.ko params" lines for /init.
+  mkdir -p "$tmp/out/modules"
+  local mod line path name
+  for mod in "${modules[@]}"; do
+    modprobe -d "$tmp/root" -S "$abi" -D "$mod" || die "kernel: modprobe -D $mod: not in linux-image-$abi"
+  done | awk '$1 == "insmod" && !seen[$2]++ {print $2}' >"$tmp/closure"
+  while read -r path; do
+    cp "$path" "$tmp/out/modules/"
+    name=$(basename "$path" .ko)
+    case " ${noload[*]} " in *" $name "*) continue ;; esac
+    echo "$name.ko ${modparams[$name]:-}"
+  done <"$tmp/closure" >"$tmp/out/modules/load.order"
+  mv "$tmp/vmlinux" "$tmp/out/vmlinux"
+  echo "$ver" >"$tmp/out/version"
+  # One kernel is kept: the older ones are gone from Debian's archive anyway.
+  rm -rf "$(dirname "$kdir")"
+  mkdir -p "$(dirname "$kdir")"
+  mv "$tmp/out" "$kdir"
+  rm -rf "$tmp"
+}
+
+# build_base makes the initramfs every run shares: busybox, the modules,
+# ALSA's configuration and /init. Rebuilt only when one of them changes.
+build_base() {
+  local kdir=$1 out=$2 tmp
+  tmp=$(mktemp -d "$cache/tmp.XXXXXX")
+  local r=$tmp/root
+  mkdir -p "$r"/{bin,sbin,usr/bin,usr/sbin,lib/modules,proc,sys,dev,tmp,run,root,etc,usr/share}
+  cp /bin/busybox "$r/bin/busybox"
+  local app
+  for app in $("$r/bin/busybox" --list-full); do
+    [ -e "$r/$app" ] || ln -s /bin/busybox "$r/$app"
+  done
+  cp "$kdir"/modules/* "$r/lib/modules/"
+  cp -a /usr/share/alsa "$r/usr/share/alsa"
+  printf 'root:x:0:0:root:/root:/bin/sh\n' >"$r/etc/passwd"
+  printf 'root:x:0:\naudio:x:29:\nvideo:x:44:\n' >"$r/etc/group"
+  printf '127.0.0.1 localhost\n::1 localhost\n' >"$r/etc/hosts"
+  cp "$here/init" "$r/init"
+  chmod 755 "$r/init"
+  (cd "$r" && find . -print0 | sort -z | cpio --null -o -H newc -R 0:0 --quiet) >"$tmp/base.cpio"
+  mv "$tmp/base.cpio" "$out"
+  rm -rf "$tmp"
+}
+
+# add_binary copies the binary $1 to $2 inside the run tree $3 with the
+# shared libraries it needs (glibc, and whatever ldd lists).
+add_binary() {
+  local bin=$1 dest=$2 r=$3 lib
+  mkdir -p "$r/$(dirname "$dest")"
+  cp "$bin" "$r/$dest"
+  add_libs "$bin" "$r"
+}
+
+# add_libs copies the shared libraries of $1 into the run tree $2.
+add_libs() {
+  local lib
+  for lib in $(ldd "$1" 2>/dev/null | grep -o '/[^ ]*'); do
+    [ -e "$2/$lib" ] && continue
+    mkdir -p "$2/$(dirname "$lib")"
+    cp -L "$lib" "$2/$lib"
+  done
+}
+
+# build_run makes the per-run cpio for scenario $1 in work dir $2.
+build_run() {
+  local scenario=$1 w=$2 r=$2/run
+  mkdir -p "$r/test/bin"
+  case $scenario in
+    smoke)
+      CGO_ENABLED=1 go build -o "$w/smoke" "$repo/build/vmtest/smoke" || die "build: build/vmtest/smoke does not compile"
+      add_binary "$w/smoke" test/bin/smoke "$r"
+      ;;
+    *) die "unknown scenario $scenario (smoke)" ;;
+  esac
+  # malgo opens libasound with dlopen, so ldd cannot see it.
+  add_libs /usr/lib/x86_64-linux-gnu/libasound.so.2 "$r"
+  mkdir -p "$r/usr/lib/x86_64-linux-gnu"
+  cp -L /usr/lib/x86_64-linux-gnu/libasound.so.2 "$r/usr/lib/x86_64-linux-gnu/"
+  cp "$here/guest-$scenario.sh" "$r/test/run"
+  chmod 755 "$r/test/run"
+  (cd "$r" && find . -print0 | sort -z | cpio --null -o -H newc -R 0:0 --quiet) >"$w/run.cpio"
+}
+
+# boot runs the VM for scenario $1 with initramfs $2 and writes the console
+# to $3. Extra QEMU -nic options come from $netopts.
+boot() {
+  local scenario=$1 initrd=$2 log=$3
+  : >"$log"
+  qemu-system-x86_64 -nodefaults -no-user-config -machine pc,accel=tcg -cpu max -smp 2 -m 1024 \
+    -display none -no-reboot -serial "file:$log" \
+    -kernel "$vmlinux" -initrd "$initrd" \
+    -append "console=ttyS0 quiet loglevel=3 panic=-1 vmtest.scenario=$scenario ${VMTEST_APPEND:-}" \
+    -nic "user,model=virtio-net-pci,restrict=on${netopts:-}" &
+  qpid=$!
+  tail -n +1 -f --pid=$qpid "$log" | sed -u 's/^/guest: /' >&2 &
+  local tailpid=$!
+  local end=$((SECONDS + timeout))
+  while kill -0 $qpid 2>/dev/null; do
+    if [ $SECONDS -ge $end ]; then
+      say "VM still running after ${timeout}s: stopping it"
+      kill $qpid 2>/dev/null || true
+      break
+    fi
+    sleep 0.2
+  done
+  wait $qpid 2>/dev/null || true
+  wait $tailpid 2>/dev/null || true
+}
+
+# report reads the console log $2 of scenario $1 and returns the guest's
+# status, naming each device that failed.
+report() {
+  local scenario=$1 log=$2 status
+  status=$(tr -d '\r' <"$log" | sed -n 's/^VMTEST-EXIT \([0-9]*\)$/\1/p' | tail -1)
+  if [ -z "$status" ]; then
+    echo "vmtest: $scenario: FAIL: the VM ended without reporting a status (kernel panic, crash or timeout); console tail:" >&2
+    tail -n 30 "$log" | sed 's/^/  /' >&2
+    return 1
+  fi
+  local fails
+  fails=$(tr -d '\r' <"$log" | sed -n 's/^VMTEST FAIL //p')
+  if [ "$status" -ne 0 ] || [ -n "$fails" ]; then
+    echo "vmtest: $scenario: FAIL (status $status):" >&2
+    [ -n "$fails" ] && echo "$fails" | sed 's/^/  /' >&2
+    [ "$status" -ne 0 ] || status=1
+    return "$status"
+  fi
+  echo "vmtest: $scenario: PASS: $(tr -d '\r' <"$log" | grep -c '^VMTEST PASS') checks" >&2
+  return 0
+}
+
+main() {
+  local scenarios=("$@")
+  [ ${#scenarios[@]} -gt 0 ] || scenarios=(smoke)
+  "$repo/build/deps.sh" vm
+  mkdir -p "$cache"
+  local abi kdir
+  abi=$(kernel_abi)
+  kdir=$cache/kernel/$abi
+  if [ ! -f "$kdir/vmlinux" ]; then build_kernel "$abi" "$kdir"; fi
+  vmlinux=$kdir/vmlinux
+  local key base
+  key=$( (cat "$here/init" "$kdir/modules/load.order" /bin/busybox; echo "$abi") | sha256sum | cut -c1-16)
+  base=$cache/base-$key.cpio
+  if [ ! -f "$base" ]; then
+    say "initramfs: building the base (busybox, modules, ALSA config, /init)"
+    rm -f "$cache"/base-*.cpio
+    build_base "$kdir" "$base"
+  fi
+  work=$(mktemp -d "${TMPDIR:-/tmp}/intercomd-vmtest.XXXXXX")
+  [ "${VMTEST_KEEP:-}" = 1 ] || trap 'rm -rf "$work"' EXIT
+  local s rc=0 one
+  for s in "${scenarios[@]}"; do
+    say "$s: building the test binaries"
+    mkdir -p "$work/$s"
+    build_run "$s" "$work/$s"
+    cat "$base" "$work/$s/run.cpio" >"$work/$s/initrd.cpio"
+    say "$s: booting Linux $abi (QEMU TCG)"
+    boot "$s" "$work/$s/initrd.cpio" "$work/$s/console.log"
+    one=0
+    report "$s" "$work/$s/console.log" || one=$?
+    [ $one -eq 0 ] || rc=$one
+  done
+  [ "${VMTEST_KEEP:-}" = 1 ] && say "work directory kept: $work"
+  say "done (status $rc)"
+  return $rc
+}
+
+main "$@"
