@@ -1,0 +1,514 @@
+package web
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Paths a visitor without a session may fetch: the login page and its
+// files. Everything else, every WebSocket upgrade on any path included,
+// needs a session.
+var publicPaths = map[string]bool{
+	"/login":       true,
+	"/login.html":  true,
+	"/login.js":    true,
+	"/login.css":   true,
+	"/favicon.ico": true,
+}
+
+// sessionSweepEvery is how soon a logout elsewhere, an expiry or a new
+// password closes the WebSockets of ended sessions.
+const sessionSweepEvery = 5 * time.Second
+
+// maxLoginBody bounds a login or setup request.
+const maxLoginBody = 4 << 10
+
+// guard is the resident login: it answers the login API, admits requests
+// with a valid session cookie and turns everyone else away.
+type guard struct {
+	log         *slog.Logger
+	secure      bool          // served over HTTPS: Secure, __Host- cookie
+	fingerprint func() string // of the TLS certificate; nil on plain HTTP
+	pw          *passwords
+	sess        *sessions
+	attempts    *attemptLimiter
+
+	mu        sync.Mutex // guards setupCode
+	setupCode string     // one-time code for the first password; "" when used up
+}
+
+// guardOptions configure newGuard.
+type guardOptions struct {
+	stateDir    string
+	secure      bool
+	fingerprint func() string
+	now         func() time.Time // nil: time.Now
+}
+
+// newGuard loads the password and sessions from the state directory. With
+// no password yet, it makes a one-time setup code and logs it, once: a
+// resident who reads the log can set the password from any device.
+func newGuard(o guardOptions, log *slog.Logger) (*guard, error) {
+	if o.stateDir == "" {
+		return nil, errors.New("auth: no state directory for the password")
+	}
+	if o.now == nil {
+		o.now = time.Now
+	}
+	if err := ensureStateDir(o.stateDir); err != nil {
+		return nil, err
+	}
+	pw, err := loadPasswords(o.stateDir, log)
+	if err != nil {
+		return nil, err
+	}
+	pw.now = o.now
+	sess, err := loadSessions(o.stateDir, log, o.now)
+	if err != nil {
+		return nil, err
+	}
+	g := &guard{
+		log:         log,
+		secure:      o.secure,
+		fingerprint: o.fingerprint,
+		pw:          pw,
+		sess:        sess,
+		attempts:    newAttemptLimiter(loginAttempts, loginWindow, o.now),
+	}
+	if pw.current() == "" {
+		if g.setupCode, err = newSetupCode(); err != nil {
+			return nil, err
+		}
+		log.Warn("no resident password yet: set one on the page opened on this machine (localhost), "+
+			"or on any device with this one-time setup code, or with `intercomd set-password`",
+			"setup_code", g.setupCode)
+	}
+	return g, nil
+}
+
+// run ends expired sessions (closing their sockets) until ctx ends.
+func (g *guard) run(ctx context.Context) {
+	t := time.NewTicker(sessionSweepEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			g.sess.expire(g.pw.current())
+		}
+	}
+}
+
+// wrap puts the login in front of next.
+func (g *guard) wrap(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		upgrade := r.Header.Get("Upgrade") != ""
+		switch p := r.URL.Path; {
+		case upgrade:
+		case p == "/api/auth":
+			g.serveStatus(w, r)
+			return
+		case p == "/api/login":
+			g.serveLogin(w, r)
+			return
+		case p == "/api/setup":
+			g.serveSetup(w, r)
+			return
+		case p == "/api/logout":
+			g.serveLogout(w, r)
+			return
+		case publicPaths[p] && (r.Method == http.MethodGet || r.Method == http.MethodHead):
+			next.ServeHTTP(w, r)
+			return
+		}
+		t, ok := g.session(r)
+		switch {
+		case ok && upgrade:
+			// The socket lives as long as its session: logging out, a
+			// new password or expiry ends it.
+			ctx, cancel := context.WithCancel(r.Context())
+			release := g.sess.hold(t, cancel)
+			defer release()
+			defer cancel()
+			next.ServeHTTP(w, r.WithContext(ctx))
+		case ok:
+			next.ServeHTTP(w, r)
+		case r.URL.Path == "/healthz" && r.Method == http.MethodGet:
+			g.servePublicHealth(w, r, next)
+		default:
+			g.refuse(w, r, upgrade)
+		}
+	})
+}
+
+// session returns the valid session token r carries.
+func (g *guard) session(r *http.Request) (token, bool) {
+	v := g.pw.current()
+	for _, t := range requestTokens(r, g.secure) {
+		if g.sess.valid(t, v) {
+			return t, true
+		}
+	}
+	return token{}, false
+}
+
+// refuse answers a request without a valid session: pages go to the login,
+// everything else gets 401.
+func (g *guard) refuse(w http.ResponseWriter, r *http.Request, upgrade bool) {
+	w.Header().Set("Cache-Control", "no-store")
+	switch {
+	case upgrade:
+		http.Error(w, "login required: open the page and log in first", http.StatusUnauthorized)
+	case strings.HasPrefix(r.URL.Path, "/api/"):
+		writeJSON(w, http.StatusUnauthorized, map[string]any{"error": "login required"})
+	case (r.Method == http.MethodGet || r.Method == http.MethodHead) && wantsPage(r):
+		http.Redirect(w, r, "/login", http.StatusSeeOther)
+	default:
+		http.Error(w, "login required", http.StatusUnauthorized)
+	}
+}
+
+// wantsPage tells a page load (which should land on the login) from a fetch
+// of a script or an image.
+func wantsPage(r *http.Request) bool {
+	p := r.URL.Path
+	if p == "/" || strings.HasSuffix(p, ".html") || !strings.Contains(p[strings.LastIndexByte(p, '/')+1:], ".") {
+		return true
+	}
+	return strings.Contains(r.Header.Get("Accept"), "text/html")
+}
+
+// servePublicHealth: /healthz stays open so monitors and the VM test can see
+// that intercomd is up, but without a session it says only that. Who is
+// online, the door's state and the version are for residents (and for
+// processes on the Pi itself).
+func (g *guard) servePublicHealth(w http.ResponseWriter, r *http.Request, next http.Handler) {
+	if loopbackRequest(r) {
+		next.ServeHTTP(w, r)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, http.StatusOK, map[string]any{"status": "ok"})
+}
+
+// authStatus is what the login page needs to know.
+type authStatus struct {
+	Authenticated bool `json:"authenticated"`
+	PasswordSet   bool `json:"passwordSet"`
+	// Setup says how this visitor may set the first password: "loopback"
+	// (on the machine itself, no code), "code" (with the setup code from
+	// the log) or "" (neither: use intercomd set-password).
+	Setup       string `json:"setup,omitempty"`
+	HTTPS       bool   `json:"https"`
+	Fingerprint string `json:"fingerprint,omitempty"`
+}
+
+func (g *guard) serveStatus(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		methodNotAllowed(w, "GET, HEAD")
+		return
+	}
+	_, authed := g.session(r)
+	st := authStatus{Authenticated: authed, PasswordSet: g.pw.current() != "", HTTPS: g.secure}
+	if g.fingerprint != nil {
+		st.Fingerprint = g.fingerprint()
+	}
+	if !st.PasswordSet {
+		st.Setup = g.setupMode(r)
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, http.StatusOK, st)
+}
+
+func (g *guard) setupMode(r *http.Request) string {
+	if loopbackRequest(r) {
+		return "loopback"
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.setupCode != "" {
+		return "code"
+	}
+	return ""
+}
+
+// loginForm is a login or setup request, as JSON or as a form.
+type loginForm struct {
+	Password string `json:"password"`
+	// Code is the one-time setup code (setup only, off loopback).
+	Code string `json:"code"`
+}
+
+var errLoginBody = errors.New("send the password as JSON {\"password\": ...} or as a form")
+
+// parseLogin decodes a login or setup request body of the given Content-Type.
+func parseLogin(contentType string, body []byte) (loginForm, error) {
+	var f loginForm
+	mt, _, err := mime.ParseMediaType(contentType)
+	if err != nil {
+		return f, errLoginBody
+	}
+	switch mt {
+	case "application/json":
+		dec := json.NewDecoder(strings.NewReader(string(body)))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&f); err != nil {
+			return loginForm{}, fmt.Errorf("login request: %w", err)
+		}
+		if dec.More() {
+			return loginForm{}, errors.New("login request: more than one JSON value")
+		}
+	case "application/x-www-form-urlencoded":
+		q, err := url.ParseQuery(string(body))
+		if err != nil {
+			return loginForm{}, fmt.Errorf("login request: %w", err)
+		}
+		f.Password, f.Code = q.Get("password"), q.Get("code")
+	default:
+		return f, errLoginBody
+	}
+	switch {
+	case f.Password == "":
+		return loginForm{}, errors.New("enter the password")
+	case len(f.Password) > maxPasswordBytes:
+		return loginForm{}, fmt.Errorf("the password is longer than %d bytes", maxPasswordBytes)
+	case len(f.Code) > 64:
+		return loginForm{}, errors.New("the setup code is too long")
+	}
+	return f, nil
+}
+
+// readLogin enforces POST, the rate limit and the body format; it answers
+// the request itself and returns false when any of them fails.
+func (g *guard) readLogin(w http.ResponseWriter, r *http.Request) (loginForm, bool) {
+	w.Header().Set("Cache-Control", "no-store")
+	if r.Method != http.MethodPost {
+		methodNotAllowed(w, "POST")
+		return loginForm{}, false
+	}
+	client, _ := clientKey(r.RemoteAddr)
+	if ok, wait := g.attempts.allow(client); !ok {
+		secs := int((wait + time.Second - 1) / time.Second)
+		w.Header().Set("Retry-After", strconv.Itoa(secs))
+		g.log.Debug("login attempt refused: too many", "client", client)
+		writeJSON(w, http.StatusTooManyRequests, map[string]any{
+			"error": fmt.Sprintf("Too many attempts from your address: wait %d seconds and try again.", secs),
+		})
+		return loginForm{}, false
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxLoginBody))
+	if err != nil {
+		writeJSON(w, http.StatusRequestEntityTooLarge, map[string]any{"error": "request too large"})
+		return loginForm{}, false
+	}
+	f, err := parseLogin(r.Header.Get("Content-Type"), body)
+	if err != nil {
+		writeJSON(w, http.StatusBadRequest, map[string]any{"error": err.Error()})
+		return loginForm{}, false
+	}
+	return f, true
+}
+
+func (g *guard) serveLogin(w http.ResponseWriter, r *http.Request) {
+	f, ok := g.readLogin(w, r)
+	if !ok {
+		return
+	}
+	client, _ := clientKey(r.RemoteAddr)
+	if g.pw.current() == "" {
+		writeJSON(w, http.StatusConflict, map[string]any{"error": "No password is set yet: set one first.", "setup": true})
+		return
+	}
+	ok, version := g.pw.check(f.Password)
+	if !ok {
+		g.log.Info("login failed: wrong password", "client", client)
+		writeJSON(w, http.StatusUnauthorized, map[string]any{"error": "Wrong password."})
+		return
+	}
+	g.startSession(w, version, client)
+}
+
+func (g *guard) serveSetup(w http.ResponseWriter, r *http.Request) {
+	f, ok := g.readLogin(w, r)
+	if !ok {
+		return
+	}
+	client, _ := clientKey(r.RemoteAddr)
+	if g.pw.current() != "" {
+		writeJSON(w, http.StatusConflict, map[string]any{"error": "A password is already set: log in with it."})
+		return
+	}
+	if !loopbackRequest(r) {
+		g.mu.Lock()
+		code := g.setupCode
+		g.mu.Unlock()
+		switch {
+		case code == "":
+			writeJSON(w, http.StatusForbidden, map[string]any{"error": "Setting the password from another device needs a setup code: restart intercomd to print a new one, or run intercomd set-password on it."})
+			return
+		case subtle.ConstantTimeCompare([]byte(normalizeSetupCode(f.Code)), []byte(normalizeSetupCode(code))) != 1:
+			g.log.Info("password setup refused: wrong setup code", "client", client)
+			writeJSON(w, http.StatusForbidden, map[string]any{"error": "Wrong setup code: it is in intercomd's log (journalctl -u intercomd)."})
+			return
+		}
+	}
+	version, err := g.pw.setFirst(f.Password)
+	switch {
+	case errors.Is(err, ErrBadPassword):
+		writeJSON(w, http.StatusBadRequest, map[string]any{"error": "The " + err.Error() + "."})
+		return
+	case errors.Is(err, errPasswordSet):
+		writeJSON(w, http.StatusConflict, map[string]any{"error": "A password is already set: log in with it."})
+		return
+	case err != nil:
+		g.log.Error("set password", "err", err)
+		writeJSON(w, http.StatusInternalServerError, map[string]any{"error": "Could not save the password: see intercomd's log."})
+		return
+	}
+	g.mu.Lock()
+	g.setupCode = ""
+	g.mu.Unlock()
+	g.log.Info("resident password set from the page", "client", client)
+	g.startSession(w, version, client)
+}
+
+// startSession logs the browser in.
+func (g *guard) startSession(w http.ResponseWriter, version, client string) {
+	t, _, err := g.sess.create(version)
+	if err != nil {
+		g.log.Error("start session", "err", err)
+		writeJSON(w, http.StatusInternalServerError, map[string]any{"error": "Could not start a session: see intercomd's log."})
+		return
+	}
+	http.SetCookie(w, sessionCookie(t, sessionTTL, g.secure))
+	g.log.Info("login", "client", client)
+	writeJSON(w, http.StatusOK, map[string]any{"ok": true})
+}
+
+func (g *guard) serveLogout(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "no-store")
+	if r.Method != http.MethodPost {
+		methodNotAllowed(w, "POST")
+		return
+	}
+	for _, t := range requestTokens(r, g.secure) {
+		if err := g.sess.remove(t); err != nil {
+			g.log.Error("logout", "err", err)
+		}
+	}
+	http.SetCookie(w, sessionCookie(token{}, 0, g.secure))
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// loopbackRequest is a request from this machine to a loopback name. The
+// name matters: a foreign web page can point its own domain at 127.0.0.1
+// (DNS rebinding), but it cannot make the browser send Host: localhost.
+func loopbackRequest(r *http.Request) bool {
+	if _, loop := clientKey(r.RemoteAddr); !loop {
+		return false
+	}
+	return loopbackHost(r.Host)
+}
+
+// loopbackHost reports whether a Host header names this machine's loopback:
+// localhost, a *.localhost name or a loopback address.
+func loopbackHost(host string) bool {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	host = strings.ToLower(strings.TrimSuffix(strings.Trim(host, "[]"), "."))
+	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.Unmap().IsLoopback()
+}
+
+// loopbackOnly is the -no-auth guard: with no login, only pages loaded from
+// a loopback name may use intercomd. It stops a web page elsewhere from
+// pointing its own domain at 127.0.0.1 and watching the camera.
+func loopbackOnly(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !loopbackHost(r.Host) {
+			http.Error(w, "intercomd runs without login (-no-auth) and answers only to localhost: open http://localhost"+portOf(r.Host)+"/", http.StatusMisdirectedRequest)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func portOf(host string) string {
+	if _, p, err := net.SplitHostPort(host); err == nil {
+		return ":" + p
+	}
+	return ""
+}
+
+// setupAlphabet is Crockford's base32: no I, L, O or U to misread.
+const setupAlphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+// newSetupCode makes a 60-bit code shown as XXXX-XXXX-XXXX.
+func newSetupCode() (string, error) {
+	b := make([]byte, 12)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("setup code: %w", err)
+	}
+	var s strings.Builder
+	for i, x := range b {
+		if i > 0 && i%4 == 0 {
+			s.WriteByte('-')
+		}
+		s.WriteByte(setupAlphabet[x&31])
+	}
+	return s.String(), nil
+}
+
+// normalizeSetupCode forgives case, spaces, dashes and the letters people
+// type for look-alike digits.
+func normalizeSetupCode(s string) string {
+	var b strings.Builder
+	for _, c := range strings.ToUpper(s) {
+		switch c {
+		case ' ', '-', '\t':
+		case 'O':
+			b.WriteByte('0')
+		case 'I', 'L':
+			b.WriteByte('1')
+		default:
+			b.WriteRune(c)
+		}
+	}
+	return b.String()
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	w.Write(append(b, '\n'))
+}
+
+func methodNotAllowed(w http.ResponseWriter, allow string) {
+	w.Header().Set("Allow", allow)
+	writeJSON(w, http.StatusMethodNotAllowed, map[string]any{"error": "method not allowed"})
+}

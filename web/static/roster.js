@@ -1,0 +1,45 @@
+// roster.js: who is online. The hub sends one full "Get Users" list and then
+// "Users Delta" changes (we register with param2 "delta"); the seed's hub
+// sends only full lists. Both are handled.
+
+export class Roster {
+  constructor() {
+    this.users = new Map(); // name -> {name, kind, regdate}
+  }
+
+  // full replaces the list.
+  full(list) {
+    this.users = new Map();
+    for (const u of Array.isArray(list) ? list : []) this.add(u);
+  }
+
+  // delta applies a compact change: left names first, then joined users, so
+  // a user who reconnected within one update stays listed.
+  delta(joined, left) {
+    for (const name of Array.isArray(left) ? left : []) this.users.delete(name);
+    for (const u of Array.isArray(joined) ? joined : []) this.add(u);
+  }
+
+  add(u) {
+    if (!u || typeof u.name !== 'string' || u.name === '') return;
+    this.users.set(u.name, { name: u.name, kind: u.kind === 'door' ? 'door' : 'browser', regdate: u.regdate });
+  }
+
+  kind(name) {
+    const u = this.users.get(name);
+    return u ? u.kind : 'browser';
+  }
+
+  has(name) {
+    return this.users.has(name);
+  }
+
+  // list is everyone but self: doors first, then people by name.
+  list(self) {
+    return [...this.users.values()]
+      .filter((u) => u.name !== self)
+      .sort((a, b) => (a.kind === 'door') !== (b.kind === 'door')
+        ? (a.kind === 'door' ? -1 : 1)
+        : a.name.localeCompare(b.name));
+  }
+}

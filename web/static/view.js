@@ -1,0 +1,84 @@
+// view.js: small DOM helpers for app.js. Names from other users are only
+// ever set as text (never as HTML).
+
+export const $ = (id) => document.getElementById(id);
+
+// avatar shows a name's first letter on a colour derived from the name, so
+// the same person always looks the same.
+export function avatar(el, name, kind = 'browser') {
+  el.textContent = '';
+  if (kind === 'door') {
+    el.append(icon('i-door'));
+  } else {
+    el.textContent = (Array.from(name.trim())[0] || '?').toUpperCase();
+  }
+  let h = 0;
+  for (const c of name) h = (h * 31 + c.codePointAt(0)) % 360;
+  el.dataset.hue = String(Math.floor(h / 30)); // 12 palette entries in CSS
+  el.dataset.kind = kind;
+}
+
+export function icon(id, cls = 'icon') {
+  const ns = 'http://www.w3.org/2000/svg';
+  const svg = document.createElementNS(ns, 'svg');
+  svg.setAttribute('class', cls);
+  svg.setAttribute('aria-hidden', 'true');
+  const use = document.createElementNS(ns, 'use');
+  use.setAttribute('href', '#' + id);
+  svg.append(use);
+  return svg;
+}
+
+const doorStates = { idle: 'Ready', ringing: 'Ringing', calling: 'Calling', incall: 'In a call' };
+
+// renderUsers draws the online list: doors first as big cards with a
+// one-tap call, then people. device is /healthz's "device" ({name, state})
+// or null; enabled says whether calls can be placed now.
+export function renderUsers(users, device, enabled) {
+  const ul = $('users');
+  ul.textContent = '';
+  for (const u of users) {
+    const door = u.kind === 'door';
+    const li = document.createElement('li');
+    li.className = door ? 'user door' : 'user';
+    li.dataset.user = u.name;
+    li.dataset.kind = u.kind;
+    const av = document.createElement('span');
+    av.className = door ? 'avatar big' : 'avatar';
+    avatar(av, u.name, u.kind);
+    const who = document.createElement('span');
+    who.className = 'who';
+    const name = document.createElement('span');
+    name.className = 'uname';
+    name.textContent = u.name;
+    const sub = document.createElement('span');
+    sub.className = 'sub';
+    let state = '';
+    if (door && device && device.name === u.name) state = doorStates[device.state] || device.state || '';
+    sub.textContent = door ? 'Door' + (state ? ' · ' + state : '') : 'Online';
+    who.append(name, sub);
+    const btn = document.createElement('button');
+    btn.type = 'button';
+    btn.className = door ? 'call primary' : 'call round success small';
+    btn.dataset.call = u.name;
+    btn.disabled = !enabled;
+    btn.setAttribute('aria-label', 'Call ' + u.name);
+    btn.append(icon('i-phone'));
+    if (door) {
+      const label = document.createElement('span');
+      label.textContent = 'Call';
+      btn.append(label);
+    }
+    li.append(av, who, btn);
+    ul.append(li);
+  }
+  $('empty').hidden = users.length > 0;
+}
+
+// clock formats seconds as m:ss or h:mm:ss.
+export function clock(sec) {
+  const s = Math.floor(sec % 60).toString().padStart(2, '0');
+  const m = Math.floor(sec / 60) % 60;
+  const h = Math.floor(sec / 3600);
+  return h ? `${h}:${String(m).padStart(2, '0')}:${s}` : `${m}:${s}`;
+}

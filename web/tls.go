@@ -1,0 +1,326 @@
+package web
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"math/big"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Files of the generated certificate in the state directory.
+const (
+	generatedCertFile = "tls-cert.pem"
+	generatedKeyFile  = "tls-key.pem"
+)
+
+const (
+	// certLifetime is the longest validity Apple's platforms accept for a
+	// TLS server certificate (825 days), so iPhones can trust it too.
+	certLifetime = 825 * 24 * time.Hour
+	// certRenewBefore: a generated certificate this close to expiry is
+	// replaced at start (the log shows the new fingerprint).
+	certRenewBefore = 30 * 24 * time.Hour
+	// certCheckEvery bounds how often a handshake looks at the files.
+	certCheckEvery = time.Second
+)
+
+// certStore hands out the server's certificate. It is either a pair the maker
+// configured or one intercomd made in the state directory on first start; in
+// both cases the files are watched (stat on handshakes, at most once a
+// second), so a renewed certificate is served without a restart.
+type certStore struct {
+	log               *slog.Logger
+	certFile, keyFile string
+	now               func() time.Time
+
+	mu          sync.Mutex // guards the fields below
+	cert        *tls.Certificate
+	fingerprint string
+	stamp       [2]fileStamp // of the files cert was loaded from
+	checked     time.Time    // last time the files were looked at
+	badStamp    [2]fileStamp // last stamps that failed to load (logged once)
+}
+
+// certHosts lists the names and addresses a generated certificate is for.
+type certHosts func() (dns []string, ips []net.IP)
+
+// newCertStore loads the configured pair (certFile and keyFile, both or
+// neither), or else the generated pair in stateDir, making it first if it is
+// missing or about to expire.
+func newCertStore(stateDir, certFile, keyFile string, hosts certHosts, log *slog.Logger) (*certStore, error) {
+	if (certFile == "") != (keyFile == "") {
+		return nil, errors.New("tls: tls_cert and tls_key must be given together")
+	}
+	c := &certStore{log: log, certFile: certFile, keyFile: keyFile, now: time.Now}
+	if certFile == "" {
+		if stateDir == "" {
+			return nil, errors.New("tls: no state directory for the generated certificate")
+		}
+		c.certFile = filepath.Join(stateDir, generatedCertFile)
+		c.keyFile = filepath.Join(stateDir, generatedKeyFile)
+		if err := c.ensureGenerated(stateDir, hosts); err != nil {
+			return nil, err
+		}
+	}
+	stamp, err := statPair(c.certFile, c.keyFile)
+	if err != nil {
+		return nil, fmt.Errorf("tls: %w", err)
+	}
+	cert, err := loadPair(c.certFile, c.keyFile)
+	if err != nil {
+		return nil, err
+	}
+	c.set(cert, stamp)
+	c.checked = c.now()
+	return c, nil
+}
+
+// ensureGenerated makes a new self-signed pair unless a usable one exists.
+// An existing pair that does not load is an error, not a silent
+// replacement: a new certificate means a new fingerprint, and the resident
+// should know why.
+func (c *certStore) ensureGenerated(stateDir string, hosts certHosts) error {
+	_, errC := os.Stat(c.certFile)
+	_, errK := os.Stat(c.keyFile)
+	switch {
+	case errC == nil && errK == nil:
+		cert, err := loadPair(c.certFile, c.keyFile)
+		if err != nil {
+			return fmt.Errorf("%w (delete both files to make a new certificate)", err)
+		}
+		if c.now().Add(certRenewBefore).Before(cert.Leaf.NotAfter) {
+			return nil
+		}
+		c.log.Warn("generated certificate expires soon: making a new one", "not_after", cert.Leaf.NotAfter)
+	case errors.Is(errC, fs.ErrNotExist) || errors.Is(errK, fs.ErrNotExist):
+	default:
+		return fmt.Errorf("tls: %w", errors.Join(errC, errK))
+	}
+	dns, ips := hosts()
+	certPEM, keyPEM, err := makeCert(dns, ips, c.now())
+	if err != nil {
+		return err
+	}
+	if err := ensureStateDir(stateDir); err != nil {
+		return err
+	}
+	// Key first: a crash between the two leaves a pair that fails to load
+	// loudly rather than a certificate without its key.
+	if err := writeFileAtomic(c.keyFile, keyPEM, 0o600); err != nil {
+		return fmt.Errorf("tls: save key: %w", err)
+	}
+	if err := writeFileAtomic(c.certFile, certPEM, 0o644); err != nil {
+		return fmt.Errorf("tls: save certificate: %w", err)
+	}
+	c.log.Info("made a self-signed certificate", "file", c.certFile, "names", strings.Join(dns, ","), "addresses", fmt.Sprint(ips))
+	return nil
+}
+
+// makeCert makes a self-signed ECDSA P-256 server certificate for the given
+// names and addresses, PEM encoded.
+func makeCert(dns []string, ips []net.IP, now time.Time) (certPEM, keyPEM []byte, err error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, nil, fmt.Errorf("tls: make key: %w", err)
+	}
+	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 127))
+	if err != nil {
+		return nil, nil, fmt.Errorf("tls: make serial: %w", err)
+	}
+	cn := "intercomd"
+	if len(dns) > 0 {
+		cn += " " + dns[0]
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: serial,
+		Subject:      pkix.Name{CommonName: cn, Organization: []string{"intercomd"}},
+		NotBefore:    now.Add(-time.Hour), // tolerate a phone whose clock is a little behind
+		NotAfter:     now.Add(certLifetime),
+		// A leaf, not a CA: Firefox refuses a CA certificate used as a server's.
+		KeyUsage:              x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		BasicConstraintsValid: true,
+		DNSNames:              dns,
+		IPAddresses:           ips,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return nil, nil, fmt.Errorf("tls: make certificate: %w", err)
+	}
+	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		return nil, nil, fmt.Errorf("tls: encode key: %w", err)
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
+		pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), nil
+}
+
+// localHosts is what a generated certificate names: the hostname, its .local
+// (mDNS) name, localhost, and every address of this machine. Link-local IPv6
+// addresses are left out: they need a zone, which a certificate cannot say.
+func localHosts() (dns []string, ips []net.IP) {
+	seen := map[string]bool{}
+	addName := func(n string) {
+		n = strings.ToLower(strings.TrimSuffix(n, "."))
+		if n != "" && !seen[n] {
+			seen[n] = true
+			dns = append(dns, n)
+		}
+	}
+	if h, err := os.Hostname(); err == nil && h != "" {
+		addName(h)
+		short, _, _ := strings.Cut(h, ".")
+		addName(short + ".local")
+	}
+	addName("localhost")
+	addIP := func(ip net.IP) {
+		if ip == nil || ip.IsLinkLocalUnicast() || seen[ip.String()] {
+			return
+		}
+		seen[ip.String()] = true
+		ips = append(ips, ip)
+	}
+	addIP(net.IPv4(127, 0, 0, 1))
+	addIP(net.IPv6loopback)
+	if addrs, err := net.InterfaceAddrs(); err == nil {
+		for _, a := range addrs {
+			if n, ok := a.(*net.IPNet); ok {
+				addIP(n.IP)
+			}
+		}
+	}
+	return dns, ips
+}
+
+func loadPair(certFile, keyFile string) (*tls.Certificate, error) {
+	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		return nil, fmt.Errorf("tls: load %s and %s: %w", certFile, keyFile, err)
+	}
+	return &cert, nil // Go fills cert.Leaf since 1.23
+}
+
+func statPair(certFile, keyFile string) ([2]fileStamp, error) {
+	c, err := stampOf(certFile)
+	if err != nil {
+		return [2]fileStamp{}, err
+	}
+	k, err := stampOf(keyFile)
+	return [2]fileStamp{c, k}, err
+}
+
+// set installs cert; c.mu must be held (or c not yet shared).
+func (c *certStore) set(cert *tls.Certificate, stamp [2]fileStamp) {
+	c.cert = cert
+	c.stamp = stamp
+	c.fingerprint = certFingerprint(cert.Certificate[0])
+}
+
+// certFingerprint is the SHA-256 of the DER certificate as browsers show it:
+// uppercase hex pairs joined by colons.
+func certFingerprint(der []byte) string {
+	sum := sha256.Sum256(der)
+	var b strings.Builder
+	for i, x := range sum {
+		if i > 0 {
+			b.WriteByte(':')
+		}
+		fmt.Fprintf(&b, "%02X", x)
+	}
+	return b.String()
+}
+
+// reload looks at the files (at most once per certCheckEvery) and loads them
+// again when they changed. A pair that fails to load (say, half written)
+// leaves the current certificate in place; the failure is logged once.
+func (c *certStore) reload() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	now := c.now()
+	if now.Sub(c.checked) < certCheckEvery {
+		return
+	}
+	c.checked = now
+	stamp, err := statPair(c.certFile, c.keyFile)
+	if err != nil || stamp == c.stamp || stamp == c.badStamp {
+		return
+	}
+	cert, err := loadPair(c.certFile, c.keyFile)
+	if err != nil {
+		c.badStamp = stamp
+		c.log.Warn("certificate changed but does not load: still serving the old one", "err", err)
+		return
+	}
+	c.set(cert, stamp)
+	c.log.Info("certificate reloaded", "file", c.certFile, "fingerprint", c.fingerprint, "not_after", cert.Leaf.NotAfter)
+}
+
+// getCertificate is tls.Config.GetCertificate.
+func (c *certStore) getCertificate(*tls.ClientHelloInfo) (*tls.Certificate, error) {
+	c.reload()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.cert, nil
+}
+
+// Fingerprint is the SHA-256 fingerprint of the certificate being served.
+func (c *certStore) Fingerprint() string {
+	c.reload()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.fingerprint
+}
+
+// tlsConfig serves c's certificate. HTTP/1.1 only: the WebSocket library
+// takes over the connection, which HTTP/2 streams do not allow.
+func (c *certStore) tlsConfig() *tls.Config {
+	return &tls.Config{
+		MinVersion:     tls.VersionTLS12,
+		GetCertificate: c.getCertificate,
+		NextProtos:     []string{"http/1.1"},
+	}
+}
+
+// redirectToHTTPS answers every request on the plain HTTP port with a
+// redirect to the same host and path on httpsPort. The host is the one the
+// browser asked for, so the redirect never leads anywhere else.
+func redirectToHTTPS(httpsPort string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		host := r.Host
+		if h, _, err := net.SplitHostPort(host); err == nil {
+			host = h
+		}
+		host = strings.Trim(host, "[]")
+		if host == "" {
+			http.Error(w, "use https:// (no Host header to redirect to)", http.StatusBadRequest)
+			return
+		}
+		hp := net.JoinHostPort(host, httpsPort)
+		if httpsPort == "443" {
+			hp = host
+			if strings.Contains(host, ":") {
+				hp = "[" + host + "]"
+			}
+		}
+		w.Header().Set("Cache-Control", "no-store")
+		// 307 keeps the method and is not cached for good, so turning the
+		// redirect off later does not strand anyone.
+		http.Redirect(w, r, "https://"+hp+r.URL.RequestURI(), http.StatusTemporaryRedirect)
+	})
+}

@@ -1,0 +1,170 @@
+// Package web is intercomd's HTTP side: it serves the embedded browser client
+// (web/static), hands signalling WebSockets on / and /ws to the hub, and
+// answers /healthz.
+//
+// Every request passes through one handler chain, built in (*Server).routes,
+// so later middleware (login, HTTPS redirects) has exactly one place to go.
+package web
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+// Config is what the server needs from main.
+type Config struct {
+	// Listen is the TCP address, e.g. "localhost:8080"; ":0" picks a port.
+	Listen string
+	// AllowOrigins are extra browser Origins (scheme://host[:port]) allowed
+	// to open the WebSocket, besides the page's own host.
+	AllowOrigins []string
+	// Version is reported by /healthz.
+	Version string
+	// Status, if set, adds fields to /healthz (e.g. "device": {...}). It is
+	// called once per request and must be safe for concurrent use.
+	Status func() map[string]any
+	// Handlers are extra routes mounted as given, in http.ServeMux pattern
+	// syntax (e.g. "/api/panel" and "/api/panel/").
+	Handlers map[string]http.Handler
+}
+
+// Hub is what the server needs of the signalling hub (*hub.Hub).
+type Hub interface {
+	// ServeConn runs one upgraded client until it leaves or ctx ends.
+	ServeConn(ctx context.Context, c *websocket.Conn)
+	// Users is the number of registered users.
+	Users() int
+}
+
+// Server is the HTTP server. Create it with New.
+type Server struct {
+	cfg      Config
+	log      *slog.Logger
+	hub      Hub
+	origins  originPolicy
+	static   *staticFiles
+	upgrader websocket.Upgrader
+	handler  http.Handler
+	// conns counts live WebSocket handlers, so Run returns only after the
+	// hub has let go of every socket.
+	conns sync.WaitGroup
+}
+
+// shutdownTimeout bounds how long Run waits for requests and sockets to end.
+const shutdownTimeout = 5 * time.Second
+
+// New checks cfg and builds the server. It does not listen yet: see Run.
+func New(cfg Config, log *slog.Logger, h Hub) (*Server, error) {
+	if h == nil {
+		return nil, errors.New("web: nil hub")
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	origins, err := newOriginPolicy(cfg.AllowOrigins)
+	if err != nil {
+		return nil, err
+	}
+	static, err := loadStatic()
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{
+		cfg:     cfg,
+		log:     log.With("component", "web"),
+		hub:     h,
+		origins: origins,
+		static:  static,
+	}
+	s.upgrader = websocket.Upgrader{
+		HandshakeTimeout: 10 * time.Second,
+		ReadBufferSize:   4096,
+		WriteBufferSize:  4096,
+		// Idle sockets hold no write buffer: it matters at 10,000 clients.
+		WriteBufferPool: &sync.Pool{},
+		CheckOrigin:     s.origins.allowed,
+		Error:           s.upgradeError,
+	}
+	if s.handler, err = s.routes(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// routes is the one place where the handler chain is put together.
+func (s *Server) routes() (h http.Handler, err error) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", s.healthz)
+	mux.HandleFunc("/ws", s.serveWebSocket)
+	mux.HandleFunc("/", s.serveRoot)
+	// ServeMux panics on a malformed or conflicting pattern; that is bad
+	// configuration, so say so instead of crashing.
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("web: mount handlers: %v", r)
+		}
+	}()
+	for pattern, handler := range s.cfg.Handlers {
+		mux.Handle(pattern, handler)
+	}
+	return securityHeaders(s.origins.check(mux)), nil
+}
+
+// Handler is the server's whole handler chain (for httptest and for
+// embedding in another server).
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Run listens on cfg.Listen, calls ready (if not nil) with the real address,
+// and serves until ctx ends; then it shuts down gracefully: no new
+// connections, running requests finish, WebSocket clients are let go.
+func (s *Server) Run(ctx context.Context, ready func(addr string)) error {
+	ln, err := net.Listen("tcp", s.cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen %s: %w", s.cfg.Listen, err)
+	}
+	srv := &http.Server{
+		Handler:           s.handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		// Requests, and so the hub's sockets, end when ctx does.
+		BaseContext: func(net.Listener) context.Context { return ctx },
+		ErrorLog:    slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	addr := ln.Addr().String()
+	s.log.Info("listening", "addr", addr, "url", "http://"+addr+"/")
+	if ready != nil {
+		ready(addr)
+	}
+	select {
+	case err := <-served:
+		return fmt.Errorf("serve %s: %w", addr, err)
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+	err = srv.Shutdown(sctx)
+	<-served
+	done := make(chan struct{})
+	go func() { s.conns.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-sctx.Done():
+		s.log.Warn("websocket clients still open at shutdown")
+	}
+	if err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	s.log.Info("stopped")
+	return nil
+}
