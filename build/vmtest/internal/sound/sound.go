@@ -1,0 +1,189 @@
+// Package sound plays and records test tones on ALSA devices through malgo,
+// the library intercomd's microphone and speaker use, and measures them. The
+// VM tests use it on the snd-aloop card: what is played to hw:Loopback,1 is
+// captured from hw:Loopback,0 and the other way round.
+package sound
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math"
+	"sync"
+
+	"github.com/gen2brain/malgo"
+)
+
+// Rate is the sample rate of every stream here (mono, signed 16 bit).
+const Rate = 48000
+
+// Context is one ALSA context; close it when done.
+type Context struct {
+	ctx *malgo.AllocatedContext
+}
+
+// Open starts an ALSA-only malgo context.
+func Open() (*Context, error) {
+	ctx, err := malgo.InitContext([]malgo.Backend{malgo.BackendAlsa}, malgo.ContextConfig{}, nil)
+	if err != nil {
+		return nil, fmt.Errorf("alsa: init context: %w", err)
+	}
+	return &Context{ctx: ctx}, nil
+}
+
+// Close frees the context.
+func (c *Context) Close() { c.ctx.Free() }
+
+// Stream is a running playback or capture; Stop ends it.
+type Stream struct {
+	dev *malgo.Device
+
+	mu  sync.Mutex
+	rec []int16 // captured samples, guarded by mu
+}
+
+// Stop stops and frees the stream.
+func (s *Stream) Stop() {
+	s.dev.Stop()
+	s.dev.Uninit()
+}
+
+// Play plays a sine of freq Hz and amplitude amp (of 32767) to the ALSA PCM
+// device (e.g. "hw:Loopback,1") until Stop.
+func (c *Context) Play(device string, freq, amp float64) (*Stream, error) {
+	cfg := malgo.DefaultDeviceConfig(malgo.Playback)
+	cfg.SampleRate = Rate
+	cfg.Playback.Format = malgo.FormatS16
+	cfg.Playback.Channels = 1
+	cfg.Playback.DeviceID = alsaID(device).Pointer()
+	gen := Sine{Freq: freq, Amp: amp}
+	dev, err := malgo.InitDevice(c.ctx.Context, cfg, malgo.DeviceCallbacks{
+		Data: func(out, _ []byte, _ uint32) {
+			for i := 0; i+1 < len(out); i += 2 {
+				binary.LittleEndian.PutUint16(out[i:], uint16(gen.Next()))
+			}
+		},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("alsa: open playback %s: %w", device, err)
+	}
+	if err := dev.Start(); err != nil {
+		dev.Uninit()
+		return nil, fmt.Errorf("alsa: start playback %s: %w", device, err)
+	}
+	return &Stream{dev: dev}, nil
+}
+
+// Record captures from the ALSA PCM device until Stop; Samples reads what
+// arrived so far.
+func (c *Context) Record(device string) (*Stream, error) {
+	cfg := malgo.DefaultDeviceConfig(malgo.Capture)
+	cfg.SampleRate = Rate
+	cfg.Capture.Format = malgo.FormatS16
+	cfg.Capture.Channels = 1
+	cfg.Capture.DeviceID = alsaID(device).Pointer()
+	s := &Stream{}
+	dev, err := malgo.InitDevice(c.ctx.Context, cfg, malgo.DeviceCallbacks{
+		Data: func(_, in []byte, _ uint32) {
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			for i := 0; i+1 < len(in); i += 2 {
+				s.rec = append(s.rec, int16(binary.LittleEndian.Uint16(in[i:])))
+			}
+		},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("alsa: open capture %s: %w", device, err)
+	}
+	s.dev = dev
+	if err := dev.Start(); err != nil {
+		dev.Uninit()
+		return nil, fmt.Errorf("alsa: start capture %s: %w", device, err)
+	}
+	return s, nil
+}
+
+// Len is the number of samples recorded so far.
+func (s *Stream) Len() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.rec)
+}
+
+// Samples returns a copy of the recorded samples from index from on.
+func (s *Stream) Samples(from int) []int16 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if from > len(s.rec) {
+		from = len(s.rec)
+	}
+	return append([]int16(nil), s.rec[from:]...)
+}
+
+// alsaID makes a miniaudio device ID from an ALSA PCM name; miniaudio opens
+// such an ID with snd_pcm_open as it is.
+func alsaID(name string) *malgo.DeviceID {
+	var id malgo.DeviceID
+	copy(id[:len(id)-1], name)
+	return &id
+}
+
+// Sine generates a sine wave at Rate, one sample per Next.
+type Sine struct {
+	Freq, Amp float64
+	n         int
+}
+
+// Next returns the next sample.
+func (g *Sine) Next() int16 {
+	v := g.Amp * math.Sin(2*math.Pi*g.Freq*float64(g.n)/Rate)
+	g.n++
+	return int16(v)
+}
+
+// RMS is the root mean square of s.
+func RMS(s []int16) float64 {
+	if len(s) == 0 {
+		return 0
+	}
+	var sum float64
+	for _, v := range s {
+		sum += float64(v) * float64(v)
+	}
+	return math.Sqrt(sum / float64(len(s)))
+}
+
+// Level returns the amplitude of the freq Hz component of s (Goertzel).
+func Level(s []int16, freq float64) float64 {
+	if len(s) == 0 {
+		return 0
+	}
+	w := 2 * math.Pi * freq / Rate
+	c := 2 * math.Cos(w)
+	var s1, s2 float64
+	for _, v := range s {
+		s0 := float64(v) + c*s1 - s2
+		s2, s1 = s1, s0
+	}
+	power := s1*s1 + s2*s2 - c*s1*s2
+	return 2 * math.Sqrt(math.Max(power, 0)) / float64(len(s))
+}
+
+// Judge says whether s holds a clear tone of freq Hz: loud enough, and at
+// least ten times stronger than at the frequencies in others (tones that
+// must not be what is heard). It returns a description either way.
+func Judge(s []int16, freq float64, others ...float64) (bool, string) {
+	rms, lvl := RMS(s), Level(s, freq)
+	desc := fmt.Sprintf("RMS %.0f, %.0f Hz at %.0f", rms, freq, lvl)
+	ok := rms >= 300 && lvl >= 0.5*rms
+	for _, o := range others {
+		ol := Level(s, o)
+		desc += fmt.Sprintf(", %.0f Hz at %.0f", o, ol)
+		if lvl < 10*ol {
+			ok = false
+		}
+	}
+	if rms < 300 {
+		desc = "near silence: " + desc
+	}
+	return ok, desc
+}
