@@ -203,12 +203,13 @@ func (w *throttledWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		// refuses such a client, so there is nothing to throttle.
 		return c, brw, err
 	}
-	tc := &throttledConn{
-		Conn:   c,
-		lim:    rate.NewLimiter(rate.Limit(w.perSecond), w.perSecond),
-		closed: make(chan struct{}),
-	}
+	tc := &throttledConn{Conn: c, lim: newFrameLimiter(w.perSecond), closed: make(chan struct{})}
 	return tc, bufio.NewReadWriter(bufio.NewReader(tc), brw.Writer), nil
+}
+
+// newFrameLimiter allows perSecond frames a second with a burst of as many.
+func newFrameLimiter(perSecond int) *rate.Limiter {
+	return rate.NewLimiter(rate.Limit(perSecond), perSecond)
 }
 
 // throttledConn counts the WebSocket frames it reads and waits when they
