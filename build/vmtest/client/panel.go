@@ -1,0 +1,99 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// The Pi's pins in docs/WIRING.md, named the same on the gpio-sim chip.
+const (
+	pinCall    = 17
+	pinAnswer  = 27
+	pinHangup  = 22
+	pinRinging = 23
+	pinInCall  = 24
+	pinReady   = 25
+	pinRelay   = 18
+)
+
+// panel drives and reads the gpio-sim lines through sysfs, as a visitor's
+// finger and an eye on the LEDs would.
+type panel struct{ sysfs string }
+
+func (p panel) path(pin int, attr string) string {
+	return filepath.Join(p.sysfs, fmt.Sprintf("sim_gpio%d", pin), attr)
+}
+
+// value reads the level a line shows (an output's driven value, an input's
+// pull).
+func (p panel) value(pin int) (int, error) {
+	b, err := os.ReadFile(p.path(pin, "value"))
+	if err != nil {
+		return 0, fmt.Errorf("gpio-sim: %w", err)
+	}
+	switch strings.TrimSpace(string(b)) {
+	case "0":
+		return 0, nil
+	case "1":
+		return 1, nil
+	}
+	return 0, fmt.Errorf("gpio-sim: GPIO%d value %q", pin, b)
+}
+
+// press pulls a button line low (active low, like a button to ground
+// against the Pi's pull-up), holds it well past the debounce time and
+// lets go.
+func (p panel) press(pin int) error {
+	if err := os.WriteFile(p.path(pin, "pull"), []byte("pull-down"), 0); err != nil {
+		return fmt.Errorf("gpio-sim: press GPIO%d: %w", pin, err)
+	}
+	time.Sleep(200 * time.Millisecond) // a finger on the button
+	if err := os.WriteFile(p.path(pin, "pull"), []byte("pull-up"), 0); err != nil {
+		return fmt.Errorf("gpio-sim: release GPIO%d: %w", pin, err)
+	}
+	return nil
+}
+
+// waitValue waits until pin shows want.
+func (p panel) waitValue(pin, want int, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		v, err := p.value(pin)
+		if err != nil {
+			return err
+		}
+		if v == want {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("GPIO%d stayed %d for %v, want %d", pin, v, timeout, want)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// transitions watches pin until it changed level n times or timeout passed,
+// and returns how many changes it saw.
+func (p panel) transitions(pin, n int, timeout time.Duration) (int, error) {
+	last, err := p.value(pin)
+	if err != nil {
+		return 0, err
+	}
+	seen := 0
+	deadline := time.Now().Add(timeout)
+	for seen < n && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+		v, err := p.value(pin)
+		if err != nil {
+			return seen, err
+		}
+		if v != last {
+			seen++
+			last = v
+		}
+	}
+	return seen, nil
+}

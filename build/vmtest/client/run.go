@@ -1,0 +1,299 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/intercomd/intercomd/build/vmtest/internal/sound"
+)
+
+// The tones: micHz is played into the loopback card for the door's
+// microphone; talkHz is the resident's voice sent to the door's speaker.
+// Different frequencies prove each path carries its own sound.
+const (
+	micHz  = 1000
+	talkHz = 600
+)
+
+// runAll runs every check in the order a day at the door has them: the
+// resident checks who is at the door, opens it; later a visitor presses
+// Call, the resident answers, the visitor presses Hangup.
+func runAll(cfg config, r *results) {
+	hc := newHTTPClient()
+	p := panel{sysfs: cfg.sysfs}
+	if err := waitHTTP(hc, cfg.url, 90*time.Second); err != nil {
+		r.fail("intercomd", "%v", err)
+		return
+	}
+	if err := login(hc, cfg.url, cfg.password); err != nil {
+		r.fail("intercomd", "%v", err)
+		return
+	}
+	if err := waitState(hc, cfg.url, "idle", 30*time.Second); err != nil {
+		r.fail("intercomd", "%v", err)
+		return
+	}
+	_, sources, _ := healthz(hc, cfg.url)
+	r.pass("intercomd", "up, logged in, door idle; sources %v", sources)
+	r.check("gpio ready", "GPIO25 (ready LED) on while registered and idle",
+		p.waitValue(pinReady, 1, 10*time.Second))
+
+	snd, err := sound.Open()
+	if err != nil {
+		r.fail("microphone", "%v", err)
+		return
+	}
+	defer snd.Close()
+	tone, err := snd.Play(cfg.alsa, micHz, 8000)
+	if err != nil {
+		r.fail("microphone", "cannot play the test tone into the loopback card: %v", err)
+		return
+	}
+	defer tone.Stop()
+
+	sig, err := dial(hc, cfg.url)
+	if err != nil {
+		r.fail("intercomd", "%v", err)
+		return
+	}
+	defer sig.close()
+	if err := sig.register(cfg.name); err != nil {
+		r.fail("intercomd", "%v", err)
+		return
+	}
+
+	residentCalls(cfg, r, hc, sig, snd, p)
+	doorCalls(cfg, r, hc, sig, p)
+}
+
+// residentCalls: the client calls the door, which answers by itself.
+func residentCalls(cfg config, r *results, hc *http.Client, sig *signaller, snd *sound.Context, p panel) {
+	if err := sig.send(message{Type: "Invite", Text: quote("Start"), To: cfg.door}); err != nil {
+		r.fail("call", "%v", err)
+		return
+	}
+	m, err := sig.expect("the door accepting the call", 30*time.Second, func(m message) bool {
+		return m.Type == "Invite" && m.text() == "Start" && (m.Status == "Accepted" || m.Status == "Fail" || m.Status == "Busy" || m.Status == "Rejected")
+	})
+	if err == nil && m.Status != "Accepted" {
+		err = fmt.Errorf("the door answered the call with %s: %s", m.Status, m.Reason)
+	}
+	if err != nil {
+		r.fail("call", "resident calls the door: %v", err)
+		return
+	}
+	c, err := newCall(sig, cfg.door, talkHz)
+	if err != nil {
+		r.fail("call", "%v", err)
+		return
+	}
+	defer c.close()
+	if err := c.offer(); err != nil {
+		r.fail("call", "resident calls the door: %v", err)
+		return
+	}
+	if err := c.waitConnected(30 * time.Second); err != nil {
+		r.fail("call", "resident calls the door: %v", err)
+		return
+	}
+	r.pass("call", "resident called the door: auto-answered, peer connection up")
+	r.check("gpio incall", "GPIO24 (in-call LED) on in the resident's call", p.waitValue(pinInCall, 1, 10*time.Second))
+
+	checkVideo(cfg, r, c, "resident's call")
+	checkMicrophone(r, c)
+	checkSpeaker(cfg, r, snd, c)
+	checkRelay(r, sig, p, cfg.door)
+
+	if err := sig.send(message{Type: "Hangup", Text: quote("Local"), To: cfg.door}); err != nil {
+		r.fail("call", "hang up: %v", err)
+		return
+	}
+	c.close()
+	err = waitState(hc, cfg.url, "idle", 10*time.Second)
+	if err == nil {
+		err = p.waitValue(pinInCall, 0, 10*time.Second)
+	}
+	r.check("call", "resident hung up: door idle, in-call LED off", err)
+}
+
+// checkVideo waits for vivid's picture at its size.
+func checkVideo(cfg config, r *results, c *call, when string) {
+	// vivid delivers about 5 frames a second under TCG.
+	if err := c.waitVideo(10, 40*time.Second); err != nil {
+		r.fail("camera", "%s: %v", when, err)
+		return
+	}
+	frames, w, h, codec, _ := c.video()
+	if w != cfg.width || h != cfg.height {
+		r.fail("camera", "%s: %s video is %dx%d, want vivid's %dx%d", when, codec, w, h, cfg.width, cfg.height)
+		return
+	}
+	r.pass("camera", "%s: %d %s frames of %dx%d from vivid", when, frames, codec, w, h)
+}
+
+// checkMicrophone listens to the door's audio for the tone played into the
+// loopback card.
+func checkMicrophone(r *results, c *call) {
+	// Skip the first second (encoder start, jitter), judge the next one.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		_, n, err := c.audioSince(0)
+		if err != nil {
+			r.fail("microphone", "decoding the door's audio: %v", err)
+			return
+		}
+		if n >= 2*sound.Rate {
+			break
+		}
+		if time.Now().After(deadline) {
+			r.fail("microphone", "only %d ms of audio from the door within 30 s", n*1000/sound.Rate)
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	s, _, _ := c.audioSince(sound.Rate)
+	ok, desc := sound.Judge(s, micHz, talkHz)
+	if !ok {
+		r.fail("microphone", "the door's audio lacks the %d Hz tone played into the loopback card: %s", micHz, desc)
+		return
+	}
+	r.pass("microphone", "the door's audio carries the %d Hz tone played into the loopback card (%s)", micHz, desc)
+}
+
+// checkSpeaker records the loopback card's far end while the client talks
+// to the door.
+func checkSpeaker(cfg config, r *results, snd *sound.Context, c *call) {
+	rec, err := snd.Record(cfg.alsa)
+	if err != nil {
+		r.fail("speaker", "cannot record the loopback card: %v", err)
+		return
+	}
+	defer rec.Stop()
+	deadline := time.Now().Add(30 * time.Second)
+	for rec.Len() < 2*sound.Rate {
+		if time.Now().After(deadline) {
+			r.fail("speaker", "only %d ms recorded from %s within 30 s", rec.Len()*1000/sound.Rate, cfg.alsa)
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	s := rec.Samples(sound.Rate)
+	ok, desc := sound.Judge(s, talkHz, micHz)
+	if !ok {
+		r.fail("speaker", "the %d Hz tone sent to the door did not come out of its speaker (recorded from %s: %s)", talkHz, cfg.alsa, desc)
+		return
+	}
+	r.pass("speaker", "the %d Hz tone sent to the door came out of its speaker (%s)", talkHz, desc)
+}
+
+// checkRelay opens the door from the call and watches the relay line pulse.
+func checkRelay(r *results, sig *signaller, p panel, door string) {
+	before, err := p.value(pinRelay)
+	if err != nil {
+		r.fail("relay", "%v", err)
+		return
+	}
+	if err := sig.send(message{Type: "Open Door", To: door}); err != nil {
+		r.fail("relay", "%v", err)
+		return
+	}
+	m, err := sig.expect("the door's Open Door reply", 10*time.Second, func(m message) bool {
+		return m.Type == "Open Door" || (m.Type == "Error" && m.Text != nil && m.text() == "Open Door")
+	})
+	if err == nil && m.Status != "OK" {
+		err = fmt.Errorf("Open Door answered %s: %s", m.Status, m.Reason)
+	}
+	if err != nil {
+		r.fail("relay", "%v", err)
+		return
+	}
+	if n, err := p.transitions(pinRelay, 2, 15*time.Second); err != nil || n < 2 {
+		if err == nil {
+			err = fmt.Errorf("GPIO18 (relay) changed %d times after Open Door (it was %d), want a pulse", n, before)
+		}
+		r.fail("relay", "%v", err)
+		return
+	}
+	r.pass("relay", "Open Door pulsed GPIO18 (relay) from %d and back", before)
+}
+
+// doorCalls: a visitor presses Call, the client rings, answers, sees the
+// door, and the visitor presses Hangup.
+func doorCalls(cfg config, r *results, hc *http.Client, sig *signaller, p panel) {
+	if err := p.press(pinCall); err != nil {
+		r.fail("gpio call", "%v", err)
+		return
+	}
+	inv, err := sig.expect("the door's Invite after pressing Call (GPIO17)", 15*time.Second, func(m message) bool {
+		return m.Type == "Invite" && m.text() == "Incoming"
+	})
+	if err != nil {
+		r.fail("gpio call", "%v", err)
+		return
+	}
+	r.pass("gpio call", "pressing GPIO17 (Call) rang the client (Invite from %q)", inv.From)
+	if err := sig.send(message{Type: "Invite", Text: quote("Ringing"), To: inv.From}); err != nil {
+		r.fail("gpio call", "%v", err)
+		return
+	}
+	n, err := p.transitions(pinRinging, 3, 10*time.Second)
+	if err == nil && n < 3 {
+		err = fmt.Errorf("GPIO23 (ringing LED) changed %d times in 10 s while ringing, want it blinking", n)
+	}
+	r.check("gpio ringing", "GPIO23 (ringing LED) blinks while the door rings", err)
+
+	c, err := newCall(sig, inv.From, talkHz)
+	if err != nil {
+		r.fail("gpio call", "%v", err)
+		return
+	}
+	defer c.close()
+	if err := sig.send(message{Type: "Invite", Text: quote("Accepted"), To: inv.From}); err != nil {
+		r.fail("gpio call", "%v", err)
+		return
+	}
+	offer, err := sig.expect("the door's offer after Accepted", 20*time.Second, func(m message) bool {
+		return m.Type == "Caller Session Description" || m.Type == "Hangup"
+	})
+	if err == nil && offer.Type == "Hangup" {
+		err = fmt.Errorf("the door hung up instead of offering: %v", offer)
+	}
+	if err == nil {
+		err = c.answer(offer)
+	}
+	if err == nil {
+		err = c.waitConnected(30 * time.Second)
+	}
+	if err != nil {
+		r.fail("gpio call", "answering the door's call: %v", err)
+		return
+	}
+	err = p.waitValue(pinInCall, 1, 10*time.Second)
+	if err == nil {
+		if v, _ := p.value(pinRinging); v != 0 {
+			err = errors.New("GPIO23 (ringing LED) still on in the call")
+		}
+	}
+	r.check("gpio incall", "GPIO24 (in-call LED) on once the client answered, ringing LED off", err)
+	checkVideo(cfg, r, c, "door's call")
+
+	if err := p.press(pinHangup); err != nil {
+		r.fail("gpio hangup", "%v", err)
+		return
+	}
+	_, err = sig.expect("Hangup after pressing Hangup (GPIO22)", 15*time.Second, func(m message) bool {
+		return m.Type == "Hangup"
+	})
+	if err == nil {
+		err = waitState(hc, cfg.url, "idle", 10*time.Second)
+	}
+	if err == nil {
+		err = p.waitValue(pinInCall, 0, 10*time.Second)
+	}
+	if err == nil {
+		err = p.waitValue(pinReady, 1, 10*time.Second)
+	}
+	r.check("gpio hangup", "pressing GPIO22 (Hangup) ended the call: client got Hangup, door idle, in-call LED off, ready LED on", err)
+}
