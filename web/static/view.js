@@ -55,7 +55,7 @@ export function renderUsers(users, device, enabled) {
     sub.className = 'sub';
     let state = '';
     if (door && device && device.name === u.name) state = doorStates[device.state] || device.state || '';
-    sub.textContent = door ? 'Door' + (state ? ' · ' + state : '') : 'Online';
+    sub.textContent = door ? (state ? 'Door · ' + state : 'Door') : 'Online';
     who.append(name, sub);
     const btn = document.createElement('button');
     btn.type = 'button';

@@ -1,0 +1,349 @@
+package web
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"image/png"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+	"github.com/gorilla/websocket"
+
+	"github.com/intercomd/intercomd/hub"
+	"github.com/intercomd/intercomd/internal/chromiumtest"
+)
+
+// tapHub is the real hub, plus a record of the sockets handed to it, so a
+// test can cut one as a network failure would.
+type tapHub struct {
+	*hub.Hub
+	mu    sync.Mutex
+	conns []*websocket.Conn
+}
+
+func (h *tapHub) ServeConn(ctx context.Context, c *websocket.Conn) {
+	h.mu.Lock()
+	h.conns = append(h.conns, c)
+	h.mu.Unlock()
+	h.Hub.ServeConn(ctx, c)
+}
+
+func (h *tapHub) count() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.conns)
+}
+
+// cut closes the i-th socket's TCP connection without a close frame.
+func (h *tapHub) cut(i int) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.conns[i].NetConn().Close()
+}
+
+// page is one tab of our client.
+type page struct {
+	t    *testing.T
+	ctx  context.Context
+	name string
+
+	mu     sync.Mutex
+	errors []string // uncaught exceptions and console.error calls
+}
+
+const waitFor = 45 * time.Second
+
+// openPage opens a tab on base as name and waits until it is registered.
+func openPage(t *testing.T, browser context.Context, base, name string, phone bool) *page {
+	t.Helper()
+	p := newPage(t, browser, name, phone, base+"/?name="+url.QueryEscape(name))
+	p.wait(`intercom.state === 'idle' && intercom.conn === 'online'`)
+	return p
+}
+
+// newPage opens a tab on url (as a phone's screen or a laptop's) and fails
+// the test at its end if the page threw or logged an error.
+func newPage(t *testing.T, browser context.Context, name string, phone bool, url string) *page {
+	t.Helper()
+	p := &page{t: t, ctx: chromiumtest.NewTab(t, browser), name: name}
+	err := chromedp.Listen(p.ctx, func(ev any) {
+		switch ev := ev.(type) {
+		case *runtime.EventExceptionThrown:
+			d := ev.ExceptionDetails
+			msg := d.Text
+			if d.Exception != nil {
+				msg += " " + d.Exception.Description
+			}
+			p.logError(fmt.Sprintf("exception at %s:%d: %s", d.URL, d.LineNumber+1, msg))
+		case *runtime.EventConsoleAPICalled:
+			if ev.Type == runtime.ConsoleAPICalledTypeError {
+				var args []string
+				for _, a := range ev.Args {
+					args = append(args, string(a.Value)+a.Description)
+				}
+				p.logError("console.error: " + strings.Join(args, " "))
+			}
+		}
+	})
+	if err != nil {
+		t.Fatalf("listen to %s: %v", name, err)
+	}
+	t.Cleanup(func() {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		for _, e := range p.errors {
+			t.Errorf("page %s: %s", name, e)
+		}
+	})
+	var steps []chromedp.Action[chromedp.Void]
+	if phone {
+		steps = append(steps, chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2), chromedp.EmulatePortrait, chromedp.EmulateMobile))
+	}
+	steps = append(steps, chromedp.Navigate(url))
+	if err := chromedp.Do(p.ctx, steps...); err != nil {
+		t.Fatalf("open %s: %v", url, err)
+	}
+	return p
+}
+
+func (p *page) logError(s string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.errors = append(p.errors, s)
+}
+
+// wait polls a JavaScript condition on the page.
+func (p *page) wait(expr string) {
+	p.t.Helper()
+	ctx, cancel := context.WithTimeout(p.ctx, waitFor)
+	defer cancel()
+	if err := chromiumtest.WaitJS(ctx, expr); err != nil {
+		state, _ := chromedp.Run(p.ctx, chromedp.Evaluate[string](`intercom.state`))
+		notice, _ := chromedp.Run(p.ctx, chromedp.Evaluate[string](`intercom.notice`))
+		p.t.Fatalf("page %s: %v (state %q, notice %q)", p.name, err, state, notice)
+	}
+}
+
+// click taps an element the way a user does (mouse events at its place).
+func (p *page) click(sel string) {
+	p.t.Helper()
+	ctx, cancel := context.WithTimeout(p.ctx, waitFor)
+	defer cancel()
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(sel))); err != nil {
+		p.t.Fatalf("page %s: click %s: %v", p.name, sel, err)
+	}
+}
+
+func (p *page) text(sel string) string {
+	p.t.Helper()
+	s, err := chromedp.Run(p.ctx, chromedp.TextContent(chromedp.CSS(sel)))
+	if err != nil {
+		p.t.Fatalf("page %s: text of %s: %v", p.name, sel, err)
+	}
+	return s
+}
+
+// evalBool evaluates a JavaScript expression to a bool.
+func (p *page) evalBool(expr string) bool {
+	p.t.Helper()
+	v, err := chromedp.Run(p.ctx, chromedp.Evaluate[bool](expr))
+	if err != nil {
+		p.t.Fatalf("page %s: %s: %v", p.name, expr, err)
+	}
+	return v
+}
+
+// TestBrowserCall runs our client in headless Chromium against the real hub:
+// two pages call each other and decode each other's video, a third gets
+// Busy, hang up, and a page whose socket is cut mid-call says so, reconnects
+// and registers again. The steps share one browser (Chromium is costly on
+// these machines), so they run in order.
+func TestBrowserCall(t *testing.T) {
+	tap := &tapHub{Hub: startHub(t)}
+	s, err := New(Config{Version: "e2e", Status: func() map[string]any {
+		return map[string]any{"device": map[string]any{"name": "door", "state": "idle"}}
+	}}, testLog(t), tap)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(s.Handler())
+	t.Cleanup(srv.Close)
+	browser := chromiumtest.Start(t)
+
+	alice := openPage(t, browser, srv.URL, "alice", false)
+	bob := openPage(t, browser, srv.URL, "bob", true)
+	if n := tap.count(); n != 2 {
+		t.Fatalf("%d sockets after two pages, want 2", n)
+	}
+	aliceConn := 0
+
+	// alice sees bob and calls him with one tap.
+	alice.wait(`intercom.users.some(u => u.name === 'bob')`)
+	alice.click(`#users button[data-call="bob"]`)
+	bob.wait(`intercom.state === 'ringing' && intercom.ringing === 'ring'`)
+	if got := bob.text("#caller"); got != "alice" {
+		t.Fatalf("bob's ringing screen shows caller %q, want alice", got)
+	}
+	alice.wait(`intercom.state === 'calling'`)
+	screenshot(t, bob, "ringing-phone.png")
+	bob.click("#answer")
+
+	// Both decode the other's video (getStats inbound-rtp framesDecoded).
+	for _, p := range []*page{alice, bob} {
+		p.wait(`intercom.state === 'incall' && intercom.ringing === ''`)
+		p.wait(`intercom.lastStats && intercom.lastStats.video.framesDecoded > 0`)
+		p.wait(`document.getElementById('remote').videoWidth > 0`)
+	}
+	screenshot(t, alice, "call-desktop.png")
+	screenshot(t, bob, "call-phone.png")
+
+	// A third user signs in with the form and, calling alice, hears she is
+	// busy, in words.
+	carol := signIn(t, browser, srv.URL, "carol")
+	carol.wait(`intercom.users.some(u => u.name === 'alice')`)
+	carol.click(`#users button[data-call="alice"]`)
+	carol.wait(`intercom.state === 'idle' && /busy/i.test(intercom.notice)`)
+	if got := carol.text("#notice-text"); !strings.Contains(got, "alice is busy") {
+		t.Errorf("carol's notice = %q, want it to say alice is busy", got)
+	}
+	alice.wait(`intercom.state === 'incall'`) // undisturbed
+	screenshot(t, carol, "busy.png")
+
+	// alice hangs up: both idle, bob is told.
+	alice.click("#hangup")
+	alice.wait(`intercom.state === 'idle'`)
+	bob.wait(`intercom.state === 'idle' && intercom.notice === 'alice hung up.'`)
+	for _, p := range []*page{alice, bob} {
+		if !p.evalBool(`document.getElementById('remote').srcObject === null`) {
+			t.Errorf("page %s still shows remote media after hangup", p.name)
+		}
+	}
+
+	doorCall(t, tap.Hub, browser, srv.URL)
+
+	// bob calls alice; mid-call alice's network drops (the server side of
+	// her socket is cut). Both end the call and say why; alice reconnects
+	// and registers again, and bob sees her online again.
+	bob.click(`#users button[data-call="alice"]`)
+	alice.wait(`intercom.state === 'ringing'`)
+	alice.click("#answer")
+	alice.wait(`intercom.state === 'incall'`)
+	bob.wait(`intercom.state === 'incall'`)
+	tap.cut(aliceConn)
+	alice.wait(`intercom.log.some(s => /network connection was lost/.test(s))`)
+	alice.wait(`intercom.state === 'idle' && intercom.conn === 'online' && intercom.registrations === 2`)
+	bob.wait(`intercom.state === 'idle' && /connection to alice was lost/i.test(intercom.notice)`)
+	bob.wait(`intercom.users.some(u => u.name === 'alice')`)
+	if n := tap.count(); n != 5 {
+		t.Errorf("%d sockets after the reconnect, want 5 (four pages and alice's new one)", n)
+	}
+	if !alice.evalBool(`document.getElementById('banner').hidden`) {
+		t.Error("alice's offline banner still shows after reconnecting")
+	}
+}
+
+// signIn opens the client without a name and signs in through the form,
+// as a person does.
+func signIn(t *testing.T, browser context.Context, base, name string) *page {
+	t.Helper()
+	p := newPage(t, browser, name, false, base+"/?name=")
+	p.wait(`intercom.state === 'signin'`)
+	screenshot(t, p, "signin.png")
+	if err := chromedp.Do(p.ctx, chromedp.SendKeys(chromedp.CSS("#name"), name)); err != nil {
+		t.Fatalf("type name: %v", err)
+	}
+	p.click("#connect")
+	p.wait(`intercom.state === 'idle' && intercom.conn === 'online' && intercom.name === ` + strconv.Quote(name))
+	p.wait(`localStorage.getItem('intercom.name') === ` + strconv.Quote(name))
+	return p
+}
+
+// doorCall drives the client's door features against a scripted door: an
+// in-process hub user of kind "door" that rings, accepts, answers Open Door
+// and hangs up (it has no media: the door's own tests bring real media).
+func doorCall(t *testing.T, h *hub.Hub, browser context.Context, base string) {
+	door := h.Local("door")
+	defer door.Close()
+	if err := door.Send(hub.Message{Type: hub.TypeRegister, Text: json.RawMessage(`"door"`)}); err != nil {
+		t.Fatal(err)
+	}
+	opened := make(chan string, 1)
+	hangup := make(chan string, 1)
+	go func() {
+		for m := range door.Messages() {
+			text, _ := m.TextString()
+			switch {
+			case m.Type == hub.TypeInvite && text == "Incoming":
+				door.Send(hub.Message{Type: hub.TypeInvite, Text: json.RawMessage(`"Ringing"`), To: m.From})
+				door.Send(hub.Message{Type: hub.TypeInvite, Text: json.RawMessage(`"Accepted"`), To: m.From})
+			case m.Type == hub.TypeOpenDoor:
+				door.Send(hub.Message{Type: hub.TypeOpenDoor, Status: hub.StatusOK, To: m.From})
+				opened <- m.From
+			case m.Type == hub.TypeHangup:
+				hangup <- m.From
+			}
+		}
+	}()
+
+	dave := openPage(t, browser, base, "dave", true)
+	// The door comes first in the list, with its state from /healthz.
+	dave.wait(`intercom.users.length >= 4 && intercom.users[0].name === 'door' && intercom.users[0].kind === 'door'`)
+	dave.wait(`document.querySelector('#users li').dataset.user === 'door' && /Ready/.test(document.querySelector('#users li').textContent)`)
+	screenshot(t, dave, "door-list-phone.png")
+	dave.click(`#users button[data-call="door"]`)
+	dave.wait(`intercom.state === 'incall' && intercom.peerKind === 'door'`)
+	// A door has no screen: the page sends it no video.
+	if !dave.evalBool(`document.body.dataset.localVideo !== 'true'`) {
+		t.Error("dave's page sends its camera to the door")
+	}
+	dave.click("#open-door")
+	select {
+	case from := <-opened:
+		if from != "dave" {
+			t.Errorf("Open Door from %q, want dave", from)
+		}
+	case <-time.After(waitFor):
+		t.Fatal("the door never got Open Door")
+	}
+	dave.wait(`intercom.doorResult === 'ok' && document.getElementById('door-result').textContent === 'Door opened.'`)
+	screenshot(t, dave, "door-call-phone.png")
+
+	if err := door.Send(hub.Message{Type: hub.TypeHangup, Text: json.RawMessage(`"Local"`), To: "dave"}); err != nil {
+		t.Fatal(err)
+	}
+	dave.wait(`intercom.state === 'idle' && intercom.notice === 'door hung up.'`)
+}
+
+// screenshot takes a full-page PNG, checks it decodes, and keeps it in
+// $INTERCOM_SCREENSHOTS (a directory) when that is set, for a person to look
+// at. Screenshots are never committed.
+func screenshot(t *testing.T, p *page, name string) {
+	t.Helper()
+	buf, err := chromedp.Run(p.ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Fatalf("screenshot of %s: %v", p.name, err)
+	}
+	img, err := png.Decode(bytes.NewReader(buf))
+	if err != nil {
+		t.Fatalf("screenshot of %s: %v", p.name, err)
+	}
+	if b := img.Bounds(); b.Dx() < 300 || b.Dy() < 300 {
+		t.Fatalf("screenshot of %s is %v, want a whole page", p.name, b)
+	}
+	if dir := os.Getenv("INTERCOM_SCREENSHOTS"); dir != "" {
+		if err := os.WriteFile(filepath.Join(dir, name), buf, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
