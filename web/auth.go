@@ -24,11 +24,13 @@ import (
 // files. Everything else, every WebSocket upgrade on any path included,
 // needs a session.
 var publicPaths = map[string]bool{
-	"/login":       true,
-	"/login.html":  true,
-	"/login.js":    true,
-	"/login.css":   true,
-	"/favicon.ico": true,
+	"/login":                true,
+	"/login.html":           true,
+	"/login.js":             true,
+	"/login.css":            true,
+	"/icon.svg":             true,
+	"/favicon.ico":          true,
+	"/manifest.webmanifest": true, // browsers fetch it without cookies
 }
 
 // sessionSweepEvery is how soon a logout elsewhere, an expiry or a new
@@ -413,6 +415,11 @@ func (g *guard) serveLogout(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	http.SetCookie(w, sessionCookie(token{}, 0, g.secure))
+	// The client's Log out button is a plain form: send it to the login.
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == "application/x-www-form-urlencoded" {
+		http.Redirect(w, r, "/login", http.StatusSeeOther)
+		return
+	}
 	w.WriteHeader(http.StatusNoContent)
 }
 

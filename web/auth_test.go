@@ -470,3 +470,21 @@ func TestSetupCode(t *testing.T) {
 		}
 	}
 }
+
+func TestLogoutForm(t *testing.T) {
+	e := newGuardEnv(t, true, "resident secret")
+	c := cookieOf(t, e.do("POST", "/api/login", lan, jsonBody(loginForm{Password: "resident secret"})))
+	w := e.do("POST", "/api/logout", lan, "", "Cookie", c.Name+"="+c.Value, "Content-Type", "application/x-www-form-urlencoded")
+	if w.Code != http.StatusSeeOther || w.Header().Get("Location") != "/login" {
+		t.Errorf("form logout = %d %q, want 303 to /login", w.Code, w.Header().Get("Location"))
+	}
+	if got := cookieOf(t, w); got.MaxAge >= 0 || got.Value != "" {
+		t.Errorf("logout cookie %+v, want it deleted", got)
+	}
+	if w := e.do("GET", "/", lan, "", "Cookie", c.Name+"="+c.Value); w.Code != http.StatusSeeOther {
+		t.Errorf("GET / after logout = %d, want 303 to the login", w.Code)
+	}
+	if w := e.do("GET", "/api/logout", lan, ""); w.Code != http.StatusMethodNotAllowed {
+		t.Errorf("GET /api/logout = %d, want 405", w.Code)
+	}
+}

@@ -1,0 +1,115 @@
+// login.js: the login and first-password page. It asks /api/auth what to
+// show, posts the password as JSON, and goes to / once a session cookie is
+// set. No framework, no inline script (the page's CSP forbids it).
+
+const $ = (id) => document.getElementById(id);
+
+function show(mode) {
+  document.body.dataset.mode = mode;
+  for (const id of ['login', 'setup', 'nosetup', 'failed']) $(id).hidden = id !== mode;
+  const first = { login: 'password', setup: $('code-field').hidden ? 'new-password' : 'setup-code' }[mode];
+  if (first) $(first).focus();
+}
+
+// fingerprint groups the hex pairs in fours so a person can compare them.
+function showFingerprint(fp) {
+  $('cert').hidden = !fp;
+  $('fingerprint').textContent = '';
+  if (!fp) return;
+  const pairs = fp.split(':');
+  for (let i = 0; i < pairs.length; i += 4) {
+    const group = document.createElement('span');
+    group.textContent = pairs.slice(i, i + 4).join(':');
+    $('fingerprint').append(group, ' ');
+  }
+  $('fingerprint').dataset.value = fp;
+}
+
+async function load() {
+  let st;
+  try {
+    const r = await fetch('/api/auth', { cache: 'no-store', credentials: 'same-origin' });
+    if (!r.ok) throw new Error(`the intercom answered ${r.status}`);
+    st = await r.json();
+  } catch (e) {
+    $('failed-text').textContent = `${e.message}. Check that you are on the same network as the intercom.`;
+    showFingerprint('');
+    show('failed');
+    return;
+  }
+  showFingerprint(st.fingerprint || '');
+  if (st.authenticated) {
+    location.replace('/');
+    return;
+  }
+  if (st.passwordSet) {
+    show('login');
+  } else if (st.setup) {
+    $('code-field').hidden = st.setup !== 'code';
+    show('setup');
+  } else {
+    show('nosetup');
+  }
+}
+
+// post sends the form to the login API; true when logged in.
+async function post(path, body, errorEl, button) {
+  errorEl.textContent = '';
+  button.disabled = true;
+  try {
+    const r = await fetch(path, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      credentials: 'same-origin',
+      body: JSON.stringify(body),
+    });
+    if (r.ok) return true;
+    let msg = `The intercom answered ${r.status}.`;
+    try {
+      msg = (await r.json()).error || msg;
+    } catch { /* not JSON: keep the status */ }
+    errorEl.textContent = msg;
+  } catch {
+    errorEl.textContent = 'Cannot reach the intercom. Check your network and try again.';
+  } finally {
+    button.disabled = false;
+  }
+  return false;
+}
+
+$('login-form').addEventListener('submit', async (ev) => {
+  ev.preventDefault();
+  const pw = $('password').value;
+  if (!pw) {
+    $('login-error').textContent = 'Enter the password.';
+    return;
+  }
+  if (await post('/api/login', { password: pw }, $('login-error'), ev.submitter || ev.target.querySelector('button'))) {
+    location.replace('/');
+  } else {
+    $('password').select();
+  }
+});
+
+$('setup-form').addEventListener('submit', async (ev) => {
+  ev.preventDefault();
+  const err = $('setup-error');
+  const pw = $('new-password').value;
+  if ([...pw].length < 8) {
+    err.textContent = 'The password must have at least 8 characters.';
+    return;
+  }
+  if (pw !== $('new-password2').value) {
+    err.textContent = 'The two passwords differ.';
+    return;
+  }
+  const body = { password: pw };
+  if (!$('code-field').hidden) body.code = $('setup-code').value.trim();
+  if (await post('/api/setup', body, err, ev.submitter || ev.target.querySelector('button'))) {
+    location.replace('/');
+  }
+});
+
+$('retry').addEventListener('click', load);
+
+load();
