@@ -1,0 +1,261 @@
+package hub
+
+import (
+	"context"
+	"errors"
+	"io"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+// KindBrowser is the kind of every socket client in the user list.
+const KindBrowser = "browser"
+
+// Limits of one socket's outbound queue; a client that falls further
+// behind is dropped with close code 1008.
+const (
+	maxQueue      = 1024    // frames
+	maxQueueBytes = 1 << 20 // bytes of frames only this client gets (lists are shared)
+	writeWait     = 10 * time.Second
+	closeWait     = 2 * time.Second // for the peer's close frame after ours
+)
+
+// ServeConn runs one WebSocket client (already upgraded by the web server)
+// until it leaves, breaks the protocol's limits, stops answering pings, ctx
+// ends or Run ends. It always closes conn.
+func (h *Hub) ServeConn(ctx context.Context, conn *websocket.Conn) {
+	s := &socket{ws: conn, h: h, ping: h.cfg.PingInterval, listAt: -1,
+		wake: make(chan struct{}, 1), pinged: make(chan struct{}, 1), done: make(chan struct{})}
+	c := h.addClient(s, KindBrowser, nil)
+	if c == nil {
+		conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(closeGoingAway, "server shutting down"),
+			time.Now().Add(time.Second))
+		conn.Close()
+		return
+	}
+	s.c = c
+	defer conn.Close()
+	conn.EnableWriteCompression(false) // lists are shared bytes; compressing per client would undo that
+	conn.SetReadLimit(0)               // the hub enforces MaxMessage itself, to close with a reason
+	conn.SetPongHandler(s.pong)
+	conn.SetReadDeadline(time.Now().Add(2 * s.ping))
+	stop := context.AfterFunc(ctx, func() { s.close(closeGoingAway, "server shutting down") })
+	defer stop()
+	go s.writeLoop()
+
+	h.mu.Lock()
+	h.send(c, &Message{Type: TypeSocketEvent, Text: textConn})
+	h.mu.Unlock()
+
+	err := h.readLoop(c, s)
+	h.log.Debug("socket closed", "name", c.name, "err", err)
+	h.leave(c)
+	close(s.done)
+}
+
+var errTooBig = errors.New("message too big")
+
+// readLoop reads frames until the socket fails or closes.
+func (h *Hub) readLoop(c *client, s *socket) error {
+	var buf []byte
+	for {
+		typ, r, err := s.ws.NextReader()
+		if err != nil {
+			return err
+		}
+		if s.closing.Load() {
+			// Wait for the peer's close frame; drop what comes before it.
+			if _, err := io.Copy(io.Discard, r); err != nil {
+				return err
+			}
+			continue
+		}
+		buf, err = readAtMost(r, buf[:0], h.cfg.MaxMessage)
+		if errors.Is(err, errTooBig) {
+			h.log.Info("closing socket: frame too big", "name", c.name)
+			s.close(closeTooBig, "message exceeds "+strconv.FormatInt(h.cfg.MaxMessage, 10)+" bytes")
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if typ != websocket.TextMessage {
+			h.mu.Lock()
+			h.refuse(c, "", "binary frames are not supported")
+			h.mu.Unlock()
+			continue
+		}
+		h.handleFrame(c, buf)
+		if cap(buf) > 16<<10 {
+			buf = nil // do not keep a big buffer per idle client
+		}
+	}
+}
+
+// readAtMost reads r to its end into buf, or stops with errTooBig after
+// limit bytes.
+func readAtMost(r io.Reader, buf []byte, limit int64) ([]byte, error) {
+	for {
+		if len(buf) == cap(buf) {
+			buf = slices.Grow(buf, min(max(512, len(buf)), 64<<10))
+		}
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if int64(len(buf)) > limit {
+			return buf, errTooBig
+		}
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
+	}
+}
+
+// socket is the outbox of a WebSocket client: a bounded queue drained by
+// one writer goroutine, which also sends the pings.
+type socket struct {
+	ws     *websocket.Conn
+	h      *Hub
+	c      *client
+	ping   time.Duration
+	wake   chan struct{} // queue not empty
+	pinged chan struct{} // probe: send a ping now
+	done   chan struct{} // reader finished
+
+	closing   atomic.Bool // our close frame is out: no more data, no deadline extensions
+	probed    atomic.Bool // a probe waits for a pong
+	closeOnce sync.Once
+
+	mu       sync.Mutex // guards the fields below
+	q, spare [][]byte
+	listAt   int  // index in q of a full list a newer one replaces, or -1
+	unshared int  // bytes in q that only this client holds
+	overflow bool // the queue overflowed once: the client is being dropped
+}
+
+func (s *socket) push(m *Message, b []byte, list bool) bool {
+	shared := b != nil
+	if !shared {
+		b = m.appendJSON(make([]byte, 0, 128+len(m.Text)))
+	}
+	s.mu.Lock()
+	switch {
+	case s.overflow || s.closing.Load():
+		s.mu.Unlock()
+		return true // going away; the drop is under way
+	case list && s.listAt >= 0:
+		s.q[s.listAt] = b
+		s.mu.Unlock()
+		return true
+	case len(s.q) >= maxQueue || !shared && s.unshared+len(b) > maxQueueBytes:
+		s.overflow = true
+		s.mu.Unlock()
+		return false
+	}
+	if list {
+		s.listAt = len(s.q)
+	}
+	if !shared {
+		s.unshared += len(b)
+	}
+	s.q = append(s.q, b)
+	s.mu.Unlock()
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+	return true
+}
+
+func (s *socket) writeLoop() {
+	t := time.NewTicker(s.ping)
+	defer t.Stop()
+	for {
+		var err error
+		select {
+		case <-s.done:
+			return
+		case <-s.wake:
+			err = s.flush()
+		case <-t.C:
+			err = s.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(writeWait))
+		case <-s.pinged:
+			err = s.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(writeWait))
+		}
+		if err != nil {
+			if !errors.Is(err, websocket.ErrCloseSent) {
+				s.ws.NetConn().Close() // a broken or stalled peer: end the reader too
+			}
+			return
+		}
+	}
+}
+
+// flush writes everything queued.
+func (s *socket) flush() error {
+	s.mu.Lock()
+	batch := s.q
+	s.q, s.spare = s.spare[:0], nil
+	s.listAt, s.unshared = -1, 0
+	s.mu.Unlock()
+	s.ws.SetWriteDeadline(time.Now().Add(writeWait))
+	for i, b := range batch {
+		if err := s.ws.WriteMessage(websocket.TextMessage, b); err != nil {
+			return err
+		}
+		batch[i] = nil
+	}
+	if cap(batch) <= 64 {
+		s.mu.Lock()
+		s.spare = batch[:0]
+		s.mu.Unlock()
+	}
+	return nil
+}
+
+// pong runs on the reader goroutine for every pong.
+func (s *socket) pong(string) error {
+	if !s.closing.Load() {
+		s.ws.SetReadDeadline(time.Now().Add(2 * s.ping))
+	}
+	if s.probed.CompareAndSwap(true, false) {
+		s.h.answeredProbe(s.c)
+	}
+	return nil
+}
+
+func (s *socket) probe(d time.Duration) {
+	s.probed.Store(true)
+	if !s.closing.Load() {
+		s.ws.SetReadDeadline(time.Now().Add(d))
+	}
+	select {
+	case s.pinged <- struct{}{}:
+	default:
+	}
+}
+
+// close sends a close frame with code and reason and gives the peer
+// closeWait to answer with its own before the reader gives up.
+func (s *socket) close(code int, reason string) {
+	s.closeOnce.Do(func() {
+		s.closing.Store(true)
+		s.mu.Lock()
+		clear(s.q)
+		s.q, s.listAt, s.unshared = s.q[:0], -1, 0
+		s.mu.Unlock()
+		err := s.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason),
+			time.Now().Add(time.Second))
+		s.ws.SetReadDeadline(time.Now().Add(closeWait))
+		if err != nil {
+			s.ws.NetConn().Close()
+		}
+	})
+}

@@ -1,0 +1,126 @@
+package hub
+
+import (
+	"encoding/json"
+	"strconv"
+	"time"
+)
+
+// flushLists sends every client that needs one its user list: a full list
+// to clients that just registered or asked, and, when users came or went, the
+// full list to seed clients and a Users Delta to clients that asked for
+// deltas. Each kind of list is encoded once and its bytes shared, so a flush
+// costs O(N) however many users changed.
+func (h *Hub) flushLists() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+
+	now := time.Now().UnixMilli()
+	var joined []*client
+	for _, c := range h.joined {
+		if !c.gone {
+			joined = append(joined, c)
+		}
+		c.listed = true
+	}
+	changed := len(joined) > 0 || len(h.left) > 0
+
+	var (
+		full, delta       []byte
+		fullMsg, deltaMsg *Message
+	)
+	fullList := func(local bool) (*Message, []byte) {
+		if full == nil {
+			size := 128
+			for _, c := range h.order {
+				size += len(c.entry) + 1
+			}
+			b := make([]byte, 0, size)
+			b = append(b, `{"type":"Get Users","text":"OK","status":"OK","from":"Server","reason":"Requested","id":"1","date":`...)
+			b = strconv.AppendInt(b, now, 10)
+			b = append(b, `,"users":[`...)
+			for i, c := range h.order {
+				if i > 0 {
+					b = append(b, ',')
+				}
+				b = append(b, c.entry...)
+			}
+			full = append(b, ']', '}')
+		}
+		if local && fullMsg == nil {
+			users := make([]User, len(h.order))
+			for i, c := range h.order {
+				users[i] = User{Name: c.name, RegDate: c.regdate, Kind: c.kind}
+			}
+			fullMsg = &Message{Type: TypeGetUsers, Text: textOK, Status: StatusOK, From: ServerName,
+				Reason: "Requested", ID: "1", Date: now, Users: users}
+		}
+		return fullMsg, full
+	}
+	deltaList := func(local bool) (*Message, []byte) {
+		if delta == nil {
+			b := append(make([]byte, 0, 64+len(joined)*64), `{"type":"Users Delta","id":"1","date":`...)
+			b = strconv.AppendInt(b, now, 10)
+			b = append(b, `,"joined":[`...)
+			for i, c := range joined {
+				if i > 0 {
+					b = append(b, ',')
+				}
+				b = append(b, c.entry...)
+			}
+			b = append(b, `],"left":[`...)
+			for i, n := range h.left {
+				if i > 0 {
+					b = append(b, ',')
+				}
+				b = appendString(b, n)
+			}
+			delta = append(b, ']', '}')
+		}
+		if local && deltaMsg == nil {
+			users := make([]User, len(joined))
+			for i, c := range joined {
+				users[i] = User{Name: c.name, RegDate: c.regdate, Kind: c.kind}
+			}
+			deltaMsg = &Message{Type: TypeUsersDelta, ID: "1", Date: now, Joined: users,
+				Left: append([]string{}, h.left...)}
+		}
+		return deltaMsg, delta
+	}
+
+	for _, c := range h.order {
+		var (
+			m    *Message
+			b    []byte
+			list bool
+		)
+		switch {
+		case c.needFull:
+			c.needFull = false
+			m, b = fullList(c.local != nil)
+			list = !c.delta
+		case !changed:
+			continue
+		case c.delta:
+			m, b = deltaList(c.local != nil)
+		default:
+			m, b = fullList(c.local != nil)
+			list = true
+		}
+		if !c.out.push(m, b, list) {
+			h.drop(c, "too slow: outbound queue full")
+		}
+	}
+	clear(h.joined)
+	h.joined = h.joined[:0]
+	h.left = nil
+}
+
+// Raw texts the hub sends often.
+var (
+	textOK       = json.RawMessage(`"OK"`)
+	textStart    = json.RawMessage(`"Start"`)
+	textIncoming = json.RawMessage(`"Incoming"`)
+	textRemote   = json.RawMessage(`"Remote"`)
+	textConn     = json.RawMessage(`"Connected"`)
+)
