@@ -191,7 +191,7 @@ func TestBrowserCall(t *testing.T) {
 	// alice sees bob and calls him with one tap.
 	alice.wait(`intercom.users.some(u => u.name === 'bob')`)
 	alice.click(`#users button[data-call="bob"]`)
-	bob.wait(`intercom.state === 'ringing' && intercom.ringing === 'ring'`)
+	bob.wait(`intercom.state === 'ringing' && intercom.ringing === 'ring' && intercom.audio === 'running'`)
 	if got := bob.text("#caller"); got != "alice" {
 		t.Fatalf("bob's ringing screen shows caller %q, want alice", got)
 	}
@@ -207,6 +207,15 @@ func TestBrowserCall(t *testing.T) {
 	}
 	screenshot(t, alice, "call-desktop.png")
 	screenshot(t, bob, "call-phone.png")
+
+	// Mute and camera off stop what alice sends, and come back.
+	alice.wait(`intercom.mic === true && intercom.camera === true`)
+	alice.click("#mute")
+	alice.click("#camera")
+	alice.wait(`intercom.mic === false && intercom.camera === false`)
+	alice.click("#mute")
+	alice.click("#camera")
+	alice.wait(`intercom.mic === true && intercom.camera === true`)
 
 	// A third user signs in with the form and, calling alice, hears she is
 	// busy, in words.
@@ -231,6 +240,19 @@ func TestBrowserCall(t *testing.T) {
 	}
 
 	doorCall(t, tap.Hub, browser, srv.URL)
+
+	// bob declines carol; then carol gives up while bob's page rings.
+	carol.click(`#users button[data-call="bob"]`)
+	bob.wait(`intercom.state === 'ringing'`)
+	bob.click("#reject")
+	carol.wait(`intercom.state === 'idle' && intercom.notice === 'bob declined the call.'`)
+	bob.wait(`intercom.state === 'idle' && intercom.ringing === ''`)
+	carol.click(`#users button[data-call="bob"]`)
+	bob.wait(`intercom.state === 'ringing'`)
+	carol.wait(`intercom.state === 'calling' && intercom.ringing === 'ringback'`)
+	carol.click("#cancel")
+	bob.wait(`intercom.state === 'idle' && intercom.notice === 'Missed call from carol.'`)
+	carol.wait(`intercom.state === 'idle' && intercom.ringing === ''`)
 
 	// bob calls alice; mid-call alice's network drops (the server side of
 	// her socket is cut). Both end the call and say why; alice reconnects
@@ -297,6 +319,10 @@ func doorCall(t *testing.T, h *hub.Hub, browser context.Context, base string) {
 	}()
 
 	dave := openPage(t, browser, base, "dave", true)
+	// dave prefers push-to-talk (an echoing door).
+	dave.click("#settings summary")
+	dave.click("#ptt-enabled")
+	dave.wait(`localStorage.getItem('intercom.ptt') === 'on'`)
 	// The door comes first in the list, with its state from /healthz.
 	dave.wait(`intercom.users.length >= 4 && intercom.users[0].name === 'door' && intercom.users[0].kind === 'door'`)
 	dave.wait(`document.querySelector('#users li').dataset.user === 'door' && /Ready/.test(document.querySelector('#users li').textContent)`)
@@ -307,6 +333,17 @@ func doorCall(t *testing.T, h *hub.Hub, browser context.Context, base string) {
 	if !dave.evalBool(`document.body.dataset.localVideo !== 'true'`) {
 		t.Error("dave's page sends its camera to the door")
 	}
+	// Push-to-talk: the microphone is live only while #ptt is held.
+	dave.wait(`document.body.dataset.ptt === 'true' && intercom.mic === false`)
+	hold := func(ev string) {
+		if !dave.evalBool(`document.getElementById('ptt').dispatchEvent(new PointerEvent('` + ev + `', {pointerId: 1, bubbles: true}))`) {
+			t.Fatalf("dispatch %s on #ptt was cancelled", ev)
+		}
+	}
+	hold("pointerdown")
+	dave.wait(`intercom.mic === true`)
+	hold("pointerup")
+	dave.wait(`intercom.mic === false`)
 	dave.click("#open-door")
 	select {
 	case from := <-opened:

@@ -21,12 +21,15 @@
 //              #enable-audio (shown when autoplay was blocked),
 //              #open-door (door calls only), #door-result[data-result=
 //              pending|ok|fail] (the door's answer, in words)
-//   Settings:  input[name=mode] #mode-both #mode-audio #mode-video,
+//   Settings:  #settings (a <details>: click its summary to open), then
+//              input[name=mode] #mode-both #mode-audio #mode-video,
 //              #ptt-enabled
 //
 //   window.intercom (read-only getters and actions):
 //     state, conn, name, peer, peerKind, users [{name, kind}], notice,
 //     log [every notice and banner text], ringing ('ring'|'ringback'|''),
+//     audio (the ringtone's AudioContext state: running|suspended|none),
+//     mic, camera (true|false|null: sending, muted/off, no such track),
 //     registrations (successful Registers), doorResult, health (/healthz),
 //     lastStats (polled each second in a call, see stats()),
 //     stats() -> Promise<{video, audio, outVideo, outAudio, rtt}> from
@@ -540,6 +543,13 @@ function endCall(text, { hangup = false, kind = 'info' } = {}) {
   if (text) say(text, kind);
 }
 
+// trackOn says whether we send our kind ('audio' or 'video') track now:
+// true, false (muted, camera off, push-to-talk released) or null (none).
+function trackOn(kind) {
+  const t = s.local && s.local.getTracks().find((x) => x.kind === kind);
+  return t ? t.enabled && t.readyState === 'live' : null;
+}
+
 function stopTracks(stream) {
   if (stream) for (const t of stream.getTracks()) t.stop();
 }
@@ -666,8 +676,12 @@ $('fullscreen').addEventListener('click', () => {
 });
 const ptt = $('ptt');
 ptt.addEventListener('pointerdown', (e) => {
-  ptt.setPointerCapture?.(e.pointerId);
   talk(true);
+  try {
+    ptt.setPointerCapture(e.pointerId); // keep talking if the finger slides off
+  } catch {
+    // no capture for this pointer: pointerup on the button still ends it
+  }
 });
 for (const ev of ['pointerup', 'pointercancel', 'lostpointercapture']) ptt.addEventListener(ev, () => talk(false));
 ptt.addEventListener('contextmenu', (e) => e.preventDefault());
@@ -718,6 +732,9 @@ window.intercom = Object.freeze({
   get notice() { return s.notice; },
   get log() { return s.log.slice(); },
   get ringing() { return tones.kind; },
+  get audio() { return tones.ctx ? tones.ctx.state : 'none'; },
+  get mic() { return trackOn('audio'); },
+  get camera() { return trackOn('video'); },
   get registrations() { return signal.registrations; },
   get doorResult() { return s.doorResult; },
   get health() { return s.health; },
