@@ -1,0 +1,367 @@
+// Package media is the door's audio and video: it captures the camera and
+// microphone once (pion/mediadevices), encodes each codec once and fans the
+// samples out to every call's peer connection (pion/webrtc), and plays the
+// residents' voices on the speaker. Where the machine has no camera, no
+// microphone or no speaker, mediadevices' test pattern and test tone and a
+// counting sink stand in, and the log says so.
+package media
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strings"
+	"sync"
+
+	"github.com/intercomd/intercomd/device"
+	"github.com/pion/mediadevices/pkg/driver"
+)
+
+// Config chooses the devices and the network of the door's media.
+type Config struct {
+	// Camera is "auto" (the first V4L2 camera, else the test pattern),
+	// "test", "none", or a device path or name.
+	Camera string
+	// Mic is "auto" (the default capture device, else the test tone),
+	// "test", "none", or a device (ALSA name such as "hw:1,0", or part of
+	// its description).
+	Mic string
+	// Speaker is "auto" (the default playback device, else a counting
+	// sink), "test" (the counting sink), "none", or a device.
+	Speaker string
+	// Width, Height and FPS are the capture size and rate (default
+	// 640x480 at 30).
+	Width, Height, FPS int
+	// VideoBitrate is the encoders' target in bits per second (default
+	// 1,000,000 at 640x480@30, scaled by pixels per second).
+	VideoBitrate int
+	// UDPPort, when above 0, carries all ICE traffic on this one port
+	// (UDP, and ICE-TCP on the same number), for a router rule or a
+	// forwarded VM port. 0 uses ephemeral ports.
+	UDPPort int
+	// Advertise lists addresses announced as extra host candidates, such
+	// as a router's public address that forwards UDPPort (NAT 1:1).
+	Advertise []string
+	// ICEServers are stun: and turn: URLs. A TURN URL may carry
+	// credentials as turn:user:password@host:port.
+	ICEServers []string
+	// Loopback includes loopback candidates and turns mDNS off: for tests
+	// and for a browser on the same machine.
+	Loopback bool
+}
+
+// Defaults of Config.
+const (
+	DefaultWidth   = 640
+	DefaultHeight  = 480
+	DefaultFPS     = 30
+	defaultBitrate = 1_000_000 // at 640x480@30
+)
+
+func (c Config) withDefaults() (Config, error) {
+	for _, f := range []*string{&c.Camera, &c.Mic, &c.Speaker} {
+		*f = strings.TrimSpace(*f)
+		if *f == "" {
+			*f = "auto"
+		}
+	}
+	if c.Width == 0 && c.Height == 0 {
+		c.Width, c.Height = DefaultWidth, DefaultHeight
+	}
+	if c.FPS == 0 {
+		c.FPS = DefaultFPS
+	}
+	switch {
+	case c.Width < 16 || c.Height < 16 || c.Width > 4096 || c.Height > 4096 || c.Width%2 != 0 || c.Height%2 != 0:
+		return c, fmt.Errorf("video size %dx%d: want even sizes from 16 to 4096", c.Width, c.Height)
+	case c.FPS < 1 || c.FPS > 120:
+		return c, fmt.Errorf("frame rate %d: want 1 to 120", c.FPS)
+	case c.VideoBitrate < 0:
+		return c, fmt.Errorf("video bitrate %d: want a positive number", c.VideoBitrate)
+	case c.UDPPort < 0 || c.UDPPort > 65535:
+		return c, fmt.Errorf("udp port %d: want 1 to 65535, or 0 for ephemeral ports", c.UDPPort)
+	}
+	if c.VideoBitrate == 0 {
+		c.VideoBitrate = defaultVideoBitrate(c.Width, c.Height, c.FPS)
+	}
+	for _, a := range c.Advertise {
+		if net.ParseIP(a) == nil {
+			return c, fmt.Errorf("advertise %q: not an IP address", a)
+		}
+	}
+	return c, nil
+}
+
+// defaultVideoBitrate scales 1 Mbit/s at 640x480@30 by pixels per second,
+// within what a home uplink and a Pi carry.
+func defaultVideoBitrate(w, h, fps int) int {
+	b := int(int64(defaultBitrate) * int64(w*h) / (640 * 480) * int64(fps) / 30)
+	return min(max(b, 150_000), 6_000_000)
+}
+
+// Media owns the capture devices, the encoders, the speaker and the ICE
+// sockets that every call shares.
+type Media struct {
+	cfg Config
+	log *slog.Logger
+	net *network
+
+	camera  *camera     // nil with Camera "none"
+	mic     *microphone // nil with Mic "none"
+	video   *videoPipe  // nil without a camera
+	audio   *audioPipe  // nil without a microphone
+	speaker sink        // nil with Speaker "none"
+	sources map[string]string
+
+	mu        sync.Mutex
+	cameraErr error              // guarded by mu
+	micErr    error              // guarded by mu
+	openErr   error              // guarded by mu; a device found but not opened
+	calls     map[*call]struct{} // guarded by mu
+	closed    bool               // guarded by mu
+}
+
+var _ device.Media = (*Media)(nil)
+
+// SpeakerStats counts what reached the speaker (or the counting sink that
+// stands in for it): the proof that a resident's voice got to the door.
+type SpeakerStats struct {
+	// Samples is the number of 48 kHz mono samples played.
+	Samples int64
+	// NonSilent is how many of them were louder than about -40 dBFS.
+	NonSilent int64
+}
+
+// New opens the camera, the microphone and the speaker once; every call
+// shares them. A device that is configured by name and cannot be opened is
+// an error; with "auto", a device that fails is replaced by its test
+// stand-in and reported by Err.
+func New(cfg Config, log *slog.Logger) (*Media, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, fmt.Errorf("media config: %w", err)
+	}
+	if log == nil {
+		log = slog.Default()
+	}
+	m := &Media{cfg: cfg, log: log.With("component", "media"), calls: map[*call]struct{}{},
+		sources: map[string]string{}}
+	ok := false
+	defer func() {
+		if !ok {
+			m.Close()
+		}
+	}()
+	if err := m.openCamera(); err != nil {
+		return nil, err
+	}
+	if err := m.openMic(); err != nil {
+		return nil, err
+	}
+	if err := m.openSpeaker(); err != nil {
+		return nil, err
+	}
+	if m.net, err = newNetwork(cfg, m.log); err != nil {
+		return nil, err
+	}
+	var codecs []string
+	for _, c := range videoCodecs() {
+		codecs = append(codecs, c.name)
+	}
+	m.sources["codecs"] = strings.Join(append(codecs, "Opus"), ",")
+	ok = true
+	m.log.Info("media ready", "camera", m.sources["camera"], "mic", m.sources["mic"],
+		"speaker", m.sources["speaker"], "codecs", m.sources["codecs"],
+		"size", fmt.Sprintf("%dx%d@%d", cfg.Width, cfg.Height, cfg.FPS), "bitrate", cfg.VideoBitrate)
+	return m, nil
+}
+
+func (m *Media) openCamera() error {
+	cfg := m.cfg
+	var cam *camera
+	var err error
+	switch cfg.Camera {
+	case none:
+		m.sources["camera"] = none
+		return nil
+	case "test":
+		cam, err = openTestCamera(cfg.Width, cfg.Height, cfg.FPS)
+	case "auto":
+		cams := realCameras()
+		if len(cams) == 0 {
+			m.log.Info("no camera found: using test pattern")
+		}
+		for _, d := range cams {
+			if cam, err = openCamera(d, cfg.Width, cfg.Height, cfg.FPS); err == nil {
+				break
+			}
+			m.log.Error("camera failed: using test pattern", "camera", d.Info().Name, "err", err)
+			m.openErr = errors.Join(m.openErr, err)
+		}
+		if cam == nil {
+			cam, err = openTestCamera(cfg.Width, cfg.Height, cfg.FPS)
+		}
+	default:
+		var found bool
+		for _, d := range realCameras() {
+			if cameraMatches(d.Info(), cfg.Camera) {
+				found = true
+				cam, err = openCamera(d, cfg.Width, cfg.Height, cfg.FPS)
+				break
+			}
+		}
+		if !found {
+			err = fmt.Errorf("camera %q: %w (cameras: %s)", cfg.Camera, ErrNotFound, names(realCameras()))
+		}
+	}
+	if err != nil {
+		return err
+	}
+	m.camera = cam
+	m.sources["camera"] = cam.desc
+	m.video = newVideoPipe(cam.reader, cam.width, cam.height, cam.fps, cfg.VideoBitrate, m.log,
+		func(err error) { m.setErr(&m.cameraErr, err) })
+	return nil
+}
+
+func (m *Media) openMic() error {
+	var mic *microphone
+	var err error
+	switch m.cfg.Mic {
+	case none:
+		m.sources["mic"] = none
+		return nil
+	case "test":
+		mic, err = openTestMic()
+	case "auto":
+		mics := realMicrophones()
+		if len(mics) == 0 {
+			m.log.Info("no microphone found: using test tone")
+		}
+		for _, d := range mics {
+			if mic, err = openMic(d, micDesc(d)); err == nil {
+				break
+			}
+			m.log.Error("microphone failed: using test tone", "mic", micDesc(d), "err", err)
+			m.openErr = errors.Join(m.openErr, err)
+		}
+		if mic == nil {
+			mic, err = openTestMic()
+		}
+	default:
+		var found bool
+		for _, d := range realMicrophones() {
+			if micMatches(d.Info(), m.cfg.Mic) {
+				found = true
+				mic, err = openMic(d, micDesc(d))
+				break
+			}
+		}
+		if !found {
+			err = fmt.Errorf("microphone %q: %w (microphones: %s)", m.cfg.Mic, ErrNotFound, names(realMicrophones()))
+		}
+	}
+	if err != nil {
+		return err
+	}
+	m.mic = mic
+	m.sources["mic"] = mic.desc
+	m.audio, err = newAudioPipe(mic.reader, m.log, func(err error) { m.setErr(&m.micErr, err) })
+	return err
+}
+
+func (m *Media) openSpeaker() error {
+	s, desc, err := openSpeaker(m.cfg.Speaker, m.log)
+	if err != nil {
+		return err
+	}
+	m.speaker = s
+	m.sources["speaker"] = desc
+	return nil
+}
+
+// names lists devices for an error message.
+func names(ds []driver.Driver) string {
+	if len(ds) == 0 {
+		return "none found"
+	}
+	var n []string
+	for _, d := range ds {
+		n = append(n, fmt.Sprintf("%q", d.Info().Name))
+	}
+	return strings.Join(n, ", ")
+}
+
+func (m *Media) setErr(slot *error, err error) {
+	m.mu.Lock()
+	*slot = err
+	m.mu.Unlock()
+}
+
+// Err reports a capture device that failed, or nil when all is well. The
+// ready light blinks on it.
+func (m *Media) Err() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return errors.Join(m.openErr, m.cameraErr, m.micErr)
+}
+
+// Sources says what stands behind the camera, the microphone and the
+// speaker, and which codecs this build has, for /healthz:
+// {"camera":"test pattern","mic":"test tone","speaker":"counting sink","codecs":"H264,Opus"}.
+func (m *Media) Sources() map[string]string {
+	out := make(map[string]string, len(m.sources))
+	for k, v := range m.sources {
+		out[k] = v
+	}
+	return out
+}
+
+// Speaker counts what reached the speaker.
+func (m *Media) Speaker() SpeakerStats {
+	if m.speaker == nil {
+		return SpeakerStats{}
+	}
+	return m.speaker.stats()
+}
+
+// Close ends every call, stops capture and closes the devices and sockets.
+func (m *Media) Close() error {
+	m.mu.Lock()
+	if m.closed {
+		m.mu.Unlock()
+		return nil
+	}
+	m.closed = true
+	calls := make([]*call, 0, len(m.calls))
+	for c := range m.calls {
+		calls = append(calls, c)
+	}
+	m.mu.Unlock()
+	var errs []error
+	for _, c := range calls {
+		errs = append(errs, c.Close())
+	}
+	// Stop the readers before closing the devices they read: a test pattern
+	// closed under its reader never returns.
+	if m.video != nil {
+		m.video.close()
+	}
+	if m.audio != nil {
+		m.audio.close()
+	}
+	if m.camera != nil {
+		errs = append(errs, m.camera.driver.Close())
+	}
+	if m.mic != nil {
+		errs = append(errs, m.mic.driver.Close())
+	}
+	if m.speaker != nil {
+		errs = append(errs, m.speaker.close())
+	}
+	if m.net != nil {
+		errs = append(errs, m.net.close())
+	}
+	return errors.Join(errs...)
+}

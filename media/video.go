@@ -1,0 +1,257 @@
+package media
+
+import (
+	"errors"
+	"fmt"
+	"image"
+	"io"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pion/mediadevices/pkg/codec"
+	"github.com/pion/mediadevices/pkg/io/video"
+	pionmedia "github.com/pion/webrtc/v4/pkg/media"
+)
+
+// videoPipe captures the camera in one goroutine and encodes each frame once
+// per codec in use, writing the samples to that codec's shared track. It
+// reads the camera only while at least one call is bound: an idle door
+// costs no CPU.
+type videoPipe struct {
+	src                         video.Reader
+	width, height, fps, bitrate int
+	log                         *slog.Logger
+	onErr                       func(error) // capture failures, and nil when capture works again
+
+	mu     sync.Mutex
+	outs   []*videoOut // guarded by mu; one per codec, created on first use
+	active int         // guarded by mu; bindings over all outs
+
+	wake     chan struct{} // a binding appeared
+	quit     chan struct{} // Close
+	done     chan struct{} // the goroutine ended
+	captured atomic.Int64  // frames read from the camera
+	started  sync.Once
+	closing  sync.Once
+}
+
+// videoOut is one codec's encoder and track. enc and current belong to the
+// pipe's goroutine.
+type videoOut struct {
+	codec    videoCodec
+	track    *sharedTrack
+	bound    int // guarded by videoPipe.mu
+	keyFrame atomic.Bool
+	enc      codec.ReadCloser
+	current  image.Image
+
+	frames atomic.Int64 // encoded frames
+	empty  atomic.Int64 // encoder calls that gave no frame (a skipped frame)
+	bytes  atomic.Int64
+	keys   atomic.Int64 // key frames forced
+}
+
+func newVideoPipe(src video.Reader, width, height, fps, bitrate int, log *slog.Logger, onErr func(error)) *videoPipe {
+	return &videoPipe{
+		src: src, width: width, height: height, fps: fps, bitrate: bitrate,
+		log: log, onErr: onErr,
+		wake: make(chan struct{}, 1), quit: make(chan struct{}), done: make(chan struct{}),
+	}
+}
+
+// out returns the codec's output, creating its track on first use.
+func (p *videoPipe) out(c videoCodec) (*videoOut, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, o := range p.outs {
+		if o.codec.name == c.name {
+			return o, nil
+		}
+	}
+	o := &videoOut{codec: c}
+	t, err := newSharedTrack(c.capability, videoTrackID, func() { p.bind(o) }, func() { p.unbind(o) })
+	if err != nil {
+		return nil, fmt.Errorf("video track %s: %w", c.name, err)
+	}
+	o.track = t
+	p.outs = append(p.outs, o)
+	p.started.Do(func() { go p.run() })
+	return o, nil
+}
+
+// bind counts a new call on o and asks for a key frame: the new receiver
+// cannot decode anything before one.
+func (p *videoPipe) bind(o *videoOut) {
+	o.keyFrame.Store(true)
+	p.mu.Lock()
+	o.bound++
+	p.active++
+	p.mu.Unlock()
+	select {
+	case p.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (p *videoPipe) unbind(o *videoOut) {
+	p.mu.Lock()
+	o.bound--
+	p.active--
+	p.mu.Unlock()
+}
+
+// requestKeyFrame is a receiver's PLI or FIR.
+func (o *videoOut) requestKeyFrame() { o.keyFrame.Store(true) }
+
+// snapshot lists the outputs and whether each has a call.
+func (p *videoPipe) snapshot(buf []*videoOut) (outs []*videoOut, live []bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	outs = append(buf[:0], p.outs...)
+	live = make([]bool, len(outs))
+	for i, o := range outs {
+		live[i] = o.bound > 0
+	}
+	return outs, live
+}
+
+func (p *videoPipe) idle() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.active == 0
+}
+
+func (p *videoPipe) run() {
+	defer close(p.done)
+	var outs []*videoOut
+	defer func() {
+		for _, o := range outs {
+			p.closeEncoder(o)
+		}
+	}()
+	frameTime := time.Second / time.Duration(p.fps)
+	var last time.Time
+	failing := false
+	for {
+		select {
+		case <-p.quit:
+			return
+		default:
+		}
+		if p.idle() {
+			outs, _ = p.snapshot(outs)
+			for _, o := range outs {
+				p.closeEncoder(o) // nobody watches: free the encoder's memory
+			}
+			select {
+			case <-p.quit:
+				return
+			case <-p.wake:
+			}
+			last = time.Time{}
+			continue
+		}
+		img, release, err := p.src.Read()
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				return
+			}
+			if !failing {
+				p.log.Error("camera read failed", "err", err)
+				p.onErr(fmt.Errorf("camera: %w", err))
+				failing = true
+			}
+			select { // a camera that errors at once must not spin
+			case <-p.quit:
+				return
+			case <-time.After(time.Second):
+			}
+			continue
+		}
+		if failing {
+			p.log.Info("camera works again")
+			p.onErr(nil)
+			failing = false
+		}
+		p.captured.Add(1)
+		// RTP time follows the capture clock, so a camera slower than asked
+		// (or a stalled one) still plays at the right speed.
+		now := time.Now()
+		d := frameTime
+		if !last.IsZero() {
+			d = min(max(now.Sub(last), time.Millisecond), time.Second)
+		}
+		last = now
+		var live []bool
+		outs, live = p.snapshot(outs)
+		for i, o := range outs {
+			if !live[i] {
+				p.closeEncoder(o)
+				continue
+			}
+			p.encode(o, img, d)
+		}
+		release()
+	}
+}
+
+// encode runs o's encoder on img and writes the sample to every call bound
+// to o's track.
+func (p *videoPipe) encode(o *videoOut, img image.Image, d time.Duration) {
+	if o.enc == nil {
+		enc, err := o.codec.build(video.ReaderFunc(func() (image.Image, func(), error) {
+			return o.current, func() {}, nil
+		}), p.width, p.height, p.fps, p.bitrate)
+		if err != nil {
+			p.log.Error("video encoder failed", "codec", o.codec.name, "err", err)
+			p.onErr(fmt.Errorf("%s encoder: %w", o.codec.name, err))
+			return
+		}
+		o.enc = enc
+		o.keyFrame.Store(true)
+	}
+	if o.keyFrame.Swap(false) {
+		if kf, ok := o.enc.Controller().(codec.KeyFrameController); ok {
+			if err := kf.ForceKeyFrame(); err == nil {
+				o.keys.Add(1)
+			}
+		}
+	}
+	o.current = img
+	data, release, err := o.enc.Read()
+	o.current = nil
+	if err != nil {
+		p.log.Error("video encode failed", "codec", o.codec.name, "err", err)
+		return
+	}
+	defer release()
+	if len(data) == 0 {
+		o.empty.Add(1)
+		return
+	}
+	o.frames.Add(1)
+	o.bytes.Add(int64(len(data)))
+	if err := o.track.WriteSample(pionmedia.Sample{Data: data, Duration: d}); err != nil {
+		// One closing peer connection must not stop the others.
+		p.log.Debug("video write", "err", err)
+	}
+}
+
+func (p *videoPipe) closeEncoder(o *videoOut) {
+	if o.enc != nil {
+		o.enc.Close()
+		o.enc = nil
+	}
+}
+
+// close stops the goroutine; the caller closes the camera afterwards, once
+// nothing reads it.
+func (p *videoPipe) close() {
+	p.closing.Do(func() {
+		close(p.quit)
+		p.started.Do(func() { close(p.done) })
+		<-p.done
+	})
+}
