@@ -240,6 +240,7 @@ func TestBrowserCall(t *testing.T) {
 	}
 
 	doorCall(t, tap.Hub, browser, srv.URL)
+	noAnswer(t, browser)
 
 	// bob declines carol; then carol gives up while bob's page rings.
 	carol.click(`#users button[data-call="bob"]`)
@@ -360,6 +361,23 @@ func doorCall(t *testing.T, h *hub.Hub, browser context.Context, base string) {
 		t.Fatal(err)
 	}
 	dave.wait(`intercom.state === 'idle' && intercom.notice === 'door hung up.'`)
+}
+
+// noAnswer lets a call ring out on a hub with a short ring timeout: both
+// sides say so in words.
+func noAnswer(t *testing.T, browser context.Context) {
+	s, err := New(Config{}, testLog(t), startHubConfig(t, hub.Config{RingTimeout: time.Second}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(s.Handler())
+	defer srv.Close()
+	erin := openPage(t, browser, srv.URL, "erin", false)
+	frank := openPage(t, browser, srv.URL, "frank", false)
+	erin.wait(`intercom.users.some(u => u.name === 'frank')`)
+	erin.click(`#users button[data-call="frank"]`)
+	frank.wait(`intercom.state === 'idle' && intercom.notice === 'Missed call from erin.'`)
+	erin.wait(`intercom.state === 'idle' && intercom.notice === 'frank did not answer.'`)
 }
 
 // screenshot takes a full-page PNG, checks it decodes, and keeps it in

@@ -33,10 +33,12 @@ func (w tWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// startHub runs a real hub until the test ends.
-func startHub(t testing.TB) *hub.Hub {
+// startHub runs a real hub with the default config until the test ends.
+func startHub(t testing.TB) *hub.Hub { return startHubConfig(t, hub.Config{}) }
+
+func startHubConfig(t testing.TB, cfg hub.Config) *hub.Hub {
 	t.Helper()
-	h := hub.New(hub.Config{}, testLog(t))
+	h := hub.New(cfg, testLog(t))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {

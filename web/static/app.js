@@ -16,7 +16,9 @@
 //              reconnecting), #retry
 //   Calling:   #outgoing-name, #outgoing-status, #cancel
 //   Ringing:   #caller (the caller's name), #answer, #reject
-//   In call:   #remote (video), #local (preview), #peer-name, #call-status,
+//   In call:   #call[data-connected=true|false][data-remote-video=true|false]
+//              [data-fit=cover|contain] (tap #remote to switch),
+//              #remote (video), #local (preview), #peer-name, #call-status,
 //              #mute, #camera, #ptt (hold to talk), #hangup, #fullscreen,
 //              #enable-audio (shown when autoplay was blocked),
 //              #open-door (door calls only), #door-result[data-result=
@@ -392,6 +394,7 @@ function prepare(peer, kind) {
   avatar($('outgoing-avatar'), peer, kind);
   avatar($('peer-avatar'), peer, kind);
   $('call').dataset.connected = 'false';
+  $('call').dataset.fit = kind === 'door' ? 'contain' : 'cover';
   $('call').dataset.remoteVideo = 'false';
   $('call-status').textContent = 'Connecting…';
 }
@@ -670,6 +673,11 @@ $('open-door').addEventListener('click', openDoor);
 $('enable-audio').addEventListener('click', () => {
   remoteEl.play().then(() => ($('enable-audio').hidden = true), () => {});
 });
+// Tapping the picture switches between the whole picture and filling the
+// screen (a door's wide picture on a tall phone).
+remoteEl.addEventListener('click', () => {
+  $('call').dataset.fit = $('call').dataset.fit === 'cover' ? 'contain' : 'cover';
+});
 $('fullscreen').addEventListener('click', () => {
   if (document.fullscreenElement) document.exitFullscreen().catch(() => {});
   else $('call').requestFullscreen?.().catch(() => {});
@@ -705,12 +713,15 @@ $('ptt-enabled').addEventListener('change', () => {
   applyMic();
 });
 
-// Audio may only start after a gesture: the first tap anywhere unlocks the
-// ringtone for calls that come in later.
-document.addEventListener('pointerdown', () => {
-  tones.unlock();
-  setTimeout(audioHint, 100);
-}, { capture: true });
+// Audio may only start after a gesture: the first tap or key anywhere
+// unlocks the ringtone for calls that come in later. (On touch screens
+// pointerdown is no gesture; pointerup and touchend are.)
+for (const ev of ['pointerup', 'touchend', 'keydown', 'click']) {
+  document.addEventListener(ev, () => {
+    tones.unlock();
+    setTimeout(audioHint, 100);
+  }, { capture: true, passive: true });
+}
 document.addEventListener('visibilitychange', () => {
   if (document.visibilityState === 'visible') {
     signal.retryNow();
