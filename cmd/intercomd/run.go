@@ -2,25 +2,185 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"sync"
+
+	"github.com/intercomd/intercomd/device"
+	"github.com/intercomd/intercomd/hub"
+	"github.com/intercomd/intercomd/media"
+	"github.com/intercomd/intercomd/web"
 )
 
 // run is the whole daemon: it parses args, starts every part and returns when
 // ctx ends. ready, if not nil, is called with the listening address once the
 // server accepts connections (tests use it).
 func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready func(addr string)) error {
+	if len(args) > 0 && args[0] == "set-password" {
+		return runSetPassword(args[1:], os.Stdin, stdout, stderr)
+	}
 	fs := flag.NewFlagSet("intercomd", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	showVersion := fs.Bool("version", false, "print the version and exit")
-	if err := fs.Parse(args); err != nil {
+	check := fs.Bool("selfcheck", false, "try the codecs and the configured devices, print what works, and exit")
+	cfg, err := loadConfig(fs, args)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
 		return err
 	}
 	if *showVersion {
 		fmt.Fprintln(stdout, "intercomd", version)
 		return nil
 	}
-	<-ctx.Done()
-	return nil
+	log, err := newLogger(stderr, cfg.LogLevel)
+	if err != nil {
+		return fmt.Errorf("log level %q: %w", cfg.LogLevel, err)
+	}
+	if *check {
+		return selfcheck(ctx, cfg, stdout)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	return serve(ctx, cfg, log, ready)
+}
+
+// serve starts the parts in order (hub, devices, door, web) and stops them in
+// reverse when ctx ends or one of them fails.
+func serve(ctx context.Context, cfg config, log *slog.Logger, ready func(addr string)) error {
+	log.Info("starting", "version", version, "listen", cfg.Listen, "name", cfg.Name)
+	h := hub.New(hub.Config{}, log)
+
+	m, err := media.New(media.Config{
+		Camera: cfg.Camera, Mic: cfg.Mic, Speaker: cfg.Speaker,
+		Width: cfg.Width, Height: cfg.Height, FPS: cfg.FPS, VideoBitrate: cfg.VideoBitrate,
+		UDPPort: cfg.MediaPort, Advertise: cfg.Advertise, ICEServers: cfg.ICEServers,
+		Loopback: loopbackOnly(cfg.Listen),
+	}, log)
+	if err != nil {
+		return fmt.Errorf("media: %w", err)
+	}
+	defer m.Close()
+
+	p, err := openPanel(ctx, cfg.GPIO, log)
+	if err != nil {
+		return fmt.Errorf("gpio: %w", err)
+	}
+	defer p.Close()
+
+	local := h.Local("door")
+	defer local.Close()
+	door := device.New(device.Config{
+		Name: cfg.Name, Answer: answerMode(cfg.Answer), AnswerTimeout: cfg.AnswerTimeout,
+		RingGroup: cfg.RingGroup, RingTimeout: cfg.RingTimeout,
+	}, log.With("component", "device"), signaller{local}, m, device.Panel{
+		Call: p.Call, Answer: p.Answer, Hangup: p.Hangup,
+		Ringing: p.Ringing, InCall: p.InCall, Ready: p.Ready, Relay: p.Relay,
+	})
+
+	handlers := map[string]http.Handler{}
+	if p.Sim != nil {
+		handlers["/api/panel"] = p.Sim
+		handlers["/api/panel/"] = p.Sim
+	}
+	srv, err := web.New(web.Config{
+		Listen: cfg.Listen, AllowOrigins: cfg.AllowOrigins, Version: version,
+		Handlers: handlers,
+		Status: func() map[string]any {
+			sp := m.Speaker()
+			return map[string]any{
+				"device": door.Status(),
+				"media": map[string]any{
+					"sources": m.Sources(),
+					"speaker": map[string]int64{"samples": sp.Samples, "nonsilent": sp.NonSilent},
+				},
+			}
+		},
+	}, log, h)
+	if err != nil {
+		return err
+	}
+
+	var wg sync.WaitGroup
+	errs := make(chan error, 4)
+	start := func(name string, f func(context.Context) error) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := f(ctx); err != nil && ctx.Err() == nil {
+				errs <- fmt.Errorf("%s: %w", name, err)
+			}
+		}()
+	}
+	start("hub", h.Run)
+	start("door", door.Run)
+	start("door signalling", func(ctx context.Context) error { return pump(ctx, local, door) })
+	start("web", func(ctx context.Context) error {
+		return srv.Run(ctx, func(addr string) {
+			go notifyReady(ctx, log, door.Ping)
+			if ready != nil {
+				ready(addr)
+			}
+		})
+	})
+
+	var err2 error
+	select {
+	case <-ctx.Done():
+	case err2 = <-errs:
+		log.Error("stopping", "err", err2)
+	}
+	// Hanging up happens in the door's Run; the deferred closes then
+	// release the devices.
+	stopAll(ctx, &wg)
+	log.Info("stopped")
+	return err2
+}
+
+// stopAll waits for the parts started in serve; they all watch the same ctx,
+// cancelled by run's deferred cancel when serve returns an error.
+func stopAll(ctx context.Context, wg *sync.WaitGroup) {
+	if ctx.Err() == nil {
+		return // serve's caller cancels; its defers run after
+	}
+	wg.Wait()
+}
+
+// loopbackOnly reports whether listen is reachable only from this machine.
+func loopbackOnly(listen string) bool {
+	host, _, err := net.SplitHostPort(listen)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+func answerMode(s string) device.AnswerMode {
+	if s == "button" {
+		return device.AnswerButton
+	}
+	return device.AnswerAuto
+}
+
+// runSetPassword is `intercomd set-password [-state-dir DIR]`: the resident
+// password, read from standard input, stored as a slow hash.
+func runSetPassword(args []string, in io.Reader, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("intercomd set-password", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	stateDir := fs.String("state-dir", defaults().StateDir, "`dir` that holds the password hash")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	return setPassword(*stateDir, in, stdout)
 }
