@@ -317,10 +317,11 @@ function onHangup(m) {
   if (!fromPeer(m) || s.phase === 'idle') return;
   const peer = s.peer;
   const reason = m.reason || '';
-  if (s.phase === 'ringing') {
-    endCall(/answered elsewhere/i.test(reason)
-      ? `The call from ${peer} was answered on another device.`
-      : `Missed call from ${peer}.`, { kind: 'warn' });
+  if (/answered elsewhere/i.test(reason)) {
+    // A door rings every resident; someone else was quicker.
+    endCall(`The call from ${peer} was answered on another device.`);
+  } else if (s.phase === 'ringing') {
+    endCall(`Missed call from ${peer}.`, { kind: 'warn' });
   } else if (/connection lost/i.test(reason)) {
     endCall(`The connection to ${peer} was lost.`, { kind: 'warn' });
   } else if (s.phase === 'calling') {
