@@ -171,7 +171,7 @@ func (p *page) evalBool(expr string) bool {
 // these machines), so they run in order.
 func TestBrowserCall(t *testing.T) {
 	tap := &tapHub{Hub: startHub(t)}
-	s, err := New(Config{Version: "e2e", Status: func() map[string]any {
+	s, err := New(Config{Version: "e2e", NoAuth: true, Status: func() map[string]any {
 		return map[string]any{"device": map[string]any{"name": "door", "state": "idle"}}
 	}}, testLog(t), tap)
 	if err != nil {

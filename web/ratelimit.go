@@ -204,7 +204,9 @@ func (w *throttledWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		return c, brw, err
 	}
 	tc := &throttledConn{Conn: c, lim: newFrameLimiter(w.perSecond), closed: make(chan struct{})}
-	return tc, bufio.NewReadWriter(bufio.NewReader(tc), brw.Writer), nil
+	// The WebSocket library reads through its own buffer (ReadBufferSize),
+	// so this reader stays tiny.
+	return tc, bufio.NewReadWriter(bufio.NewReaderSize(tc, 16), brw.Writer), nil
 }
 
 // newFrameLimiter allows perSecond frames a second with a burst of as many.

@@ -1,6 +1,7 @@
 // Package web is intercomd's HTTP side: it serves the embedded browser client
 // (web/static), hands signalling WebSockets on / and /ws to the hub, and
-// answers /healthz.
+// answers /healthz; it also owns HTTPS, the resident login and the
+// per-client limits (security.go).
 //
 // Every request passes through one handler chain, built in (*Server).routes,
 // so later middleware (login, HTTPS redirects) has exactly one place to go.
@@ -21,7 +22,8 @@ import (
 
 // Config is what the server needs from main.
 type Config struct {
-	// Listen is the TCP address, e.g. "localhost:8080"; ":0" picks a port.
+	// Listen is the TCP address, e.g. "localhost:8080" (the default);
+	// ":0" picks a port. Any address but loopback turns HTTPS on.
 	Listen string
 	// AllowOrigins are extra browser Origins (scheme://host[:port]) allowed
 	// to open the WebSocket, besides the page's own host.
@@ -32,8 +34,28 @@ type Config struct {
 	// called once per request and must be safe for concurrent use.
 	Status func() map[string]any
 	// Handlers are extra routes mounted as given, in http.ServeMux pattern
-	// syntax (e.g. "/api/panel" and "/api/panel/").
+	// syntax (e.g. "/api/panel" and "/api/panel/"). They need a session
+	// like every route but the login.
 	Handlers map[string]http.Handler
+
+	// StateDir keeps the password hash, the sessions and the generated
+	// certificate. Required unless NoAuth on a loopback Listen.
+	StateDir string
+	// TLSCert and TLSKey are a certificate and key (PEM files) to serve
+	// instead of the generated one; reloaded when they change.
+	TLSCert, TLSKey string
+	// HTTPRedirect is an address (e.g. ":80") that redirects plain HTTP to
+	// HTTPS; "" for none.
+	HTTPRedirect string
+	// NoAuth turns the resident login off. New refuses it unless Listen is
+	// loopback.
+	NoAuth bool
+	// MaxConnsPerAddr caps open connections per client address; loopback
+	// is never capped. 0: DefaultMaxConnsPerAddr; negative: no cap.
+	MaxConnsPerAddr int
+	// MsgsPerSecond slows each WebSocket to this many incoming frames a
+	// second. 0: DefaultMsgsPerSecond; negative: no limit.
+	MsgsPerSecond int
 }
 
 // Hub is what the server needs of the signalling hub (*hub.Hub).
@@ -53,6 +75,7 @@ type Server struct {
 	static   *staticFiles
 	upgrader websocket.Upgrader
 	handler  http.Handler
+	sec      *security
 	// conns counts live WebSocket handlers, so Run returns only after the
 	// hub has let go of every socket.
 	conns sync.WaitGroup
@@ -69,6 +92,9 @@ func New(cfg Config, log *slog.Logger, h Hub) (*Server, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	if cfg.Listen == "" {
+		cfg.Listen = "localhost:8080"
+	}
 	origins, err := newOriginPolicy(cfg.AllowOrigins)
 	if err != nil {
 		return nil, err
@@ -77,12 +103,18 @@ func New(cfg Config, log *slog.Logger, h Hub) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	log = log.With("component", "web")
+	sec, err := newSecurity(cfg, log)
+	if err != nil {
+		return nil, err
+	}
 	s := &Server{
 		cfg:     cfg,
-		log:     log.With("component", "web"),
+		log:     log,
 		hub:     h,
 		origins: origins,
 		static:  static,
+		sec:     sec,
 	}
 	s.upgrader = websocket.Upgrader{
 		HandshakeTimeout: 10 * time.Second,
@@ -115,7 +147,7 @@ func (s *Server) routes() (h http.Handler, err error) {
 	for pattern, handler := range s.cfg.Handlers {
 		mux.Handle(pattern, handler)
 	}
-	return securityHeaders(s.origins.check(mux)), nil
+	return securityHeaders(s.origins.check(s.sec.wrap(mux))), nil
 }
 
 // Handler is the server's whole handler chain (for httptest and for
@@ -130,6 +162,13 @@ func (s *Server) Run(ctx context.Context, ready func(addr string)) error {
 	if err != nil {
 		return fmt.Errorf("listen %s: %w", s.cfg.Listen, err)
 	}
+	ln = s.sec.listener(ln)
+	stopSec, err := s.sec.start(ctx, ln.Addr().String())
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	defer stopSec()
 	srv := &http.Server{
 		Handler:           s.handler,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -142,7 +181,7 @@ func (s *Server) Run(ctx context.Context, ready func(addr string)) error {
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	addr := ln.Addr().String()
-	s.log.Info("listening", "addr", addr, "url", "http://"+addr+"/")
+	s.log.Info("listening", "addr", addr, "url", s.sec.scheme()+"://"+addr+"/")
 	if ready != nil {
 		ready(addr)
 	}

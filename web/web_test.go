@@ -58,6 +58,7 @@ func startHubConfig(t testing.TB, cfg hub.Config) *hub.Hub {
 func newTestServer(t testing.TB, cfg Config) (*httptest.Server, *hub.Hub) {
 	t.Helper()
 	h := startHub(t)
+	cfg.NoAuth = true // the login has its own tests (auth_test.go, security_test.go)
 	s, err := New(cfg, testLog(t), h)
 	if err != nil {
 		t.Fatalf("New: %v", err)
@@ -390,6 +391,7 @@ func TestNewRefusesBadConfig(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			tt.cfg.NoAuth = true // so only the mistake under test can fail New
 			if s, err := New(tt.cfg, nil, h); err == nil {
 				t.Fatalf("New(%+v) = %v, nil; want an error", tt.cfg, s)
 			}
@@ -404,7 +406,7 @@ func TestNewRefusesBadConfig(t *testing.T) {
 // hub's sockets go.
 func TestRun(t *testing.T) {
 	h := startHub(t)
-	s, err := New(Config{Listen: "127.0.0.1:0", Version: "v"}, testLog(t), h)
+	s, err := New(Config{Listen: "127.0.0.1:0", Version: "v", NoAuth: true}, testLog(t), h)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -457,7 +459,7 @@ func TestRun(t *testing.T) {
 }
 
 func TestRunListenError(t *testing.T) {
-	s, err := New(Config{Listen: "256.0.0.1:0"}, nil, startHub(t))
+	s, err := New(Config{Listen: "256.0.0.1:0", StateDir: t.TempDir()}, nil, startHub(t))
 	if err != nil {
 		t.Fatal(err)
 	}

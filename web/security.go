@@ -1,0 +1,174 @@
+package web
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"strings"
+	"sync"
+	"time"
+)
+
+// security is everything between the network and the routes: TLS, the
+// resident login (or, with NoAuth, the loopback-only guard), the HTTP to
+// HTTPS redirect and the per-client limits. The Server holds one.
+type security struct {
+	log      *slog.Logger
+	certs    *certStore // nil: plain HTTP
+	guard    *guard     // nil: no login (NoAuth)
+	redirect string     // address of the plain-HTTP redirect; "" for none
+	maxConns int        // per client address; 0: no cap
+	msgRate  int        // frames per second per WebSocket; 0: no limit
+}
+
+// newSecurity checks the security settings of cfg and loads the
+// certificate, password and sessions. HTTPS is on when Listen is not a
+// loopback address or a certificate is configured; login is on unless
+// NoAuth, which only a loopback Listen may ask for.
+func newSecurity(cfg Config, log *slog.Logger) (*security, error) {
+	sec := &security{
+		log:      log,
+		redirect: cfg.HTTPRedirect,
+		maxConns: orDefault(cfg.MaxConnsPerAddr, DefaultMaxConnsPerAddr),
+		msgRate:  orDefault(cfg.MsgsPerSecond, DefaultMsgsPerSecond),
+	}
+	loopback := listenIsLoopback(cfg.Listen)
+	if cfg.NoAuth && !loopback {
+		return nil, fmt.Errorf("web: -no-auth turns the login off, so it is allowed only when every listen address is loopback, and %q is not: "+
+			"listen on localhost, or drop -no-auth and set a password with `intercomd set-password`", cfg.Listen)
+	}
+	if !loopback || cfg.TLSCert != "" || cfg.TLSKey != "" {
+		certs, err := newCertStore(cfg.StateDir, cfg.TLSCert, cfg.TLSKey, localHosts, log)
+		if err != nil {
+			return nil, fmt.Errorf("web: %w", err)
+		}
+		sec.certs = certs
+		log.Info("https", "fingerprint", certs.Fingerprint(), "certificate", certs.certFile)
+	} else if sec.redirect != "" {
+		return nil, errors.New("web: http_redirect needs HTTPS, which is on only when intercomd listens on a non-loopback address or has tls_cert and tls_key")
+	}
+	if !cfg.NoAuth {
+		var fp func() string
+		if sec.certs != nil {
+			fp = sec.certs.Fingerprint
+		}
+		g, err := newGuard(guardOptions{stateDir: cfg.StateDir, secure: sec.certs != nil, fingerprint: fp}, log)
+		if err != nil {
+			return nil, fmt.Errorf("web: %w", err)
+		}
+		sec.guard = g
+	}
+	return sec, nil
+}
+
+// orDefault: 0 means the default, a negative value means none.
+func orDefault(v, def int) int {
+	switch {
+	case v == 0:
+		return def
+	case v < 0:
+		return 0
+	}
+	return v
+}
+
+// listenIsLoopback reports whether every address of a listen spec
+// (host:port, or several joined by commas) is loopback. An empty host means
+// every interface; a name other than localhost is not trusted to resolve to
+// loopback.
+func listenIsLoopback(listen string) bool {
+	if strings.TrimSpace(listen) == "" {
+		return false
+	}
+	for _, a := range strings.Split(listen, ",") {
+		host, _, err := net.SplitHostPort(strings.TrimSpace(a))
+		if err != nil {
+			return false
+		}
+		if strings.EqualFold(host, "localhost") {
+			continue
+		}
+		ip, err := netip.ParseAddr(host)
+		if err != nil || !ip.Unmap().IsLoopback() {
+			return false
+		}
+	}
+	return true
+}
+
+// wrap puts the login (or the loopback-only guard) and the socket throttle
+// in front of the routes. The Origin check and the security headers go
+// outside it, so a foreign page is refused before anything else.
+func (sec *security) wrap(next http.Handler) http.Handler {
+	next = throttleSockets(next, sec.msgRate)
+	if sec.guard == nil {
+		return loopbackOnly(next)
+	}
+	return sec.guard.wrap(next)
+}
+
+// listener caps connections per client and adds TLS.
+func (sec *security) listener(ln net.Listener) net.Listener {
+	ln = limitPerAddr(ln, sec.maxConns, sec.log)
+	if sec.certs != nil {
+		ln = tls.NewListener(ln, sec.certs.tlsConfig())
+	}
+	return ln
+}
+
+// scheme is the scheme of the server's URLs.
+func (sec *security) scheme() string {
+	if sec.certs != nil {
+		return "https"
+	}
+	return "http"
+}
+
+// start runs what lives beside the server until ctx ends: the session sweep
+// and the redirect server (which points at addr, the HTTPS listener). The
+// returned stop waits for both.
+func (sec *security) start(ctx context.Context, addr string) (stop func(), err error) {
+	var wg sync.WaitGroup
+	ctx, cancel := context.WithCancel(ctx)
+	if sec.guard != nil {
+		wg.Go(func() { sec.guard.run(ctx) })
+	}
+	if sec.redirect != "" {
+		ln, err := net.Listen("tcp", sec.redirect)
+		if err != nil {
+			cancel()
+			wg.Wait()
+			return nil, fmt.Errorf("listen %s (http_redirect): %w", sec.redirect, err)
+		}
+		_, port, _ := net.SplitHostPort(addr)
+		srv := &http.Server{
+			Handler:           securityHeaders(redirectToHTTPS(port)),
+			ReadHeaderTimeout: 10 * time.Second,
+			ErrorLog:          slog.NewLogLogger(sec.log.Handler(), slog.LevelDebug),
+		}
+		sec.log.Info("redirecting plain HTTP to HTTPS", "addr", ln.Addr().String())
+		wg.Go(func() { srv.Serve(limitPerAddr(ln, sec.maxConns, sec.log)) })
+		wg.Go(func() {
+			<-ctx.Done()
+			srv.Close()
+		})
+	}
+	return func() {
+		cancel()
+		wg.Wait()
+	}, nil
+}
+
+// Fingerprint is the SHA-256 fingerprint of the server's TLS certificate
+// (colon-separated hex, as browsers show it), or "" on plain HTTP.
+func (s *Server) Fingerprint() string {
+	if s.sec == nil || s.sec.certs == nil {
+		return ""
+	}
+	return s.sec.certs.Fingerprint()
+}
