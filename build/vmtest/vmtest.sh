@@ -3,13 +3,17 @@
 # (vivid camera, snd-aloop sound card, gpio-sim lines) inside a QEMU VM (TCG,
 # no KVM) booted from Debian's own kernel. See docs/TESTING.md.
 #
-# Usage: build/vmtest/vmtest.sh [SCENARIO...]     (default: smoke)
+# Usage: build/vmtest/vmtest.sh [SCENARIO...]     (default: door)
 #   smoke   the devices alone, through the libraries intercomd uses
+#   door    smoke, then intercomd with the Pi's config and its real drivers,
+#           the resident client in the VM, Chromium on the host calling the
+#           door through forwarded ports, and smoke again once it stopped
 # Environment:
 #   VMTEST_CACHE    cache directory (default ${XDG_CACHE_HOME:-~/.cache}/intercomd-vmtest)
 #   VMTEST_KERNEL   kernel ABI, e.g. 6.1.0-56-amd64 (default: Debian's current one)
 #   VMTEST_TIMEOUT  seconds one VM may run (default 300)
 #   VMTEST_KEEP=1   keep the work directory (console log, initramfs) for a look
+#   VMTEST_BROWSER=0  skip the host Chromium step of the door scenario
 #   VMTEST_APPEND   more kernel command line; vmtest.skip=vivid,snd-aloop leaves
 #                   those modules out, to see how a missing device is reported
 # Exit status: the guest test's status; 1 when the VM never reported one.
@@ -176,7 +180,23 @@ build_run() {
       CGO_ENABLED=1 go build -o "$w/smoke" "$repo/build/vmtest/smoke" || die "build: build/vmtest/smoke does not compile"
       add_binary "$w/smoke" test/bin/smoke "$r"
       ;;
-    *) die "unknown scenario $scenario (smoke)" ;;
+    door)
+      CGO_ENABLED=1 go build -o "$w/smoke" "$repo/build/vmtest/smoke" || die "build: build/vmtest/smoke does not compile"
+      CGO_ENABLED=1 go build -o "$w/client" "$repo/build/vmtest/client" || die "build: build/vmtest/client does not compile"
+      CGO_ENABLED=1 go build -ldflags "-X main.version=vmtest" -o "$w/intercomd" "$repo/cmd/intercomd" ||
+        die "build: cmd/intercomd does not compile"
+      add_binary "$w/smoke" test/bin/smoke "$r"
+      add_binary "$w/client" test/bin/client "$r"
+      add_binary "$w/intercomd" test/bin/intercomd "$r"
+      # The config a Pi gets from the package.
+      cp "$repo/build/debian/intercomd.yaml" "$r/test/intercomd.yaml" ||
+        die "build: build/debian/intercomd.yaml (the Pi's config) is missing"
+      if [ "${VMTEST_BROWSER:-1}" = 1 ]; then
+        go test -c -tags vmtest -o "$w/browser.test" "$repo/build/vmtest/browser" ||
+          die "build: build/vmtest/browser does not compile"
+      fi
+      ;;
+    *) die "unknown scenario $scenario (smoke, door)" ;;
   esac
   # malgo opens libasound with dlopen, so ldd cannot see it.
   add_libs /usr/lib/x86_64-linux-gnu/libasound.so.2 "$r"
@@ -187,30 +207,85 @@ build_run() {
   (cd "$r" && find . -print0 | sort -z | cpio --null -o -H newc -R 0:0 --quiet) >"$w/run.cpio"
 }
 
+# free_port prints a port that nothing on this machine's 127.0.0.1 uses
+# (TCP or UDP), picked at random so parallel runs do not collide.
+free_port() {
+  local p used
+  used=$(ss -Htaun 2>/dev/null | awk '{print $5}' | sed 's/.*://' | sort -u)
+  for _ in $(seq 50); do
+    p=$((20000 + RANDOM % 40000))
+    grep -qx "$p" <<<"$used" || { echo $p; return; }
+  done
+  echo $p
+}
+
+# host_step runs Chromium on the host against the door in the VM (ports
+# $hport and $mport forwarded to it), then lets the guest go on through the
+# forwarded control port $cport. Its result lines go to $1.
+host_step() {
+  local out=$1 log=$2
+  say "door: Chromium on the host calls the door in the VM (https://127.0.0.1:$hport, media UDP $mport)"
+  if "$work/door/browser.test" -test.run TestChromiumCallsDoorInVM -test.v -test.count=1 \
+    -url "https://127.0.0.1:$hport" -password vmtest-door-password >"$out.raw" 2>&1; then
+    grep -o 'VMTEST PASS browser: .*' "$out.raw" >"$out" || echo "VMTEST PASS browser: Chromium decoded the door's video" >"$out"
+  else
+    local why
+    why=$(grep -E 'browser_test.go:[0-9]+: |panic:' "$out.raw" | grep -v 'VMTEST PASS' | sed 's/^ *//' | head -5 | paste -sd';' -)
+    echo "VMTEST FAIL browser: Chromium on the host calling the door in the VM: ${why:-see the host: lines above}" >"$out"
+  fi
+  sed 's/^/host: /' "$out.raw" >&2
+  # Let the guest go on; the forward accepts before the guest listens, so
+  # repeat until the guest says it heard.
+  local end=$((SECONDS + 60))
+  until grep -q '^VMTEST HOST-DONE' "$log"; do
+    [ $SECONDS -lt $end ] || { echo "VMTEST FAIL vmtest: the guest never heard that the host step ended" >>"$out"; return; }
+    (exec 3<>"/dev/tcp/127.0.0.1/$cport" && echo done >&3) 2>/dev/null || true
+    sleep 0.5
+  done
+}
+
 # boot runs the VM for scenario $1 with initramfs $2 and writes the console
-# to $3. Extra QEMU -nic options come from $netopts.
+# to $3 (and the host step's results to $3.host).
 boot() {
   local scenario=$1 initrd=$2 log=$3
+  local hostfwd="" append="" hoststep=0
   : >"$log"
-  qemu-system-x86_64 -nodefaults -no-user-config -machine pc,accel=tcg -cpu max -smp 2 -m 1024 \
+  : >"$log.host"
+  if [ "$scenario" = door ]; then
+    hport=$(free_port)
+    mport=$(free_port)
+    cport=$(free_port)
+    [ "${VMTEST_BROWSER:-1}" = 1 ] && hoststep=1
+    hostfwd=",hostfwd=tcp:127.0.0.1:$hport-:443,hostfwd=udp:127.0.0.1:$mport-:$mport,hostfwd=tcp:127.0.0.1:$cport-:7000"
+    append="vmtest.mediaport=$mport vmtest.hoststep=$hoststep"
+  fi
+  qemu-system-x86_64 -nodefaults -no-user-config -machine pc,accel=tcg -cpu max -smp 2 -m 1536 \
     -display none -no-reboot -serial "file:$log" \
     -kernel "$vmlinux" -initrd "$initrd" \
-    -append "console=ttyS0 quiet loglevel=3 panic=-1 vmtest.scenario=$scenario ${VMTEST_APPEND:-}" \
-    -nic "user,model=virtio-net-pci,restrict=on${netopts:-}" &
+    -append "console=ttyS0 quiet loglevel=3 panic=-1 vmtest.scenario=$scenario $append ${VMTEST_APPEND:-}" \
+    -nic "user,model=virtio-net-pci,restrict=on$hostfwd" 2>"$log.qemu" &
   qpid=$!
   tail -n +1 -f --pid=$qpid "$log" | sed -u 's/^/guest: /' >&2 &
   local tailpid=$!
-  local end=$((SECONDS + timeout))
+  local end=$((SECONDS + timeout)) stepped=0
   while kill -0 $qpid 2>/dev/null; do
     if [ $SECONDS -ge $end ]; then
       say "VM still running after ${timeout}s: stopping it"
       kill $qpid 2>/dev/null || true
       break
     fi
+    if [ $hoststep = 1 ] && [ $stepped = 0 ] && grep -q '^VMTEST HOST-STEP' "$log"; then
+      stepped=1
+      host_step "$log.host" "$log"
+    fi
     sleep 0.2
   done
   wait $qpid 2>/dev/null || true
   wait $tailpid 2>/dev/null || true
+  if [ -s "$log.qemu" ]; then sed 's/^/qemu: /' "$log.qemu" >&2; fi
+  if [ $hoststep = 1 ] && [ $stepped = 0 ] && ! grep -q '^VMTEST FAIL browser' "$log"; then
+    echo "VMTEST FAIL browser: not run: the guest never reached the host step" >>"$log.host"
+  fi
 }
 
 # report reads the console log $2 of scenario $1 and returns the guest's
@@ -221,23 +296,26 @@ report() {
   if [ -z "$status" ]; then
     echo "vmtest: $scenario: FAIL: the VM ended without reporting a status (kernel panic, crash or timeout); console tail:" >&2
     tail -n 30 "$log" | sed 's/^/  /' >&2
+    echo "vmtest: $scenario: what had failed by then, by device:" >&2
+    cat "$log" "$log.host" 2>/dev/null | tr -d '\r' | sed -n 's/^VMTEST FAIL /  /p' >&2
     return 1
   fi
   local fails
-  fails=$(tr -d '\r' <"$log" | sed -n 's/^VMTEST FAIL //p')
+  fails=$(cat "$log" "$log.host" 2>/dev/null | tr -d '\r' | sed -n 's/^VMTEST FAIL //p')
   if [ "$status" -ne 0 ] || [ -n "$fails" ]; then
-    echo "vmtest: $scenario: FAIL (status $status):" >&2
+    echo "vmtest: $scenario: FAIL (status $status); what failed, by device:" >&2
     [ -n "$fails" ] && echo "$fails" | sed 's/^/  /' >&2
     [ "$status" -ne 0 ] || status=1
     return "$status"
   fi
-  echo "vmtest: $scenario: PASS: $(tr -d '\r' <"$log" | grep -c '^VMTEST PASS') checks" >&2
+  cat "$log.host" 2>/dev/null | sed 's/^/host: /' >&2
+  echo "vmtest: $scenario: PASS: $(cat "$log" "$log.host" 2>/dev/null | tr -d '\r' | grep -c '^VMTEST PASS') checks" >&2
   return 0
 }
 
 main() {
   local scenarios=("$@")
-  [ ${#scenarios[@]} -gt 0 ] || scenarios=(smoke)
+  [ ${#scenarios[@]} -gt 0 ] || scenarios=(door)
   "$repo/build/deps.sh" vm
   mkdir -p "$cache"
   local abi kdir

@@ -27,6 +27,7 @@ func main() {
 	flag.IntVar(&cfg.height, "height", 480, "expected video height")
 	flag.StringVar(&cfg.alsa, "alsa", "hw:Loopback,1", "the loopback card's far end: the tone for the door's microphone is played here, the door's speaker is recorded here")
 	flag.StringVar(&cfg.sysfs, "gpio-sysfs", os.Getenv("VMTEST_GPIO_SYSFS"), "gpio-sim chip directory in sysfs")
+	flag.IntVar(&cfg.pid, "pid", 0, "intercomd's process id: stop waiting for it when it exits")
 	flag.Parse()
 	if cfg.password == "" {
 		fmt.Println("VMTEST FAIL client: -password is required")
@@ -44,6 +45,7 @@ type config struct {
 	url, password, name, door string
 	width, height             int
 	alsa, sysfs               string
+	pid                       int
 }
 
 // results prints check outcomes and counts failures.

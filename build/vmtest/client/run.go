@@ -23,7 +23,7 @@ const (
 func runAll(cfg config, r *results) {
 	hc := newHTTPClient()
 	p := panel{sysfs: cfg.sysfs}
-	if err := waitHTTP(hc, cfg.url, 90*time.Second); err != nil {
+	if err := waitHTTP(hc, cfg.url, cfg.pid, 90*time.Second); err != nil {
 		r.fail("intercomd", "%v", err)
 		return
 	}

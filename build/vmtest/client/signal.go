@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -63,10 +64,19 @@ func newHTTPClient() *http.Client {
 }
 
 // waitHTTP waits until base answers /healthz over HTTP (a forwarded or
-// listening port accepts long before the server is ready).
-func waitHTTP(c *http.Client, base string, timeout time.Duration) error {
+// listening port accepts long before the server is ready), or until the
+// process pid (when not 0) is gone.
+func waitHTTP(c *http.Client, base string, pid int, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	for {
+		if pid > 0 {
+			if _, err := os.Stat(fmt.Sprintf("/proc/%d/status", pid)); err != nil {
+				return fmt.Errorf("intercomd (pid %d) exited before %s answered (its log is below)", pid, base)
+			}
+			if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid)); err == nil && strings.Contains(string(b), "State:\tZ") {
+				return fmt.Errorf("intercomd (pid %d) exited before %s answered (its log is below)", pid, base)
+			}
+		}
 		resp, err := c.Get(base + "/healthz")
 		if err == nil {
 			resp.Body.Close()

@@ -72,5 +72,25 @@ func checkGPIO(sysfs string) (string, error) {
 			return "", fmt.Errorf("GPIO23 driven %v, gpio-sim value is %s", l, got)
 		}
 	}
-	return fmt.Sprintf("GPIO17 (Call) follows presses, GPIO23 (Ringing LED) follows periph, on %s", filepath.Base(sysfs)), nil
+	// Every other line of the Pi's panel must be free to request.
+	for _, l := range []struct {
+		name string
+		out  bool
+	}{{"GPIO27", false}, {"GPIO22", false}, {"GPIO24", true}, {"GPIO25", true}, {"GPIO18", true}} {
+		p := gpioreg.ByName(l.name)
+		if p == nil {
+			return "", fmt.Errorf("periph knows no line %s", l.name)
+		}
+		var err error
+		if l.out {
+			err = p.Out(gpio.Low)
+		} else {
+			err = p.In(gpio.PullUp, gpio.NoEdge)
+		}
+		if err != nil {
+			return "", fmt.Errorf("%s cannot be requested (still held?): %w", l.name, err)
+		}
+		p.Halt()
+	}
+	return fmt.Sprintf("GPIO17 (Call) follows presses, GPIO23 (Ringing LED) follows periph, GPIO18/22/24/25/27 free, on %s", filepath.Base(sysfs)), nil
 }

@@ -23,7 +23,12 @@ func main() {
 	play := flag.String("play", "hw:Loopback,1", "ALSA device the tone is played to")
 	capture := flag.String("capture", "hw:Loopback,0", "ALSA device the tone is captured from")
 	sysfs := flag.String("gpio-sysfs", os.Getenv("VMTEST_GPIO_SYSFS"), "gpio-sim chip directory in sysfs")
+	after := flag.String("after", "", "name of the program that used the devices before (for the messages)")
 	flag.Parse()
+	when := ""
+	if *after != "" {
+		when = " after " + *after + " stopped"
+	}
 
 	checks := []struct {
 		device string
@@ -37,11 +42,11 @@ func main() {
 	for _, c := range checks {
 		what, err := c.run()
 		if err != nil {
-			fmt.Printf("VMTEST FAIL %s: %v\n", c.device, err)
+			fmt.Printf("VMTEST FAIL %s: %v%s\n", c.device, err, when)
 			failed++
 			continue
 		}
-		fmt.Printf("VMTEST PASS %s: %s\n", c.device, what)
+		fmt.Printf("VMTEST PASS %s: %s%s\n", c.device, what, when)
 	}
 	if failed > 0 {
 		os.Exit(1)
