@@ -124,6 +124,13 @@ func (c *call) newPeerConnection(video []videoCodec) (*webrtc.PeerConnection, er
 	})
 	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
 		c.log.Info("call state", "state", s.String())
+		if s == webrtc.PeerConnectionStateConnected {
+			// What the encoder sent between negotiation and now was
+			// dropped (no keys yet): start the picture with a key frame.
+			if out := c.currentVideo(); out != nil {
+				out.requestKeyFrame()
+			}
+		}
 		if st := connState(s); st != device.ConnNone {
 			c.emit.emit(device.CallEvent{State: st})
 		}

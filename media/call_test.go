@@ -1,0 +1,247 @@
+package media
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/intercomd/intercomd/device"
+	"github.com/pion/rtcp"
+	"github.com/pion/webrtc/v4"
+)
+
+const connectTimeout = 20 * time.Second
+
+// doorAnswers runs the flow where the remote calls the door: its offer,
+// the door's answer, candidates trickled both ways. It returns once both
+// sides are connected.
+func doorAnswers(t *testing.T, m *Media, r *remote) (*call, *events) {
+	t.Helper()
+	ev := &events{}
+	dc, err := m.NewCall("resident", ev.handle)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := dc.(*call)
+	t.Cleanup(func() { c.Close() })
+	offer, cands := r.offer()
+	answer, err := c.Answer(context.Background(), offer)
+	if err != nil {
+		t.Fatalf("Answer: %v", err)
+	}
+	for _, cand := range cands {
+		if err := c.AddCandidate(cand); err != nil {
+			t.Fatalf("AddCandidate(%s): %v", cand, err)
+		}
+	}
+	r.setAnswer(answer)
+	connect(t, c, ev, r)
+	return c, ev
+}
+
+// connect trickles the door's candidates to the remote until both report
+// connected.
+func connect(t *testing.T, c *call, ev *events, r *remote) {
+	t.Helper()
+	within(t, connectTimeout, "the call to connect", func() bool {
+		for _, cand := range ev.takeCandidates() {
+			r.addCandidate(cand)
+		}
+		return ev.has(device.ConnConnected) &&
+			r.get(func(r *remote) bool { return r.state == webrtc.PeerConnectionStateConnected })
+	})
+}
+
+// TestAnswerUsesNegotiatedPayloadTypes: the browser's offer decides the
+// payload types. Chromium often puts H.264 at 108; mediadevices would send
+// 125 and Chromium would drop every frame without a word.
+func TestAnswerUsesNegotiatedPayloadTypes(t *testing.T) {
+	tests := []struct {
+		name             string
+		videoPT, audioPT webrtc.PayloadType
+	}{
+		{"H264 at 108", 108, 111},
+		{"H264 at 102, Opus at 109", 102, 109},
+		{"H264 at 127, Opus at 63", 127, 63},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := newTestMedia(t, Config{Width: 320, Height: 240})
+			r := newRemote(t, remoteOpts{video: []webrtc.RTPCodecParameters{h264At(tt.videoPT)}, audioPT: tt.audioPT})
+			c, _ := doorAnswers(t, m, r)
+			within(t, 10*time.Second, "H.264 key frames and audio", func() bool {
+				return r.get(func(r *remote) bool {
+					return r.frames >= 10 && r.nals[5] > 0 && r.nals[7] > 0 && r.nals[8] > 0 && r.audioPkts >= 10
+				})
+			})
+			r.get(func(r *remote) bool {
+				if r.videoPT != uint8(tt.videoPT) || r.videoMime != webrtc.MimeTypeH264 {
+					t.Errorf("video arrives as %s payload type %d, want H264 at %d", r.videoMime, r.videoPT, tt.videoPT)
+				}
+				if r.audioPT != uint8(tt.audioPT) {
+					t.Errorf("audio arrives with payload type %d, want %d", r.audioPT, tt.audioPT)
+				}
+				return true
+			})
+			if c.video == nil || c.video.empty.Load() != 0 {
+				t.Errorf("encoder skipped frames: %d", c.video.empty.Load())
+			}
+		})
+	}
+}
+
+// TestOfferSetAnswer: the door calls, the remote answers; video and audio
+// arrive at the remote.
+func TestOfferSetAnswer(t *testing.T) {
+	m := newTestMedia(t, Config{Width: 320, Height: 240})
+	r := newRemote(t, remoteOpts{video: []webrtc.RTPCodecParameters{h264At(108)}})
+	ev := &events{}
+	dc, err := m.NewCall("resident", ev.handle)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := dc.(*call)
+	defer c.Close()
+	offer, err := c.Offer(context.Background())
+	if err != nil {
+		t.Fatalf("Offer: %v", err)
+	}
+	if !sdpHas(offer, "a=sendonly") || !sdpHas(offer, "H264/90000") || !sdpHas(offer, "opus/48000") {
+		t.Errorf("offer lacks send-only H.264 video or Opus:\n%s", offer)
+	}
+	answer, cands := r.answer(offer)
+	if err := c.SetAnswer(answer); err != nil {
+		t.Fatalf("SetAnswer: %v", err)
+	}
+	for _, cand := range cands {
+		if err := c.AddCandidate(cand); err != nil {
+			t.Fatal(err)
+		}
+	}
+	connect(t, c, ev, r)
+	within(t, 10*time.Second, "H.264 frames and audio", func() bool {
+		return r.get(func(r *remote) bool { return r.frames >= 10 && r.nals[5] > 0 && r.audioPkts >= 10 })
+	})
+}
+
+// TestTalkBackReachesSpeaker: the remote's Opus is decoded and counted by
+// the door's sink, and it is not silence.
+func TestTalkBackReachesSpeaker(t *testing.T) {
+	m := newTestMedia(t, Config{Camera: "none"})
+	r := newRemote(t, remoteOpts{sendTone: true})
+	doorAnswers(t, m, r)
+	within(t, 10*time.Second, "the tone at the door's speaker", func() bool {
+		s := m.Speaker()
+		return s.Samples >= sampleRate/2 && s.NonSilent >= sampleRate/4
+	})
+	t.Logf("speaker: %+v", m.Speaker())
+}
+
+// TestCandidatesBeforeRemoteDescription: the browser's candidates may
+// arrive before its offer. The door's answer reaches the remote without any
+// candidate, so only the door can start the checks: the call connects only
+// if the early candidates were kept.
+func TestCandidatesBeforeRemoteDescription(t *testing.T) {
+	m := newTestMedia(t, Config{Camera: "none", Mic: "none"})
+	r := newRemote(t, remoteOpts{})
+	ev := &events{}
+	dc, err := m.NewCall("resident", ev.handle)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := dc.(*call)
+	defer c.Close()
+	offer, cands := r.offer()
+	if len(cands) == 0 {
+		t.Fatal("the remote gathered no candidates")
+	}
+	for _, cand := range cands {
+		if err := c.AddCandidate(cand); err != nil {
+			t.Fatalf("AddCandidate before the offer: %v", err)
+		}
+	}
+	answer, err := c.Answer(context.Background(), withoutCandidates(t, offer))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.setAnswer(withoutCandidates(t, answer))
+	within(t, connectTimeout, "the call to connect", func() bool {
+		ev.takeCandidates() // never given to the remote
+		return ev.has(device.ConnConnected)
+	})
+}
+
+// TestKeyFrameRequests: a second call gets a key frame at once, and so does
+// a receiver that sends a PLI, long before the periodic one (every 3 s).
+func TestKeyFrameRequests(t *testing.T) {
+	m := newTestMedia(t, Config{Width: 320, Height: 240, Mic: "none"})
+	first := newRemote(t, remoteOpts{video: []webrtc.RTPCodecParameters{h264At(108)}, noAudio: true})
+	c1, _ := doorAnswers(t, m, first)
+	within(t, 10*time.Second, "frames at the first remote", func() bool {
+		return first.get(func(r *remote) bool { return r.frames > 45 })
+	})
+	keys := c1.video.keys.Load()
+	second := newRemote(t, remoteOpts{video: []webrtc.RTPCodecParameters{h264At(100)}, noAudio: true})
+	c2, _ := doorAnswers(t, m, second)
+	if c2.video != c1.video {
+		t.Fatal("the second call has an encoder of its own: want one encoder per codec")
+	}
+	within(t, 10*time.Second, "a key frame at the second remote", func() bool {
+		return second.get(func(r *remote) bool { return r.nals[5] > 0 })
+	})
+	if got := second.get(func(r *remote) bool { return r.frames < 60 }); !got {
+		t.Error("the second call's first key frame came with the periodic one, not at once")
+	}
+	if c1.video.keys.Load() <= keys {
+		t.Error("no key frame was forced for the new call")
+	}
+
+	// A PLI from the first remote.
+	keys = c1.video.keys.Load()
+	before := 0
+	first.get(func(r *remote) bool { before = r.nals[5]; return true })
+	var ssrc uint32
+	for _, tr := range first.pc.GetTransceivers() {
+		if tr.Kind() == webrtc.RTPCodecTypeVideo && tr.Receiver().Track() != nil {
+			ssrc = uint32(tr.Receiver().Track().SSRC())
+		}
+	}
+	if err := first.pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: ssrc}}); err != nil {
+		t.Fatal(err)
+	}
+	within(t, 5*time.Second, "a key frame after the PLI", func() bool {
+		return c1.video.keys.Load() > keys && first.get(func(r *remote) bool { return r.nals[5] > before })
+	})
+}
+
+// TestAnswerRejectsBadInput: a broken offer or candidate is an error and
+// changes nothing.
+func TestAnswerRejectsBadInput(t *testing.T) {
+	m := newTestMedia(t, Config{Camera: "none", Mic: "none"})
+	tests := []struct {
+		name  string
+		offer string
+	}{
+		{"not JSON", `{`},
+		{"null", `null`},
+		{"an answer", `{"type":"answer","sdp":"v=0\r\n"}`},
+		{"no SDP", `{"type":"offer","sdp":""}`},
+		{"garbage SDP", `{"type":"offer","sdp":"hello"}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dc, err := m.NewCall("resident", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer dc.Close()
+			if _, err := dc.Answer(context.Background(), json.RawMessage(tt.offer)); err == nil {
+				t.Errorf("Answer(%s) = nil error, want one", tt.offer)
+			}
+			if err := dc.AddCandidate(json.RawMessage(`{"candidate":7}`)); err == nil {
+				t.Error("AddCandidate(bad) = nil error, want one")
+			}
+		})
+	}
+}
