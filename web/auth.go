@@ -180,7 +180,13 @@ func (g *guard) refuse(w http.ResponseWriter, r *http.Request, upgrade bool) {
 	case strings.HasPrefix(r.URL.Path, "/api/"):
 		writeJSON(w, http.StatusUnauthorized, map[string]any{"error": "login required"})
 	case (r.Method == http.MethodGet || r.Method == http.MethodHead) && wantsPage(r):
-		http.Redirect(w, r, "/login", http.StatusSeeOther)
+		// After logging in, the login page returns to the page asked for
+		// (a bookmarked /panel, /?name=...).
+		to := "/login"
+		if u := r.URL.RequestURI(); u != "/" {
+			to += "?next=" + url.QueryEscape(u)
+		}
+		http.Redirect(w, r, to, http.StatusSeeOther)
 	default:
 		http.Error(w, "login required", http.StatusUnauthorized)
 	}

@@ -92,8 +92,9 @@ func TestGuardRefusesWithoutSession(t *testing.T) {
 		passed               bool // reached the wrapped handler
 	}{
 		{"GET", "/", lan, nil, 303, "/login", false},
-		{"GET", "/index.html", lan, nil, 303, "/login", false},
-		{"GET", "/panel", lan, nil, 303, "/login", false},
+		{"GET", "/index.html", lan, nil, 303, "/login?next=%2Findex.html", false},
+		{"GET", "/panel", lan, nil, 303, "/login?next=%2Fpanel", false},
+		{"GET", "/?name=anna", lan, nil, 303, "/login?next=%2F%3Fname%3Danna", false},
 		{"GET", "/app.js", lan, nil, 401, "", false},
 		{"GET", "/api/panel", lan, nil, 401, "", false},
 		{"POST", "/api/panel/press", lan, nil, 401, "", false},

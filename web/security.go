@@ -22,8 +22,10 @@ type security struct {
 	certs    *certStore // nil: plain HTTP
 	guard    *guard     // nil: no login (NoAuth)
 	redirect string     // address of the plain-HTTP redirect; "" for none
-	maxConns int        // per client address; 0: no cap
-	msgRate  int        // frames per second per WebSocket; 0: no limit
+	// redirectAddr is where the redirect listens, once start has run.
+	redirectAddr string
+	maxConns     int // per client address; 0: no cap
+	msgRate      int // frames per second per WebSocket; 0: no limit
 }
 
 // newSecurity checks the security settings of cfg and loads the
@@ -151,7 +153,8 @@ func (sec *security) start(ctx context.Context, addr string) (stop func(), err e
 			ReadHeaderTimeout: 10 * time.Second,
 			ErrorLog:          slog.NewLogLogger(sec.log.Handler(), slog.LevelDebug),
 		}
-		sec.log.Info("redirecting plain HTTP to HTTPS", "addr", ln.Addr().String())
+		sec.redirectAddr = ln.Addr().String()
+		sec.log.Info("redirecting plain HTTP to HTTPS", "addr", sec.redirectAddr)
 		wg.Go(func() { srv.Serve(limitPerAddr(ln, sec.maxConns, sec.log)) })
 		wg.Go(func() {
 			<-ctx.Done()

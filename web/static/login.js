@@ -4,6 +4,16 @@
 
 const $ = (id) => document.getElementById(id);
 
+// next is where to go after logging in: the page that sent us here, if it
+// is one of ours (never another site).
+function next() {
+  try {
+    const u = new URL(new URLSearchParams(location.search).get('next') || '/', location.origin);
+    if (u.origin === location.origin && !u.pathname.startsWith('/login')) return u.pathname + u.search + u.hash;
+  } catch { /* not a URL: go home */ }
+  return '/';
+}
+
 function show(mode) {
   document.body.dataset.mode = mode;
   for (const id of ['login', 'setup', 'nosetup', 'failed']) $(id).hidden = id !== mode;
@@ -39,7 +49,7 @@ async function load() {
   }
   showFingerprint(st.fingerprint || '');
   if (st.authenticated) {
-    location.replace('/');
+    location.replace(next());
     return;
   }
   if (st.passwordSet) {
@@ -85,7 +95,7 @@ $('login-form').addEventListener('submit', async (ev) => {
     return;
   }
   if (await post('/api/login', { password: pw }, $('login-error'), ev.submitter || ev.target.querySelector('button'))) {
-    location.replace('/');
+    location.replace(next());
   } else {
     $('password').select();
   }
@@ -106,7 +116,7 @@ $('setup-form').addEventListener('submit', async (ev) => {
   const body = { password: pw };
   if (!$('code-field').hidden) body.code = $('setup-code').value.trim();
   if (await post('/api/setup', body, err, ev.submitter || ev.target.querySelector('button'))) {
-    location.replace('/');
+    location.replace(next());
   }
 });
 

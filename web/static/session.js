@@ -36,12 +36,16 @@ async function checkSession() {
   checking = true;
   const st = await authStatus();
   checking = false;
-  if (st && st.passwordSet && !st.authenticated) location.replace('/login');
+  if (st && st.passwordSet && !st.authenticated) toLogin();
+}
+
+function toLogin() {
+  location.replace('/login?next=' + encodeURIComponent(location.pathname + location.search));
 }
 
 const st = await authStatus();
 if (st && st.passwordSet) {
-  if (!st.authenticated) location.replace('/login');
+  if (!st.authenticated) toLogin();
   addLogout();
   new MutationObserver(checkSession).observe(document.body, { attributes: true, attributeFilter: ['data-conn'] });
 }
