@@ -92,7 +92,8 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, ready func(addr st
 	}
 	srv, err := web.New(web.Config{
 		Listen: cfg.Listen, AllowOrigins: cfg.AllowOrigins, Version: version,
-		Handlers: handlers,
+		Handlers: handlers, StateDir: cfg.StateDir, NoAuth: cfg.NoAuth,
+		TLSCert: cfg.TLSCert, TLSKey: cfg.TLSKey, HTTPRedirect: cfg.HTTPRedirect,
 		Status: func() map[string]any {
 			sp := m.Speaker()
 			return map[string]any{

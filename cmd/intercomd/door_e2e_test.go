@@ -1,0 +1,125 @@
+package main
+
+import (
+	"testing"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/intercomd/intercomd/internal/chromiumtest"
+)
+
+// A resident calls the door from our client: the door answers by itself, the
+// page decodes its 640x480 video and its audio, the page's (fake) microphone
+// reaches the door's speaker path, and hanging up leaves the door idle.
+func TestBrowserCallsDoor(t *testing.T) {
+	d := startDaemon(t, "")
+	browser := chromiumtest.Start(t)
+	alice := openPage(t, browser, d, "alice")
+
+	alice.click(`button[data-call="door"]`)
+	alice.wait(`document.body.dataset.state === "incall"`)
+	d.waitHealth(func(h health) bool { return h.Device.State == "incall" && h.Device.Peer == "alice" }, "the door in a call with alice")
+	alice.waitVideo(640, 480)
+	alice.waitAudio()
+	d.waitHealth(func(h health) bool { return h.Media.Speaker.NonSilent > 0 }, "the resident's voice at the door's speaker")
+	d.waitPanel(func(p panelState) bool { return p.LEDs["incall"] == "on" && p.LEDs["ringing"] == "off" }, "the in-call light on")
+
+	alice.click(`#hangup`)
+	alice.wait(`document.body.dataset.state === "idle"`)
+	d.doorState("idle")
+	d.waitPanel(func(p panelState) bool { return p.LEDs["incall"] == "off" && p.LEDs["ready"] == "on" }, "ready again")
+}
+
+// The door calls (its Call button): every page rings, the first to answer gets
+// the door's video, the other stops ringing; the door's Hangup ends it.
+func TestDoorCallsBrowsers(t *testing.T) {
+	d := startDaemon(t, "")
+	browser := chromiumtest.Start(t)
+	alice := openPage(t, browser, d, "alice")
+	bob := openPage(t, browser, d, "bob")
+
+	d.press("call")
+	alice.wait(`document.body.dataset.state === "ringing" && document.querySelector("#caller").textContent.includes("door")`)
+	bob.wait(`document.body.dataset.state === "ringing"`)
+	d.waitPanel(func(p panelState) bool { return p.LEDs["ringing"] == "blink" }, "the ringing light blinking")
+
+	bob.click(`#answer`)
+	bob.wait(`document.body.dataset.state === "incall"`)
+	alice.wait(`document.body.dataset.state === "idle"`)
+	d.waitHealth(func(h health) bool { return h.Device.State == "incall" && h.Device.Peer == "bob" }, "the door in a call with bob")
+	bob.waitVideo(640, 480)
+	bob.waitAudio()
+	d.waitHealth(func(h health) bool { return h.Media.Speaker.NonSilent > 0 }, "bob's voice at the door's speaker")
+
+	d.press("hangup")
+	bob.wait(`document.body.dataset.state === "idle"`)
+	d.doorState("idle")
+}
+
+// A second resident calling the door while it is in a call hears Busy, in words.
+func TestDoorBusy(t *testing.T) {
+	d := startDaemon(t, "")
+	browser := chromiumtest.Start(t)
+	alice := openPage(t, browser, d, "alice")
+	bob := openPage(t, browser, d, "bob")
+
+	alice.click(`button[data-call="door"]`)
+	d.waitHealth(func(h health) bool { return h.Device.Peer == "alice" }, "the door in a call with alice")
+	bob.click(`button[data-call="door"]`)
+	bob.wait(`document.body.dataset.state === "idle" && /busy/i.test(window.intercom.notice)`)
+	alice.wait(`document.body.dataset.state === "incall"`)
+	alice.waitVideo(640, 480)
+}
+
+// With `answer: button` the door rings until someone at the door answers,
+// rejects, or nobody does; the resident may also give up first.
+func TestDoorAnswerButton(t *testing.T) {
+	d := startDaemon(t, "answer: button\nanswer_timeout: 3s\n")
+	browser := chromiumtest.Start(t)
+	alice := openPage(t, browser, d, "alice")
+
+	// Rejected at the door.
+	alice.click(`button[data-call="door"]`)
+	d.doorState("ringing")
+	d.waitPanel(func(p panelState) bool { return p.LEDs["ringing"] == "blink" }, "the ringing light blinking")
+	d.press("hangup")
+	alice.wait(`document.body.dataset.state === "idle" && /declined|rejected/i.test(window.intercom.notice)`)
+	d.doorState("idle")
+
+	// Nobody at the door answers.
+	alice.click(`button[data-call="door"]`)
+	d.doorState("ringing")
+	alice.wait(`document.body.dataset.state === "idle" && /no answer|declined/i.test(window.intercom.notice)`)
+	d.doorState("idle")
+
+	// The resident cancels while it rings.
+	alice.click(`button[data-call="door"]`)
+	d.doorState("ringing")
+	alice.click(`#cancel`)
+	alice.wait(`document.body.dataset.state === "idle"`)
+	d.doorState("idle")
+
+	// Answered at the door.
+	alice.click(`button[data-call="door"]`)
+	d.doorState("ringing")
+	d.press("answer")
+	alice.wait(`document.body.dataset.state === "incall"`)
+	alice.waitVideo(640, 480)
+	d.doorState("incall")
+}
+
+// A resident whose browser vanishes mid-call leaves the door idle.
+func TestBrowserClosedMidCall(t *testing.T) {
+	d := startDaemon(t, "")
+	browser := chromiumtest.Start(t)
+	alice := openPage(t, browser, d, "alice")
+	alice.click(`button[data-call="door"]`)
+	alice.waitVideo(640, 480)
+	d.doorState("incall")
+
+	if err := chromedp.Cancel(alice.ctx); err != nil {
+		t.Fatalf("close alice's tab: %v", err)
+	}
+	d.doorState("idle")
+	d.waitPanel(func(p panelState) bool { return p.LEDs["incall"] == "off" && p.LEDs["ready"] == "on" }, "ready again")
+}

@@ -1,0 +1,229 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/intercomd/intercomd/internal/chromiumtest"
+)
+
+// intercom is a whole intercomd started in-process on a loopback port, with
+// test devices and the simulated panel, as `make run` starts it.
+type intercom struct {
+	t    *testing.T
+	url  string
+	logs *syncBuffer
+}
+
+// startDaemon runs intercomd with args (after the test defaults) until the
+// test ends. yaml, if not empty, is written to a config file passed first.
+func startDaemon(t *testing.T, yaml string, args ...string) *intercom {
+	t.Helper()
+	base := []string{"-listen", "127.0.0.1:0", "-no-auth", "-camera", "test", "-mic", "test", "-speaker", "test",
+		"-gpio", "sim", "-state-dir", t.TempDir()}
+	if yaml != "" {
+		p := filepath.Join(t.TempDir(), "intercomd.yaml")
+		if err := os.WriteFile(p, []byte(yaml), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		base = append([]string{"-config", p}, base...)
+	}
+	d := &intercom{t: t, logs: &syncBuffer{}}
+	ctx, cancel := context.WithCancel(context.Background())
+	addr := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, append(base, args...), io.Discard, d.logs, func(a string) { addr <- a })
+	}()
+	select {
+	case a := <-addr:
+		d.url = "http://" + a
+	case err := <-done:
+		t.Fatalf("intercomd exited at start: %v\n%s", err, d.logs)
+	case <-time.After(60 * time.Second):
+		t.Fatalf("intercomd did not listen within a minute\n%s", d.logs)
+	}
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("intercomd stopped with %v", err)
+			}
+		case <-time.After(30 * time.Second):
+			t.Errorf("intercomd did not stop within 30 s")
+		}
+		if t.Failed() {
+			t.Logf("intercomd log:\n%s", d.logs)
+		}
+	})
+	d.waitHealth(func(h health) bool { return h.Device.Registered }, "the door registered")
+	return d
+}
+
+type health struct {
+	Users  int `json:"users"`
+	Device struct {
+		Name       string `json:"name"`
+		State      string `json:"state"`
+		Peer       string `json:"peer"`
+		Registered bool   `json:"registered"`
+	} `json:"device"`
+	Media struct {
+		Sources map[string]string `json:"sources"`
+		Speaker struct {
+			Samples   int64 `json:"samples"`
+			NonSilent int64 `json:"nonsilent"`
+		} `json:"speaker"`
+	} `json:"media"`
+}
+
+func (d *intercom) health() (health, error) {
+	var h health
+	resp, err := http.Get(d.url + "/healthz")
+	if err != nil {
+		return h, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return h, fmt.Errorf("GET /healthz: %s", resp.Status)
+	}
+	return h, json.NewDecoder(resp.Body).Decode(&h)
+}
+
+// waitHealth polls /healthz until ok holds; what names the condition.
+func (d *intercom) waitHealth(ok func(health) bool, what string) health {
+	d.t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	var last health
+	var err error
+	for time.Now().Before(deadline) {
+		if last, err = d.health(); err == nil && ok(last) {
+			return last
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	d.t.Fatalf("waiting for %s: last /healthz %+v (err %v)", what, last, err)
+	return last
+}
+
+func (d *intercom) doorState(want string) {
+	d.t.Helper()
+	d.waitHealth(func(h health) bool { return h.Device.State == want }, "door state "+want)
+}
+
+type panelState struct {
+	Buttons []string          `json:"buttons"`
+	LEDs    map[string]string `json:"leds"`
+	Relay   string            `json:"relay"`
+}
+
+func (d *intercom) panel() panelState {
+	d.t.Helper()
+	var p panelState
+	resp, err := http.Get(d.url + "/api/panel")
+	if err != nil {
+		d.t.Fatalf("GET /api/panel: %v", err)
+	}
+	defer resp.Body.Close()
+	if err := json.NewDecoder(resp.Body).Decode(&p); err != nil {
+		d.t.Fatalf("decode /api/panel: %v", err)
+	}
+	return p
+}
+
+// waitPanel polls /api/panel until ok holds.
+func (d *intercom) waitPanel(ok func(panelState) bool, what string) {
+	d.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	var last panelState
+	for time.Now().Before(deadline) {
+		if last = d.panel(); ok(last) {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	d.t.Fatalf("waiting for the panel to show %s: last %+v", what, last)
+}
+
+// press presses a simulated panel button as a visitor would.
+func (d *intercom) press(button string) {
+	d.t.Helper()
+	resp, err := http.Post(d.url+"/api/panel/press", "application/json", strings.NewReader(`{"button":"`+button+`"}`))
+	if err != nil {
+		d.t.Fatalf("press %s: %v", button, err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNoContent {
+		d.t.Fatalf("press %s: %s, want 204", button, resp.Status)
+	}
+}
+
+// page is one resident's browser tab running our client.
+type page struct {
+	t    *testing.T
+	name string
+	ctx  context.Context
+}
+
+// openPage opens the client as name in a new tab of browser and waits until
+// it is online and sees the door.
+func openPage(t *testing.T, browser context.Context, d *intercom, name string) *page {
+	t.Helper()
+	tab := chromiumtest.NewTab(t, browser)
+	p := &page{t: t, name: name, ctx: tab}
+	if err := chromedp.Do(tab, chromedp.Navigate(d.url+"/?name="+name)); err != nil {
+		t.Fatalf("open the client as %s: %v", name, err)
+	}
+	p.wait(`document.body.dataset.state === "idle" && document.querySelector('#users li[data-user="door"]')`)
+	return p
+}
+
+// wait polls a JavaScript condition on the page.
+func (p *page) wait(expr string) {
+	p.t.Helper()
+	ctx, cancel := context.WithTimeout(p.ctx, 60*time.Second)
+	defer cancel()
+	if err := chromiumtest.WaitJS(ctx, expr); err != nil {
+		var state, notice string
+		state, _ = chromedp.Run(p.ctx, chromedp.Evaluate[string](`document.body.dataset.state + " notice=" + (window.intercom && window.intercom.notice)`))
+		_ = notice
+		p.t.Fatalf("%s: %v (page: %s)", p.name, err, state)
+	}
+}
+
+func (p *page) click(sel string) {
+	p.t.Helper()
+	if err := chromedp.Do(p.ctx, chromedp.Click(chromedp.CSS(sel))); err != nil {
+		p.t.Fatalf("%s: click %s: %v", p.name, sel, err)
+	}
+}
+
+func (p *page) eval(js string) {
+	p.t.Helper()
+	if err := chromedp.Do(p.ctx, chromedp.Evaluate[chromedp.Void](js)); err != nil {
+		p.t.Fatalf("%s: %s: %v", p.name, js, err)
+	}
+}
+
+// waitVideo waits until the page decodes the call's video at w x h.
+func (p *page) waitVideo(w, h int) {
+	p.t.Helper()
+	p.wait(fmt.Sprintf(`(() => { const s = window.intercom.lastStats; return s && s.video.framesDecoded > 0 && s.video.frameWidth === %d && s.video.frameHeight === %d })()`, w, h))
+}
+
+// waitAudio waits until the page receives and decodes the call's audio.
+func (p *page) waitAudio() {
+	p.t.Helper()
+	p.wait(`(() => { const s = window.intercom.lastStats; return s && s.audio.totalSamplesReceived > 0 })()`)
+}
