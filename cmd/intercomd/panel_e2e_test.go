@@ -1,0 +1,95 @@
+package main
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/intercomd/intercomd/internal/chromiumtest"
+)
+
+// "Open door" in the page of the resident in a call with the door pulses the
+// relay; the same request from anyone else does nothing.
+func TestOpenDoor(t *testing.T) {
+	d := startDaemon(t, "gpio:\n  relay:\n    pin: GPIO18\n    pulse: 2s\n")
+	browser := chromiumtest.Start(t)
+	alice := openPage(t, browser, d, "alice")
+
+	// A stranger on the hub, not in a call with the door, asks it to open.
+	ws, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(d.url, "http")+"/ws", nil)
+	if err != nil {
+		t.Fatalf("dial the hub: %v", err)
+	}
+	defer ws.Close()
+	for _, m := range []string{`{"type":"Register","text":"mallory"}`, `{"type":"Open Door","to":"door"}`, `{"type":"Echo","text":"sync"}`} {
+		if err := ws.WriteMessage(websocket.TextMessage, []byte(m)); err != nil {
+			t.Fatalf("send %s: %v", m, err)
+		}
+	}
+	var refused bool
+	ws.SetReadDeadline(time.Now().Add(30 * time.Second))
+	for {
+		_, data, err := ws.ReadMessage()
+		if err != nil {
+			t.Fatalf("read: %v", err)
+		}
+		s := string(data)
+		if strings.Contains(s, `"Error"`) && strings.Contains(s, "Open Door") {
+			refused = true
+		}
+		if strings.Contains(s, `"Echo"`) && strings.Contains(s, "sync") {
+			break // the hub has handled the Open Door by now
+		}
+	}
+	if !refused {
+		t.Error("the hub did not refuse Open Door from a user not in a call with the door")
+	}
+	if p := d.panel(); p.Relay != "open" {
+		t.Fatalf("relay = %q after a stranger's request, want open (not powered)", p.Relay)
+	}
+	if strings.Contains(d.logs.String(), "door opened") {
+		t.Fatal("the door logged an opening for a stranger")
+	}
+
+	// The resident in the call opens it from the page.
+	alice.click(`button[data-call="door"]`)
+	alice.waitVideo(640, 480)
+	alice.click(`#open-door`)
+	d.waitPanel(func(p panelState) bool { return p.Relay == "closed" }, "the relay powered")
+	alice.wait(`document.querySelector("#door-result").dataset.result === "ok"`)
+	d.waitPanel(func(p panelState) bool { return p.Relay == "open" }, "the relay released after its pulse")
+	if !strings.Contains(d.logs.String(), "door opened") || !strings.Contains(d.logs.String(), "by=alice") {
+		t.Fatal("the opening was not logged with who opened it")
+	}
+}
+
+// The simulated panel exists in sim mode only, and refuses unknown buttons
+// with a reason.
+func TestPanelAPI(t *testing.T) {
+	d := startDaemon(t, "")
+	resp, err := http.Post(d.url+"/api/panel/press", "application/json", strings.NewReader(`{"button":"doorbell"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadRequest {
+		t.Fatalf("press an unknown button: %s, want 400", resp.Status)
+	}
+	if p := d.panel(); len(p.Buttons) != 3 || p.LEDs["ready"] != "on" {
+		t.Fatalf("panel = %+v, want three buttons and the ready light on", p)
+	}
+
+	// A second daemon in this process cannot share the test camera and microphone.
+	off := startDaemon(t, "", "-gpio", "none", "-camera", "none", "-mic", "none")
+	resp, err = http.Get(off.url + "/api/panel")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("GET /api/panel without a simulated panel: %s, want 404", resp.Status)
+	}
+}
