@@ -98,11 +98,11 @@ func (r *remote) close() {
 }
 
 type remoteOpts struct {
-	video      []webrtc.RTPCodecParameters // video codecs the remote takes; none: no video
-	videoDir   webrtc.RTPTransceiverDirection
-	audioPT    webrtc.PayloadType // default 111
-	sendTone   bool               // send a 440 Hz Opus tone
-	noAudio    bool
+	video    []webrtc.RTPCodecParameters // video codecs the remote takes; none: no video
+	videoDir webrtc.RTPTransceiverDirection
+	audioPT  webrtc.PayloadType // default 111
+	sendTone bool               // send a 440 Hz Opus tone
+	noAudio  bool
 }
 
 // h264At is the browser's usual H.264 at payload type pt.
