@@ -694,14 +694,18 @@ ptt.addEventListener('pointerdown', (e) => {
 });
 for (const ev of ['pointerup', 'pointercancel', 'lostpointercapture']) ptt.addEventListener(ev, () => talk(false));
 ptt.addEventListener('contextmenu', (e) => e.preventDefault());
+// Space is push-to-talk too. Both key events are taken, or the space would
+// also press whichever button has the focus (End, say).
+const spaceTalks = (e) => e.code === 'Space' && s.phase === 'incall' && pttOn();
 document.addEventListener('keydown', (e) => {
-  if (e.code === 'Space' && !e.repeat && s.phase === 'incall' && pttOn()) {
-    e.preventDefault();
-    talk(true);
-  }
+  if (!spaceTalks(e)) return;
+  e.preventDefault();
+  if (!e.repeat) talk(true);
 });
 document.addEventListener('keyup', (e) => {
-  if (e.code === 'Space' && s.phase === 'incall' && pttOn()) talk(false);
+  if (!spaceTalks(e)) return;
+  e.preventDefault();
+  talk(false);
 });
 
 for (const r of document.querySelectorAll('input[name=mode]')) {
