@@ -46,7 +46,7 @@ func (c *Config) setDefaults() {
 		c.RingTimeout = 30 * time.Second
 	}
 	if c.DisconnectGrace <= 0 {
-		c.DisconnectGrace = 2 * time.Second
+		c.DisconnectGrace = time.Second
 	}
 	if c.RegisterRetry <= 0 {
 		c.RegisterRetry = 5 * time.Second
