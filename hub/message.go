@@ -98,61 +98,6 @@ var (
 	ErrNoType      = errors.New("message has no type")
 )
 
-// inbound is what the hub reads from a client: from, id, date and the list
-// fields are the hub's to set, so they are not even decoded.
-type inbound struct {
-	Type   string          `json:"type"`
-	Text   json.RawMessage `json:"text"`
-	Status string          `json:"status"`
-	To     string          `json:"to"`
-	Reason string          `json:"reason"`
-	Param1 json.RawMessage `json:"param1"`
-	Param2 json.RawMessage `json:"param2"`
-}
-
-// Decode parses one frame from a client. It accepts only a JSON object in
-// valid UTF-8 with a string type; from, id, date and user lists are dropped
-// because the hub sets them. A "null" text or param counts as absent.
-func Decode(data []byte) (Message, error) {
-	if !utf8.Valid(data) {
-		return Message{}, ErrInvalidUTF8
-	}
-	d := bytes.TrimLeft(data, " \t\r\n")
-	if len(d) == 0 || d[0] != '{' {
-		if json.Valid(data) {
-			return Message{}, ErrNotObject
-		}
-		return Message{}, ErrInvalidJSON
-	}
-	var in inbound
-	if err := json.Unmarshal(data, &in); err != nil {
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) {
-			return Message{}, fmt.Errorf("%w: field %q has the wrong type", ErrInvalidJSON, te.Field)
-		}
-		return Message{}, ErrInvalidJSON
-	}
-	if in.Type == "" {
-		return Message{}, ErrNoType
-	}
-	return Message{
-		Type:   in.Type,
-		Text:   notNull(in.Text),
-		Status: in.Status,
-		To:     in.To,
-		Reason: in.Reason,
-		Param1: notNull(in.Param1),
-		Param2: notNull(in.Param2),
-	}, nil
-}
-
-func notNull(r json.RawMessage) json.RawMessage {
-	if string(r) == "null" {
-		return nil
-	}
-	return r
-}
-
 // TextString returns Text as a string when it is a JSON string.
 func (m *Message) TextString() (string, bool) {
 	return rawString(m.Text)

@@ -53,8 +53,47 @@ func TestMarshal(t *testing.T) {
 	}
 }
 
-// FuzzDecode: Decode never panics, accepts only valid UTF-8 JSON objects
-// with a type, and what it accepts survives the hub's encoder unchanged.
+// decodeRef is Decode written with encoding/json alone, for FuzzDecode to
+// compare against.
+func decodeRef(data []byte) (Message, error) {
+	if !utf8.Valid(data) || !json.Valid(data) {
+		return Message{}, ErrInvalidJSON
+	}
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(data, &obj); err != nil {
+		return Message{}, ErrNotObject
+	}
+	var m Message
+	for k, v := range obj {
+		var s *string
+		switch k {
+		case "type":
+			s = &m.Type
+		case "status":
+			s = &m.Status
+		case "to":
+			s = &m.To
+		case "reason":
+			s = &m.Reason
+		case "text", "param1", "param2":
+			if string(v) != "null" {
+				*map[string]*json.RawMessage{"text": &m.Text, "param1": &m.Param1, "param2": &m.Param2}[k] = v
+			}
+		}
+		if s != nil {
+			if err := json.Unmarshal(v, s); err != nil {
+				return Message{}, err
+			}
+		}
+	}
+	if m.Type == "" {
+		return Message{}, ErrNoType
+	}
+	return m, nil
+}
+
+// FuzzDecode: Decode never panics, agrees with a decoder built on
+// encoding/json, and what it accepts survives the hub's encoder unchanged.
 func FuzzDecode(f *testing.F) {
 	for _, s := range []string{
 		`{"type":"Register","text":"alice"}`,
@@ -70,10 +109,16 @@ func FuzzDecode(f *testing.F) {
 			if !reflect.DeepEqual(m, Message{}) {
 				t.Fatalf("Decode(%q) = %+v with error %v", data, m, err)
 			}
+			if _, rerr := decodeRef(data); rerr == nil {
+				t.Fatalf("Decode(%q): %v, reference decoder accepts it", data, err)
+			}
 			return
 		}
 		if !utf8.Valid(data) || !json.Valid(data) || m.Type == "" {
 			t.Fatalf("Decode(%q) accepted %+v", data, m)
+		}
+		if ref, err := decodeRef(data); err != nil || !reflect.DeepEqual(ref, m) {
+			t.Fatalf("Decode(%q) = %+v, reference decoder %+v, %v", data, m, ref, err)
 		}
 		b, err := json.Marshal(m)
 		if err != nil {
