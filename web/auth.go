@@ -421,11 +421,6 @@ func (g *guard) serveLogout(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	http.SetCookie(w, sessionCookie(token{}, 0, g.secure))
-	// The client's Log out button is a plain form: send it to the login.
-	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == "application/x-www-form-urlencoded" {
-		http.Redirect(w, r, "/login", http.StatusSeeOther)
-		return
-	}
 	w.WriteHeader(http.StatusNoContent)
 }
 

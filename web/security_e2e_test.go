@@ -1,0 +1,125 @@
+package web
+
+import (
+	"context"
+	"strconv"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/intercomd/intercomd/internal/chromiumtest"
+)
+
+// newProfile opens an isolated browser context (its own cookies, like
+// another person's browser) in the browser of ctx.
+func newProfile(t *testing.T, browser context.Context) context.Context {
+	t.Helper()
+	ctx, cancel := chromedp.NewContext(browser, chromedp.WithNewBrowserContext())
+	t.Cleanup(cancel)
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatalf("new browser context: %v", err)
+	}
+	return ctx
+}
+
+// typeInto types s into the input sel as a person does.
+func (p *page) typeInto(sel, s string) {
+	p.t.Helper()
+	if err := chromedp.Do(p.ctx, chromedp.SendKeys(chromedp.CSS(sel), s)); err != nil {
+		p.t.Fatalf("page %s: type into %s: %v", p.name, sel, err)
+	}
+}
+
+// evalString evaluates JavaScript, awaiting a promise, to a string.
+func (p *page) evalString(expr string) string {
+	p.t.Helper()
+	v, err := chromedp.Run(p.ctx, chromedp.Evaluate[string](expr, chromedp.EvalAwaitPromise))
+	if err != nil {
+		p.t.Fatalf("page %s: %s: %v", p.name, expr, err)
+	}
+	return v
+}
+
+// TestBrowserLoginAndCall is the issue's story in headless Chromium over
+// HTTPS (the test's browser accepts the self-signed certificate): the first
+// resident, on the machine itself, sets the password; a second one logs in
+// from another browser; they call each other and decode each other's
+// video. A third browser without the password sees only the login page, and
+// its WebSocket is refused. Logging out sends a page back to the login.
+func TestBrowserLoginAndCall(t *testing.T) {
+	ss := startSecure(t, "", nil)
+	browser := chromiumtest.Start(t, chromiumtest.IgnoreCertErrors)
+	fp := strconv.Quote(ss.s.Fingerprint())
+
+	// alice opens the intercom: no password yet, and she is on loopback, so
+	// the page offers to set one without a setup code.
+	alice := newPage(t, browser, "alice", false, ss.base+"/?name=alice")
+	alice.wait(`location.pathname === '/login' && document.body.dataset.mode === 'setup'`)
+	if !alice.evalBool(`document.getElementById('code-field').hidden`) {
+		t.Error("setup on loopback asks for a setup code")
+	}
+	alice.wait(`document.getElementById('fingerprint').dataset.value === ` + fp)
+	screenshot(t, alice, "setup-password.png")
+	alice.typeInto("#new-password", testPassword)
+	alice.typeInto("#new-password2", testPassword)
+	alice.click("#setup-form button[type=submit]")
+	// Back on the page she asked for, as alice, registered.
+	alice.wait(`location.pathname === '/' && window.intercom && intercom.state === 'idle' && intercom.conn === 'online' && intercom.name === 'alice'`)
+	alice.wait(`!!document.getElementById('logout')`)
+	screenshot(t, alice, "logged-in.png")
+
+	// bob, in his own browser, logs in with the password.
+	bob := newPage(t, newProfile(t, browser), "bob", true, ss.base+"/?name=bob")
+	bob.wait(`document.body.dataset.mode === 'login'`)
+	bob.typeInto("#password", "not it")
+	bob.click("#login-form button[type=submit]")
+	bob.wait(`document.getElementById('login-error').textContent === 'Wrong password.'`)
+	screenshot(t, bob, "login-phone.png")
+	bob.evalBool(`(document.getElementById('password').value = '', true)`)
+	bob.typeInto("#password", testPassword)
+	bob.click("#login-form button[type=submit]")
+	bob.wait(`location.pathname === '/' && window.intercom && intercom.state === 'idle' && intercom.conn === 'online' && intercom.name === 'bob'`)
+	bob.wait(`!!document.getElementById('logout')`)
+	screenshot(t, bob, "logged-in-phone.png")
+
+	// A call between them goes through, video decoded on both sides.
+	alice.wait(`intercom.users.some(u => u.name === 'bob')`)
+	alice.click(`#users button[data-call="bob"]`)
+	bob.wait(`intercom.state === 'ringing'`)
+	bob.click("#answer")
+	for _, p := range []*page{alice, bob} {
+		p.wait(`intercom.state === 'incall'`)
+		p.wait(`intercom.lastStats && intercom.lastStats.video.framesDecoded > 0`)
+	}
+	alice.click("#hangup")
+	bob.wait(`intercom.state === 'idle'`)
+
+	// eve has no password: she sees the login page and nothing else.
+	eve := newPage(t, newProfile(t, browser), "eve", false, ss.base+"/?name=eve")
+	eve.wait(`document.body.dataset.mode === 'login'`)
+	if eve.evalBool(`'intercom' in window`) {
+		t.Error("a browser without the password runs the client")
+	}
+	ws := eve.evalString(`new Promise(done => {
+		const ws = new WebSocket('wss://' + location.host + '/ws');
+		ws.onopen = () => done('open');
+		ws.onclose = () => done('refused');
+	})`)
+	if ws != "refused" {
+		t.Errorf("eve's WebSocket: %s, want refused", ws)
+	}
+	for _, path := range []string{"/app.js", "/api/panel", "/index.html"} {
+		got := eve.evalString(`fetch('` + path + `', {redirect: 'manual'}).then(r => r.type === 'opaqueredirect' ? 'redirect' : String(r.status))`)
+		if got != "401" && got != "redirect" {
+			t.Errorf("eve fetches %s: %s, want 401 or a redirect to the login", path, got)
+		}
+	}
+	if n := ss.s.hub.Users(); n != 2 {
+		t.Errorf("%d users registered, want 2 (alice and bob, not eve)", n)
+	}
+
+	// bob logs out: his page goes to the login, his socket closes.
+	bob.click("#logout")
+	bob.wait(`location.pathname === '/login' && document.body.dataset.mode === 'login'`)
+	alice.wait(`!intercom.users.some(u => u.name === 'bob')`)
+}
