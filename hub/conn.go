@@ -134,16 +134,31 @@ type socket struct {
 	closeOnce sync.Once
 
 	mu       sync.Mutex // guards the fields below
-	q, spare [][]byte
+	q, spare []outFrame
 	listAt   int  // index in q of a full list a newer one replaces, or -1
 	unshared int  // bytes in q that only this client holds
 	overflow bool // the queue overflowed once: the client is being dropped
 }
 
+// outFrame is one queued frame. buf is set for a frame encoded for this
+// client alone; it goes back to framePool once written.
+type outFrame struct {
+	b   []byte
+	buf *[]byte
+}
+
+// framePool recycles the buffers of relayed messages, the hub's most
+// frequent allocation.
+var framePool = sync.Pool{New: func() any { return new([]byte) }}
+
+// maxPooledFrame is the largest buffer kept in framePool.
+const maxPooledFrame = 16 << 10
+
 func (s *socket) push(m *Message, b []byte, list bool) bool {
-	shared := b != nil
-	if !shared {
-		b = m.appendJSON(make([]byte, 0, 128+len(m.Text)))
+	f := outFrame{b: b}
+	if b == nil {
+		f.buf = framePool.Get().(*[]byte)
+		f.b = m.appendJSON((*f.buf)[:0])
 	}
 	s.mu.Lock()
 	switch {
@@ -151,10 +166,10 @@ func (s *socket) push(m *Message, b []byte, list bool) bool {
 		s.mu.Unlock()
 		return true // going away; the drop is under way
 	case list && s.listAt >= 0:
-		s.q[s.listAt] = b
+		s.q[s.listAt] = f
 		s.mu.Unlock()
 		return true
-	case len(s.q) >= maxQueue || !shared && s.unshared+len(b) > maxQueueBytes:
+	case len(s.q) >= maxQueue || f.buf != nil && s.unshared+len(f.b) > maxQueueBytes:
 		s.overflow = true
 		s.mu.Unlock()
 		return false
@@ -162,10 +177,10 @@ func (s *socket) push(m *Message, b []byte, list bool) bool {
 	if list {
 		s.listAt = len(s.q)
 	}
-	if !shared {
-		s.unshared += len(b)
+	if f.buf != nil {
+		s.unshared += len(f.b)
 	}
-	s.q = append(s.q, b)
+	s.q = append(s.q, f)
 	s.mu.Unlock()
 	select {
 	case s.wake <- struct{}{}:
@@ -206,11 +221,15 @@ func (s *socket) flush() error {
 	s.listAt, s.unshared = -1, 0
 	s.mu.Unlock()
 	s.ws.SetWriteDeadline(time.Now().Add(writeWait))
-	for i, b := range batch {
-		if err := s.ws.WriteMessage(websocket.TextMessage, b); err != nil {
+	for i, f := range batch {
+		if err := s.ws.WriteMessage(websocket.TextMessage, f.b); err != nil {
 			return err
 		}
-		batch[i] = nil
+		if f.buf != nil && cap(f.b) <= maxPooledFrame {
+			*f.buf = f.b[:0]
+			framePool.Put(f.buf)
+		}
+		batch[i] = outFrame{}
 	}
 	if cap(batch) <= 64 {
 		s.mu.Lock()
