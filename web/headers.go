@@ -1,20 +1,33 @@
 package web
 
-import "net/http"
+import (
+	"net/http"
+	"strings"
+)
 
 // contentSecurityPolicy allows the client's own files and its WebSocket and
 // nothing else: no inline script or style, no framing, no foreign hosts.
-// ('self' covers ws: and wss: to the same host in current browsers; older
-// Safari needs them spelled out, so connect-src names them.)
+// ('self' covers ws: and wss: to the same host only since Safari 16, so
+// connect-src also names the page's own host; never all of ws: and wss:,
+// which would let injected script talk to any server.)
 const contentSecurityPolicy = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
-	"media-src 'self' blob:; connect-src 'self' ws: wss:; manifest-src 'self'; " +
-	"base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+	"media-src 'self' blob:; manifest-src 'self'; " +
+	"base-uri 'none'; form-action 'self'; frame-ancestors 'none'; connect-src 'self'"
+
+// cspFor adds the request's own host as a WebSocket source, if it is a
+// plain host[:port] (a Host header cannot smuggle in other directives).
+func cspFor(host string) string {
+	if host == "" || len(host) > 255 || strings.Trim(host, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:[]") != "" {
+		return contentSecurityPolicy
+	}
+	return contentSecurityPolicy + " wss://" + host + " ws://" + host
+}
 
 // securityHeaders sets the headers every response carries.
 func securityHeaders(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
-		h.Set("Content-Security-Policy", contentSecurityPolicy)
+		h.Set("Content-Security-Policy", cspFor(r.Host))
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("X-Frame-Options", "DENY")
 		h.Set("Referrer-Policy", "no-referrer")

@@ -410,3 +410,19 @@ func TestNoAuthAnswersOnlyLocalhost(t *testing.T) {
 		}
 	}
 }
+
+func TestCSPNamesOnlyOurHost(t *testing.T) {
+	for host, want := range map[string]string{
+		"doorpi.local:8443":         "connect-src 'self' wss://doorpi.local:8443 ws://doorpi.local:8443",
+		"[::1]:8080":                "connect-src 'self' wss://[::1]:8080 ws://[::1]:8080",
+		"a.example; script-src *":   "connect-src 'self'",
+		"a.example,evil.example":    "connect-src 'self'",
+		"":                          "connect-src 'self'",
+		"a.example/'unsafe-inline'": "connect-src 'self'",
+	} {
+		csp := cspFor(host)
+		if !strings.HasSuffix(csp, want) || strings.Contains(csp, " ws: ") || strings.Count(csp, "script-src") != 1 {
+			t.Errorf("cspFor(%q) = %q, want it to end in %q", host, csp, want)
+		}
+	}
+}
