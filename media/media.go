@@ -21,7 +21,8 @@ import (
 // Config chooses the devices and the network of the door's media.
 type Config struct {
 	// Camera is "auto" (the first V4L2 camera, else the test pattern),
-	// "test", "none", or a device path or name.
+	// "test", "clock" (the capture time painted in each frame, see
+	// clock.go), "none", or a device path or name.
 	Camera string
 	// Mic is "auto" (the default capture device, else the test tone),
 	// "test", "none", or a device (ALSA name such as "hw:1,0", or part of
@@ -187,6 +188,8 @@ func (m *Media) openCamera() error {
 		return nil
 	case "test":
 		cam, err = openTestCamera(cfg.Width, cfg.Height, cfg.FPS)
+	case "clock":
+		cam, err = openClockCamera(cfg.Width, cfg.Height, cfg.FPS)
 	case "auto":
 		cams := realCameras()
 		if len(cams) == 0 {
