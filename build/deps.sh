@@ -8,7 +8,7 @@ case "${1:-test}" in
   run) ;;
   test) want+=(chromium libvpx-dev) ;;
   dist) want+=(gcc-aarch64-linux-gnu g++-aarch64-linux-gnu gcc-arm-linux-gnueabihf g++-arm-linux-gnueabihf
-               libc6-dev-arm64-cross libc6-dev-armhf-cross qemu-user-static dpkg-dev lintian systemd) ;;
+               libc6-dev-arm64-cross libc6-dev-armhf-cross qemu-user-static dpkg-dev lintian systemd python3) ;;
   vm) want+=(qemu-system-x86 busybox-static cpio xz-utils zstd kmod make libelf1 ca-certificates) ;;
   all) "$0" test; "$0" dist; exit 0 ;;
   *) echo "usage: $0 [run|test|dist|vm|all]" >&2; exit 2 ;;
