@@ -2,7 +2,10 @@ package main
 
 import (
 	"fmt"
+	"strings"
 	"time"
+
+	"github.com/gen2brain/malgo"
 
 	"github.com/intercomd/intercomd/build/vmtest/internal/sound"
 )
@@ -16,6 +19,11 @@ func checkLoopback(play, capture string) (string, error) {
 		return "", err
 	}
 	defer ctx.Close()
+	for _, kind := range []malgo.DeviceType{malgo.Capture, malgo.Playback} {
+		if list, err := ctx.Devices(kind); err == nil {
+			fmt.Printf("vmtest: ALSA %v devices: %s\n", kind, strings.Join(list, ", "))
+		}
+	}
 	rec, err := ctx.Record(capture)
 	if err != nil {
 		return "", err

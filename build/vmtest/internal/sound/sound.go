@@ -5,6 +5,7 @@
 package sound
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 	"math"
@@ -28,6 +29,25 @@ func Open() (*Context, error) {
 		return nil, fmt.Errorf("alsa: init context: %w", err)
 	}
 	return &Context{ctx: ctx}, nil
+}
+
+// Devices lists the ALSA PCMs of kind (malgo.Capture or malgo.Playback)
+// as miniaudio enumerates them: "id (name)", the ids intercomd's -mic and
+// -speaker match.
+func (c *Context) Devices(kind malgo.DeviceType) ([]string, error) {
+	infos, err := c.ctx.Devices(kind)
+	if err != nil {
+		return nil, fmt.Errorf("alsa: list devices: %w", err)
+	}
+	var out []string
+	for _, i := range infos {
+		id := i.ID[:]
+		if n := bytes.IndexByte(id, 0); n >= 0 {
+			id = id[:n]
+		}
+		out = append(out, fmt.Sprintf("%s (%s)", id, i.Name()))
+	}
+	return out, nil
 }
 
 // Close frees the context.
