@@ -128,9 +128,12 @@ func (h *Hub) shutdown() {
 		all = append(all, c)
 	}
 	h.mu.Unlock()
+	// In parallel: a close frame to a stalled socket waits up to a second.
+	var wg sync.WaitGroup
 	for _, c := range all {
-		c.out.close(closeGoingAway, "server shutting down")
+		wg.Go(func() { c.out.close(closeGoingAway, "server shutting down") })
 	}
+	wg.Wait()
 }
 
 // client is one user, registered or not: a socket or a Local.

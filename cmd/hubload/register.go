@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"sync"
@@ -123,6 +124,17 @@ func (c *client) connect(ctx context.Context, d websocket.Dialer, url string, de
 	c.wmu.Lock()
 	c.ws = ws
 	c.wmu.Unlock()
+	// gorilla's own pong has a 1 s deadline, which a starved load client on a
+	// busy machine misses; a late pong is still a pong.
+	ws.SetPingHandler(func(data string) error {
+		c.wmu.Lock()
+		defer c.wmu.Unlock()
+		err := ws.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(30*time.Second))
+		if errors.Is(err, websocket.ErrCloseSent) {
+			return nil
+		}
+		return err
+	})
 	if _, m, err := ws.ReadMessage(); err != nil || !bytes.Contains(m, []byte(`"Socket Event"`)) {
 		return fmt.Errorf("first message %q, %v: want Socket Event", m, err)
 	}
