@@ -19,8 +19,9 @@ const KindBrowser = "browser"
 // Limits of one socket's outbound queue; a client that falls further
 // behind is dropped with close code 1008.
 const (
-	maxQueue      = 1024    // frames
-	maxQueueBytes = 1 << 20 // bytes of frames only this client gets (lists are shared)
+	maxQueue      = 1024     // frames
+	maxQueueBytes = 1 << 20  // bytes of frames only this client gets
+	maxQueueTotal = 16 << 20 // bytes with the shared lists (a client asking for lists it does not read)
 	writeWait     = 10 * time.Second
 	closeWait     = 2 * time.Second // for the peer's close frame after ours
 )
@@ -137,6 +138,7 @@ type socket struct {
 	q, spare []outFrame
 	listAt   int  // index in q of a full list a newer one replaces, or -1
 	unshared int  // bytes in q that only this client holds
+	total    int  // bytes in q
 	overflow bool // the queue overflowed once: the client is being dropped
 }
 
@@ -166,10 +168,11 @@ func (s *socket) push(m *Message, b []byte, list bool) bool {
 		s.mu.Unlock()
 		return true // going away; the drop is under way
 	case list && s.listAt >= 0:
+		s.total += len(f.b) - len(s.q[s.listAt].b)
 		s.q[s.listAt] = f
 		s.mu.Unlock()
 		return true
-	case len(s.q) >= maxQueue || f.buf != nil && s.unshared+len(f.b) > maxQueueBytes:
+	case len(s.q) >= maxQueue || f.buf != nil && s.unshared+len(f.b) > maxQueueBytes || s.total+len(f.b) > maxQueueTotal:
 		s.overflow = true
 		s.mu.Unlock()
 		return false
@@ -180,6 +183,7 @@ func (s *socket) push(m *Message, b []byte, list bool) bool {
 	if f.buf != nil {
 		s.unshared += len(f.b)
 	}
+	s.total += len(f.b)
 	s.q = append(s.q, f)
 	s.mu.Unlock()
 	select {
@@ -218,7 +222,7 @@ func (s *socket) flush() error {
 	s.mu.Lock()
 	batch := s.q
 	s.q, s.spare = s.spare[:0], nil
-	s.listAt, s.unshared = -1, 0
+	s.listAt, s.unshared, s.total = -1, 0, 0
 	s.mu.Unlock()
 	s.ws.SetWriteDeadline(time.Now().Add(writeWait))
 	for i, f := range batch {
@@ -268,7 +272,7 @@ func (s *socket) close(code int, reason string) {
 		s.closing.Store(true)
 		s.mu.Lock()
 		clear(s.q)
-		s.q, s.listAt, s.unshared = s.q[:0], -1, 0
+		s.q, s.listAt, s.unshared, s.total = s.q[:0], -1, 0, 0
 		s.mu.Unlock()
 		err := s.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason),
 			time.Now().Add(time.Second))
