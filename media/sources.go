@@ -123,7 +123,17 @@ func cameraMatches(i driver.Info, want string) bool {
 // ALSA name ("hw:1,0", "plughw:CARD=Device,DEV=0") or part of its
 // description.
 func micMatches(i driver.Info, want string) bool {
-	return alsaID(i.Label) == want || strings.Contains(strings.ToLower(i.Name), strings.ToLower(want))
+	id := alsaID(i.Label)
+	// miniaudio lists a card's devices as ":1,0" and opens them through hw,
+	// plughw or dmix; makers write "hw:1,0" (found by the VM test).
+	if strings.HasPrefix(id, ":") {
+		for _, plugin := range []string{"hw", "plughw", "dmix", "dsnoop"} {
+			if plugin+id == want {
+				return true
+			}
+		}
+	}
+	return id == want || strings.Contains(strings.ToLower(i.Name), strings.ToLower(want))
 }
 
 // openTestCamera starts mediadevices' test pattern at the configured size.
