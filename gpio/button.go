@@ -117,7 +117,9 @@ func (b *Button) Close() error {
 
 // watch follows the pin until ctx ends. A change counts once the level has
 // stayed put for the debounce window: contact bounce and short spikes picked
-// up by long wires to the door never reach the state machine.
+// up by long wires to the door never reach the state machine. The level is
+// read when the edges stop, so a press must outlast the debounce window plus
+// however late this goroutine runs; a finger's press lasts 100 ms or more.
 func (b *Button) watch(ctx context.Context, held bool) {
 	defer close(b.done)
 	// Halt interrupts a WaitForEdge in progress on pins that support it

@@ -9,7 +9,8 @@ import (
 )
 
 // FuzzPress throws arbitrary bodies at the press endpoint: it must answer
-// 204 for exactly a known button and a clear 400 or 413 for everything else,
+// 204 (or 429 when presses pile up) for exactly a known button and a clear
+// 400 or 413 for everything else,
 // and never press a button it refused.
 func FuzzPress(f *testing.F) {
 	for _, s := range []string{
@@ -47,6 +48,10 @@ func FuzzPress(f *testing.F) {
 		case http.StatusNoContent:
 			if !known || len(body) > maxPressBody {
 				t.Fatalf("POST %q: 204, but decodePress = %q, %v", body, name, derr)
+			}
+		case http.StatusTooManyRequests:
+			if !known {
+				t.Fatalf("POST %q: 429 for no known button", body)
 			}
 		case http.StatusBadRequest, http.StatusRequestEntityTooLarge:
 			if known && len(body) <= maxPressBody {

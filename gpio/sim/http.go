@@ -84,6 +84,8 @@ func (p *Panel) servePress(w http.ResponseWriter, r *http.Request) {
 	switch err := p.Press(name); {
 	case errors.Is(err, ErrUnknownButton):
 		fail(w, http.StatusBadRequest, fmt.Sprintf("unknown button %q: this panel has %s", name, p.buttonList()))
+	case errors.Is(err, ErrBusy):
+		fail(w, http.StatusTooManyRequests, err.Error())
 	case err != nil:
 		fail(w, http.StatusServiceUnavailable, err.Error())
 	default:

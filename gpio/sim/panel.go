@@ -19,15 +19,22 @@ import (
 	"github.com/intercomd/intercomd/gpio"
 )
 
-// minHold is the shortest time a simulated finger holds a button down:
-// comfortably past the debounce window, as a real press is.
-const minHold = 100 * time.Millisecond
+// minHold is the shortest time a simulated finger holds a button down (and
+// then keeps it up before the next press): a brisk real press, far past the
+// debounce window, so a busy machine that reads the pin late still sees it.
+const minHold = 200 * time.Millisecond
+
+// maxQueued is how many presses of one button may wait their turn.
+const maxQueued = 8
 
 // ErrUnknownButton is the error of Press for a name the panel lacks.
 var ErrUnknownButton = errors.New("unknown button")
 
 // ErrClosed is the error of Press on a closed panel.
 var ErrClosed = errors.New("panel closed")
+
+// ErrBusy is the error of Press when a button has maxQueued presses waiting.
+var ErrBusy = errors.New("too many presses waiting")
 
 // ButtonSpec is one button of the simulated panel.
 type ButtonSpec struct {
@@ -55,14 +62,15 @@ type Config struct {
 type Panel struct {
 	log     *slog.Logger
 	stop    context.CancelFunc
-	done    <-chan struct{} // closed by Close (via the context)
+	done    <-chan struct{} // closed when the panel's context ends: Close, or its parent's end
 	buttons []*button
 	lights  []*light
 	relay   *gpio.Relay
 	relayP  *Pin
 	relayOn pgpio.Level
 	routes  http.Handler
-	streams chan struct{} // one token per live feed being served
+	fingers sync.WaitGroup // one goroutine per button presses its pin
+	streams chan struct{}  // one token per live feed being served
 
 	mu      sync.Mutex    // guards changed and closed
 	changed chan struct{} // closed and replaced on every change
@@ -76,9 +84,7 @@ type button struct {
 	active pgpio.Level
 	hold   time.Duration
 
-	mu      sync.Mutex // guards gen and release
-	gen     uint64
-	release *time.Timer
+	presses chan struct{} // presses waiting for the finger (capacity maxQueued)
 }
 
 type light struct {
@@ -125,7 +131,9 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Panel, error) {
 		if debounce == 0 {
 			debounce = gpio.DefaultDebounce
 		}
-		p.buttons = append(p.buttons, &button{name: s.Name, pin: pin, b: b, active: active, hold: max(minHold, 3*debounce)})
+		sb := &button{name: s.Name, pin: pin, b: b, active: active, hold: max(minHold, 4*debounce), presses: make(chan struct{}, maxQueued)}
+		p.buttons = append(p.buttons, sb)
+		p.fingers.Go(func() { sb.finger(ctx) })
 	}
 	for _, s := range cfg.Lights {
 		if s.Name == "" || seen[s.Name] {
@@ -182,38 +190,52 @@ func (p *Panel) button(name string) *button {
 }
 
 // Press presses the named button as a finger would: its pin goes active,
-// stays there past the debounce window and comes back. A press while the
-// button is still held keeps it held, so it counts once.
+// stays there well past the debounce window and comes back. Presses of one
+// button are made one after the other, each counting once.
 func (p *Panel) Press(name string) error {
 	b := p.button(name)
 	if b == nil {
 		return fmt.Errorf("%w %q", ErrUnknownButton, name)
 	}
-	p.mu.Lock()
-	closed := p.closed
-	p.mu.Unlock()
-	if closed {
+	select {
+	case <-p.done:
 		return ErrClosed
+	default:
 	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.release != nil {
-		b.release.Stop()
+	select {
+	case b.presses <- struct{}{}:
+		p.log.Debug("simulated button pressed", "button", name)
+		return nil
+	default:
+		return fmt.Errorf("%w on %s", ErrBusy, name)
 	}
-	b.gen++
-	gen := b.gen
-	b.pin.Drive(b.active)
-	b.release = time.AfterFunc(b.hold, func() {
-		b.mu.Lock()
-		defer b.mu.Unlock()
-		if gen != b.gen {
+}
+
+// finger makes the queued presses of b until ctx ends.
+func (b *button) finger(ctx context.Context) {
+	pause := func() bool {
+		t := time.NewTimer(b.hold)
+		defer t.Stop()
+		select {
+		case <-ctx.Done():
+			return false
+		case <-t.C:
+			return true
+		}
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-b.presses:
+		}
+		b.pin.Drive(b.active)
+		ok := pause()
+		b.pin.Drive(!b.active)
+		if !ok || !pause() {
 			return
 		}
-		b.pin.Drive(!b.active)
-		b.release = nil
-	})
-	p.log.Debug("simulated button pressed", "button", name)
-	return nil
+	}
 }
 
 // State is what the panel shows, as GET /api/panel answers it.
@@ -286,15 +308,9 @@ func (p *Panel) Close() error {
 	p.closed = true
 	p.mu.Unlock()
 	p.stop()
+	p.fingers.Wait()
 	var errs []error
 	for _, b := range p.buttons {
-		b.mu.Lock()
-		if b.release != nil {
-			b.release.Stop()
-			b.release = nil
-		}
-		b.gen++
-		b.mu.Unlock()
 		errs = append(errs, b.b.Close())
 	}
 	for _, l := range p.lights {

@@ -178,7 +178,8 @@ func TestPressCounts(t *testing.T) {
 		wants int
 	}{
 		{"one", nil, 1},
-		{"a double click while held counts once", []time.Duration{20 * time.Millisecond}, 1},
+		{"a double click counts twice", []time.Duration{20 * time.Millisecond}, 2},
+		{"five quick presses count five times", []time.Duration{0, 0, 0, 0}, 5},
 		{"two presses 300 ms apart", []time.Duration{300 * time.Millisecond}, 2},
 	}
 	for _, tt := range tests {
@@ -207,7 +208,7 @@ func TestPressCounts(t *testing.T) {
 						t.Fatal(err)
 					}
 				}
-				time.Sleep(2 * time.Second)
+				time.Sleep(5 * time.Second)
 				synctest.Wait()
 				if n != tt.wants {
 					t.Errorf("presses counted %d, want %d", n, tt.wants)
@@ -266,6 +267,28 @@ func TestPressRefused(t *testing.T) {
 			})
 		})
 	}
+}
+
+func TestPressQueueLimit(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := newPanel(t, door())
+		// The first press is taken by the finger at once; maxQueued more
+		// wait; the next is refused.
+		for i := range maxQueued + 1 {
+			if rec := press(p, "application/json", `{"button":"call"}`); rec.Code != http.StatusNoContent {
+				t.Fatalf("press %d: %d %s", i+1, rec.Code, rec.Body)
+			}
+			synctest.Wait()
+		}
+		rec := press(p, "application/json", `{"button":"call"}`)
+		if rec.Code != http.StatusTooManyRequests || !strings.Contains(rec.Body.String(), "too many presses") {
+			t.Errorf("press %d: %d %s, want 429", maxQueued+2, rec.Code, rec.Body)
+		}
+		// Other buttons are not held up.
+		if rec := press(p, "application/json", `{"button":"hangup"}`); rec.Code != http.StatusNoContent {
+			t.Errorf("hangup while call is busy: %d %s", rec.Code, rec.Body)
+		}
+	})
 }
 
 func TestRoutes(t *testing.T) {
