@@ -4,12 +4,11 @@
 # OS) and dist/intercomd_VERSION_armhf.deb (32-bit, ARMv7: Pi Zero 2 W, 3, 4, 5).
 #
 # Usage: build/dist.sh [arm64|armhf ...]   (default: both)
+#        build/dist.sh --version   prints the Debian version it would use.
 # VERSION=1.2.3 build/dist.sh   packages that version instead of the one git gives.
 set -euo pipefail
 umask 022
 cd "$(dirname "$0")/.."
-
-build/deps.sh dist
 
 die() { echo "dist: $*" >&2; exit 1; }
 
@@ -187,7 +186,7 @@ package() {
   install -d -m 0755 "$doc"
   local d
   for d in docs/INSTALL.md docs/WIRING.md; do
-    [ -f "$d" ] && install -m 0644 "$d" "$doc/"
+    if [ -f "$d" ]; then install -m 0644 "$d" "$doc/"; fi
   done
   write_copyright "$bin" "$doc/copyright"
   sed -e "s/@VERSION@/$version/" -e "s/@DATE@/$(date -u -R -d "@$SOURCE_DATE_EPOCH")/" \
@@ -199,7 +198,7 @@ package() {
 
   install -d -m 0755 "$root/DEBIAN"
   local s
-  for s in postinst prerm postrm; do
+  for s in preinst postinst prerm postrm; do
     install -m 0755 "build/debian/$s" "$root/DEBIAN/$s"
   done
   echo /etc/intercomd/intercomd.yaml > "$root/DEBIAN/conffiles"
@@ -224,6 +223,11 @@ package() {
 }
 
 version=$(debian_version)
+if [ "${1:-}" = --version ]; then
+  echo "$version"
+  exit 0
+fi
+build/deps.sh dist
 # Reproducible builds: every timestamp is the last commit's.
 SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/null || date +%s)}
 export SOURCE_DATE_EPOCH
