@@ -245,3 +245,40 @@ func TestAnswerRejectsBadInput(t *testing.T) {
 		})
 	}
 }
+
+// TestRemoteHangsUp: when the browser goes away the door reports it, so the
+// device can end the call. A browser that closes its peer connection sends
+// a DTLS close (closed at once); one that vanishes stops answering ICE
+// (disconnected after 3 s).
+func TestRemoteHangsUp(t *testing.T) {
+	m := newTestMedia(t, Config{Camera: "none", Mic: "none"})
+	r := newRemote(t, remoteOpts{})
+	_, ev := doorAnswers(t, m, r)
+	r.close()
+	within(t, 10*time.Second, "the door to see the remote gone", func() bool {
+		return ev.has(device.ConnClosed) || ev.has(device.ConnDisconnected) || ev.has(device.ConnFailed)
+	})
+	ev.mu.Lock()
+	t.Logf("states: %v", ev.states)
+	ev.mu.Unlock()
+}
+
+// TestMediaCloseEndsCalls: closing Media closes its calls, and no new one
+// starts.
+func TestMediaCloseEndsCalls(t *testing.T) {
+	m := newTestMedia(t, Config{Width: 160, Height: 120})
+	r := newRemote(t, remoteOpts{video: []webrtc.RTPCodecParameters{h264At(108)}})
+	c, _ := doorAnswers(t, m, r)
+	if err := m.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	c.mu.Lock()
+	closed := c.closed
+	c.mu.Unlock()
+	if !closed {
+		t.Error("the call is still open after Media.Close")
+	}
+	if _, err := m.NewCall("late", nil); err != ErrClosed {
+		t.Errorf("NewCall after Close = %v, want ErrClosed", err)
+	}
+}

@@ -80,7 +80,7 @@ func jsString(s string) string {
 }
 
 // browser opens the page in a fresh headless Chromium.
-func browser(t *testing.T) context.Context {
+func browser(t testing.TB) context.Context {
 	t.Helper()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html")
@@ -96,7 +96,7 @@ func browser(t *testing.T) context.Context {
 	return ctx
 }
 
-func eval[T any](t *testing.T, ctx context.Context, expr string) T {
+func eval[T any](t testing.TB, ctx context.Context, expr string) T {
 	t.Helper()
 	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr, chromedp.EvalAwaitPromise))
 	if err != nil {
@@ -107,7 +107,7 @@ func eval[T any](t *testing.T, ctx context.Context, expr string) T {
 
 // exchange trickles candidates both ways until done says the call works,
 // and returns the page's last statistics.
-func exchange(t *testing.T, ctx context.Context, c device.Call, ev *events, what string, done func(inboundStats) bool) inboundStats {
+func exchange(t testing.TB, ctx context.Context, c device.Call, ev *events, what string, done func(inboundStats) bool) inboundStats {
 	t.Helper()
 	var st inboundStats
 	deadline := time.Now().Add(45 * time.Second)
