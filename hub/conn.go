@@ -30,8 +30,7 @@ const (
 // until it leaves, breaks the protocol's limits, stops answering pings, ctx
 // ends or Run ends. It always closes conn.
 func (h *Hub) ServeConn(ctx context.Context, conn *websocket.Conn) {
-	s := &socket{ws: conn, h: h, ping: h.cfg.PingInterval, listAt: -1,
-		wake: make(chan struct{}, 1), pinged: make(chan struct{}, 1), done: make(chan struct{})}
+	s := &socket{ws: conn, h: h, ping: h.cfg.PingInterval, listAt: -1, wake: make(chan struct{}, 1)}
 	c := h.addClient(s, KindBrowser, nil)
 	if c == nil {
 		conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(closeGoingAway, "server shutting down"),
@@ -56,7 +55,10 @@ func (h *Hub) ServeConn(ctx context.Context, conn *websocket.Conn) {
 	err := h.readLoop(c, s)
 	h.log.Debug("socket closed", "name", c.name, "err", err)
 	h.leave(c)
-	close(s.done)
+	s.mu.Lock()
+	s.ended = true
+	s.mu.Unlock()
+	s.signal()
 }
 
 var errTooBig = errors.New("message too big")
@@ -122,13 +124,11 @@ func readAtMost(r io.Reader, buf []byte, limit int64) ([]byte, error) {
 // socket is the outbox of a WebSocket client: a bounded queue drained by
 // one writer goroutine, which also sends the pings.
 type socket struct {
-	ws     *websocket.Conn
-	h      *Hub
-	c      *client
-	ping   time.Duration
-	wake   chan struct{} // queue not empty
-	pinged chan struct{} // probe: send a ping now
-	done   chan struct{} // reader finished
+	ws   *websocket.Conn
+	h    *Hub
+	c    *client
+	ping time.Duration
+	wake chan struct{} // the writer has work: frames, a ping, or the end
 
 	closing   atomic.Bool // our close frame is out: no more data, no deadline extensions
 	probed    atomic.Bool // a probe waits for a pong
@@ -140,6 +140,8 @@ type socket struct {
 	unshared int  // bytes in q that only this client holds
 	total    int  // bytes in q
 	overflow bool // the queue overflowed once: the client is being dropped
+	pingDue  bool // a ping is to be sent
+	ended    bool // the reader has finished: the writer stops
 }
 
 // outFrame is one queued frame. buf is set for a frame encoded for this
@@ -186,27 +188,45 @@ func (s *socket) push(m *Message, b []byte, list bool) bool {
 	s.total += len(f.b)
 	s.q = append(s.q, f)
 	s.mu.Unlock()
+	s.signal()
+	return true
+}
+
+func (s *socket) signal() {
 	select {
 	case s.wake <- struct{}{}:
 	default:
 	}
-	return true
 }
 
+// writeLoop is the socket's writer: it sends what is queued and the pings.
+// One channel wakes it for everything, so each wake-up is a plain receive.
 func (s *socket) writeLoop() {
-	t := time.NewTicker(s.ping)
-	defer t.Stop()
-	for {
-		var err error
-		select {
-		case <-s.done:
+	ping := time.AfterFunc(s.ping, func() {
+		s.mu.Lock()
+		s.pingDue = true
+		s.mu.Unlock()
+		s.signal()
+	})
+	defer ping.Stop()
+	var deadline time.Time // of writes; renewed at most once a second
+	for range s.wake {
+		s.mu.Lock()
+		batch, pingDue, ended := s.q, s.pingDue, s.ended
+		s.q, s.spare, s.pingDue = s.spare[:0], nil, false
+		s.listAt, s.unshared, s.total = -1, 0, 0
+		s.mu.Unlock()
+		if ended {
 			return
-		case <-s.wake:
-			err = s.flush()
-		case <-t.C:
-			err = s.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(writeWait))
-		case <-s.pinged:
-			err = s.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(writeWait))
+		}
+		if now := time.Now(); deadline.Sub(now) < writeWait-time.Second {
+			deadline = now.Add(writeWait)
+			s.ws.SetWriteDeadline(deadline)
+		}
+		err := s.write(batch)
+		if err == nil && pingDue {
+			err = s.ws.WriteControl(websocket.PingMessage, nil, deadline)
+			ping.Reset(s.ping)
 		}
 		if err != nil {
 			if !errors.Is(err, websocket.ErrCloseSent) {
@@ -217,14 +237,8 @@ func (s *socket) writeLoop() {
 	}
 }
 
-// flush writes everything queued.
-func (s *socket) flush() error {
-	s.mu.Lock()
-	batch := s.q
-	s.q, s.spare = s.spare[:0], nil
-	s.listAt, s.unshared, s.total = -1, 0, 0
-	s.mu.Unlock()
-	s.ws.SetWriteDeadline(time.Now().Add(writeWait))
+// write sends a batch of frames and recycles it.
+func (s *socket) write(batch []outFrame) error {
 	for i, f := range batch {
 		if err := s.ws.WriteMessage(websocket.TextMessage, f.b); err != nil {
 			return err
@@ -259,10 +273,10 @@ func (s *socket) probe(d time.Duration) {
 	if !s.closing.Load() {
 		s.ws.SetReadDeadline(time.Now().Add(d))
 	}
-	select {
-	case s.pinged <- struct{}{}:
-	default:
-	}
+	s.mu.Lock()
+	s.pingDue = true
+	s.mu.Unlock()
+	s.signal()
 }
 
 // close sends a close frame with code and reason and gives the peer
