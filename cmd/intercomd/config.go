@@ -182,5 +182,5 @@ func (c config) validate() error {
 	if c.RingTimeout <= 0 || c.AnswerTimeout <= 0 {
 		return errors.New("config: ring_timeout and answer_timeout must be positive")
 	}
-	return nil
+	return c.GPIO.validate()
 }

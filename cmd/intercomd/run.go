@@ -98,6 +98,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, ready func(addr st
 			sp := m.Speaker()
 			return map[string]any{
 				"device": door.Status(),
+				"gpio":   p.Mode,
 				"media": map[string]any{
 					"sources": m.Sources(),
 					"speaker": map[string]int64{"samples": sp.Samples, "nonsilent": sp.NonSilent},

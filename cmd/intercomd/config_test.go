@@ -1,0 +1,65 @@
+package main
+
+import (
+	"flag"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestLoadConfig(t *testing.T) {
+	file := func(body string) string {
+		p := filepath.Join(t.TempDir(), "intercomd.yaml")
+		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	tests := []struct {
+		name    string
+		args    []string
+		check   func(config) bool
+		wantErr string
+	}{
+		{"defaults", nil, func(c config) bool {
+			return c.Listen == "localhost:8080" && c.Name == "door" && c.Answer == "auto" && c.Camera == "auto" && c.RingTimeout == 30*time.Second
+		}, ""},
+		{"file", []string{"-config", file("name: gate\nanswer: button\nring_timeout: 10s\nring_group: [alice, bob]\n")}, func(c config) bool {
+			return c.Name == "gate" && c.Answer == "button" && c.RingTimeout == 10*time.Second && len(c.RingGroup) == 2
+		}, ""},
+		{"flags win over the file", []string{"-config", file("name: gate\ncamera: /dev/video0\nlisten: ':443'\n"), "-name", "door2", "-listen", "127.0.0.1:9"}, func(c config) bool {
+			return c.Name == "door2" && c.Listen == "127.0.0.1:9" && c.Camera == "/dev/video0"
+		}, ""},
+		{"lists from flags", []string{"-allow-origin", "http://a:1, http://b:2", "-advertise", "192.0.2.1", "-gpio", "none"}, func(c config) bool {
+			return len(c.AllowOrigins) == 2 && c.AllowOrigins[1] == "http://b:2" && c.Advertise[0] == "192.0.2.1" && c.GPIO.Mode == "none"
+		}, ""},
+		{"unknown key", []string{"-config", file("answr: auto\n")}, nil, "field answr not found"},
+		{"bad answer", []string{"-config", file("answer: maybe\n")}, nil, "answer must be auto or button"},
+		{"bad duration", []string{"-config", file("ring_timeout: soon\n")}, nil, "line 1: cannot unmarshal !!str `soon`"},
+		{"missing file", []string{"-config", "/nonexistent/intercomd.yaml"}, nil, "read config"},
+		{"bad size", []string{"-config", file("fps: 0\n")}, nil, "must be positive"},
+		{"pin twice", []string{"-config", file("gpio:\n  relay:\n    pin: GPIO17\n")}, nil, "GPIO17 used twice"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fs := flag.NewFlagSet("test", flag.ContinueOnError)
+			fs.SetOutput(io.Discard)
+			c, err := loadConfig(fs, tt.args)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("loadConfig(%q) error = %v, want one containing %q", tt.args, err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("loadConfig(%q) = %v", tt.args, err)
+			}
+			if !tt.check(c) {
+				t.Fatalf("loadConfig(%q) = %+v, not as expected", tt.args, c)
+			}
+		})
+	}
+}
