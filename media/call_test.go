@@ -60,15 +60,16 @@ func TestAnswerUsesNegotiatedPayloadTypes(t *testing.T) {
 	tests := []struct {
 		name             string
 		videoPT, audioPT webrtc.PayloadType
+		dir              webrtc.RTPTransceiverDirection
 	}{
-		{"H264 at 108", 108, 111},
-		{"H264 at 102, Opus at 109", 102, 109},
-		{"H264 at 127, Opus at 63", 127, 63},
+		{"H264 at 108", 108, 111, webrtc.RTPTransceiverDirectionRecvonly},
+		{"H264 at 102, Opus at 109", 102, 109, webrtc.RTPTransceiverDirectionRecvonly},
+		{"H264 at 127, Opus at 63, video both ways", 127, 63, webrtc.RTPTransceiverDirectionSendrecv},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			m := newTestMedia(t, Config{Width: 320, Height: 240})
-			r := newRemote(t, remoteOpts{video: []webrtc.RTPCodecParameters{h264At(tt.videoPT)}, audioPT: tt.audioPT})
+			r := newRemote(t, remoteOpts{video: []webrtc.RTPCodecParameters{h264At(tt.videoPT)}, audioPT: tt.audioPT, videoDir: tt.dir})
 			c, _ := doorAnswers(t, m, r)
 			within(t, 10*time.Second, "H.264 key frames and audio", func() bool {
 				return r.get(func(r *remote) bool {

@@ -126,3 +126,23 @@ func TestCameraFailureReported(t *testing.T) {
 		return n >= 2 && err == nil && o.frames.Load() > 0
 	})
 }
+
+func TestALSAMatches(t *testing.T) {
+	tests := []struct {
+		id, name, want string
+		match          bool
+	}{
+		{":1,0", "Loopback, Loopback PCM", "hw:1,0", true},
+		{":1,0", "Loopback, Loopback PCM", "plughw:1,0", true},
+		{":1,0", "Loopback, Loopback PCM", "hw:1,1", false},
+		{":1,0", "Loopback, Loopback PCM", "loopback", true},
+		{"default", "Default Audio Device", "default", true},
+		{"null", "Discard all samples (playback) or generate zero samples (capture)", "hw:0,0", false},
+		{":0,0", "bcm2835 Headphones", "USB", false},
+	}
+	for _, tt := range tests {
+		if got := alsaMatches(tt.id, tt.name, tt.want); got != tt.match {
+			t.Errorf("alsaMatches(%q, %q, %q) = %v, want %v", tt.id, tt.name, tt.want, got, tt.match)
+		}
+	}
+}

@@ -119,13 +119,17 @@ func cameraMatches(i driver.Info, want string) bool {
 	return strings.Contains(strings.ToLower(i.Name), strings.ToLower(want))
 }
 
-// micMatches reports whether a capture device is the one configured: its
-// ALSA name ("hw:1,0", "plughw:CARD=Device,DEV=0") or part of its
-// description.
+// micMatches reports whether a capture device is the one configured.
 func micMatches(i driver.Info, want string) bool {
-	id := alsaID(i.Label)
-	// miniaudio lists a card's devices as ":1,0" and opens them through hw,
-	// plughw or dmix; makers write "hw:1,0" (found by the VM test).
+	return alsaMatches(alsaID(i.Label), i.Name, want)
+}
+
+// alsaMatches reports whether the sound device miniaudio lists as id, with
+// description name, is the one configured as want: its ALSA name ("hw:1,0",
+// "plughw:CARD=Device,DEV=0") or part of its description. miniaudio lists
+// a card's devices as ":1,0" and opens them through hw, plughw or dmix;
+// makers write "hw:1,0" (found by the VM test on snd-aloop).
+func alsaMatches(id, name, want string) bool {
 	if strings.HasPrefix(id, ":") {
 		for _, plugin := range []string{"hw", "plughw", "dmix", "dsnoop"} {
 			if plugin+id == want {
@@ -133,7 +137,7 @@ func micMatches(i driver.Info, want string) bool {
 			}
 		}
 	}
-	return id == want || strings.Contains(strings.ToLower(i.Name), strings.ToLower(want))
+	return id == want || strings.Contains(strings.ToLower(name), strings.ToLower(want))
 }
 
 // openTestCamera starts mediadevices' test pattern at the configured size.

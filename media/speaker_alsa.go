@@ -75,7 +75,7 @@ func openALSASpeaker(want string, log *slog.Logger) (sink, string, error) {
 		}
 	default:
 		for _, d := range devs {
-			if deviceName(d.ID) == want || strings.Contains(strings.ToLower(d.Name()), strings.ToLower(want)) {
+			if alsaMatches(deviceName(d.ID), d.Name(), want) {
 				id = append([]byte(nil), d.ID[:]...)
 				desc = fmt.Sprintf("%s (%s)", d.Name(), deviceName(d.ID))
 				break
