@@ -1,10 +1,11 @@
 package media
 
 /*
-// libopus is linked statically by mediadevices' pkg/codec/opus (its archive
-// holds the decoder too); these are the three functions of opus.h that
-// talk-back needs, declared here so no second copy of the library or its
-// headers is needed.
+// Talk-back decodes Opus with the libopus that mediadevices' pkg/codec/opus
+// already links statically for the encoder: its archive holds the decoder
+// too. These three prototypes (from opus.h) are all this package needs, so
+// it neither adds link flags nor a second copy of the library or its
+// headers: the symbols resolve against that one archive at the final link.
 typedef struct OpusDecoder OpusDecoder;
 OpusDecoder *opus_decoder_create(int fs, int channels, int *error);
 int opus_decode(OpusDecoder *st, const unsigned char *data, int len, short *pcm, int frame_size, int decode_fec);
