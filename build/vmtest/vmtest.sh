@@ -14,6 +14,8 @@
 #   VMTEST_TIMEOUT  seconds one VM may run (default 300)
 #   VMTEST_KEEP=1   keep the work directory (console log, initramfs) for a look
 #   VMTEST_BROWSER=0  skip the host Chromium step of the door scenario
+#   VMTEST_CLIENT=0   skip the client in the VM (to iterate on the host step)
+#   VMTEST_LOG_LEVEL  intercomd's -log-level in the VM (default info)
 #   VMTEST_APPEND   more kernel command line; vmtest.skip=vivid,snd-aloop leaves
 #                   those modules out, to see how a missing device is reported
 # Exit status: the guest test's status; 1 when the VM never reported one.
@@ -266,10 +268,11 @@ host_step() {
   sed 's/^/host: /' "$out.raw" >&2
   # Let the guest go on; the forward accepts before the guest listens, so
   # repeat until the guest says it heard.
-  local end=$((SECONDS + 60))
+  local end=$((SECONDS + 60)) verdict=PASS
+  grep -q '^VMTEST FAIL' "$out" && verdict=FAIL
   until grep -q '^VMTEST HOST-DONE' "$log"; do
     [ $SECONDS -lt $end ] || { echo "VMTEST FAIL vmtest: the guest never heard that the host step ended" >>"$out"; return; }
-    (exec 3<>"/dev/tcp/127.0.0.1/$cport" && echo done >&3) 2>/dev/null || true
+    (exec 3<>"/dev/tcp/127.0.0.1/$cport" && echo "$verdict" >&3) 2>/dev/null || true
     sleep 0.5
   done
 }
@@ -286,8 +289,12 @@ boot() {
     mport=$(free_port)
     cport=$(free_port)
     [ "${VMTEST_BROWSER:-1}" = 1 ] && hoststep=1
-    hostfwd=",hostfwd=tcp:127.0.0.1:$hport-:443,hostfwd=udp:127.0.0.1:$mport-:$mport,hostfwd=tcp:127.0.0.1:$cport-:7000"
-    append="vmtest.mediaport=$mport vmtest.hoststep=$hoststep"
+    # The media port is forwarded for UDP and TCP: with restrict=on, slirp
+    # delivers UDP from the host but drops the guest's replies (measured),
+    # so Chromium's media reaches the door by ICE-TCP on the same port.
+    hostfwd=",hostfwd=tcp:127.0.0.1:$hport-:443,hostfwd=udp:127.0.0.1:$mport-:$mport,hostfwd=tcp:127.0.0.1:$mport-:$mport"
+    hostfwd+=",hostfwd=tcp:127.0.0.1:$cport-:7000"
+    append="vmtest.mediaport=$mport vmtest.hoststep=$hoststep vmtest.client=${VMTEST_CLIENT:-1} vmtest.loglevel=${VMTEST_LOG_LEVEL:-info}"
   fi
   qemu-system-x86_64 -nodefaults -no-user-config -machine pc,accel=tcg -cpu max -smp 2 -m 1536 \
     -display none -no-reboot -serial "file:$log" \

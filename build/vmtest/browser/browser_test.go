@@ -34,7 +34,9 @@ const callJS = `(() => {
   ws.onclose = e => { vm.closed = e.code + ' ' + e.reason; };
   ws.onmessage = async ev => {
     const m = JSON.parse(ev.data);
-    if (m.type !== 'Get Users' && m.type !== 'Users Delta') {
+    if (m.type === 'ICE Candidate') {
+      vm.log.push('remote candidate ' + (m.text && m.text.candidate));
+    } else if (m.type !== 'Get Users' && m.type !== 'Users Delta') {
       vm.log.push(m.type + ' ' + (typeof m.text === 'string' ? m.text : '{...}') + ' ' + (m.status || '') + ' ' + (m.reason || ''));
     }
     try {
@@ -46,7 +48,11 @@ const callJS = `(() => {
         pc = vm.pc = new RTCPeerConnection();
         pc.addTransceiver('video', {direction: 'recvonly'});
         pc.addTransceiver('audio', {direction: 'recvonly'});
-        pc.onicecandidate = e => { if (e.candidate) send({type: 'ICE Candidate', to: 'door', text: e.candidate.toJSON()}); };
+        pc.onicecandidate = e => {
+          if (!e.candidate) return;
+          vm.log.push('local candidate ' + e.candidate.candidate);
+          send({type: 'ICE Candidate', to: 'door', text: e.candidate.toJSON()});
+        };
         pc.onconnectionstatechange = () => { vm.conn = pc.connectionState; };
         pc.ontrack = e => {
           const el = document.createElement(e.track.kind);

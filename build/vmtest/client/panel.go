@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -97,3 +98,42 @@ func (p panel) transitions(pin, n int, timeout time.Duration) (int, error) {
 	}
 	return seen, nil
 }
+
+// levelLog is what a watch saw: the levels of a pin in order of change.
+type levelLog struct {
+	mu     sync.Mutex
+	levels []int
+	stop   chan struct{}
+}
+
+// watch records pin's level every few milliseconds until the log is
+// stopped; the first entry is the level when watching began.
+func (p panel) watch(pin int) *levelLog {
+	l := &levelLog{stop: make(chan struct{})}
+	go func() {
+		for {
+			if v, err := p.value(pin); err == nil {
+				l.mu.Lock()
+				if len(l.levels) == 0 || l.levels[len(l.levels)-1] != v {
+					l.levels = append(l.levels, v)
+				}
+				l.mu.Unlock()
+			}
+			select {
+			case <-l.stop:
+				return
+			case <-time.After(5 * time.Millisecond):
+			}
+		}
+	}()
+	return l
+}
+
+// seen returns the levels so far.
+func (l *levelLog) seen() []int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]int(nil), l.levels...)
+}
+
+func (l *levelLog) close() { close(l.stop) }

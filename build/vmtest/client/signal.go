@@ -115,8 +115,8 @@ func login(c *http.Client, base, password string) error {
 	return errors.New("login: unreachable")
 }
 
-// healthz returns the door's state from /healthz.
-func healthz(c *http.Client, base string) (state string, sources map[string]any, err error) {
+// healthz returns the door's state and capture sources from /healthz.
+func healthz(c *http.Client, base string) (state string, sources map[string]string, err error) {
 	resp, err := c.Get(base + "/healthz")
 	if err != nil {
 		return "", nil, err
@@ -126,12 +126,14 @@ func healthz(c *http.Client, base string) (state string, sources map[string]any,
 		Device struct {
 			State string `json:"state"`
 		} `json:"device"`
-		Sources map[string]any `json:"sources"`
+		Media struct {
+			Sources map[string]string `json:"sources"`
+		} `json:"media"`
 	}
 	if err := json.NewDecoder(resp.Body).Decode(&h); err != nil {
 		return "", nil, fmt.Errorf("healthz: %w", err)
 	}
-	return h.Device.State, h.Sources, nil
+	return h.Device.State, h.Media.Sources, nil
 }
 
 // waitState waits until /healthz reports the door in state want.

@@ -188,6 +188,20 @@ func Level(s []int16, freq float64) float64 {
 	return 2 * math.Sqrt(math.Max(power, 0)) / float64(len(s))
 }
 
+// Peak returns the strongest frequency of s between 50 Hz and 5 kHz (in
+// 10 Hz steps) and its amplitude: what was heard instead of a tone.
+func Peak(s []int16) (freq, level float64) {
+	if len(s) > Rate/2 {
+		s = s[:Rate/2]
+	}
+	for f := 50.0; f <= 5000; f += 10 {
+		if l := Level(s, f); l > level {
+			freq, level = f, l
+		}
+	}
+	return freq, level
+}
+
 // Judge says whether s holds a clear tone of freq Hz: loud enough, and at
 // least ten times stronger than at the frequencies in others (tones that
 // must not be what is heard). It returns a description either way.
@@ -204,6 +218,9 @@ func Judge(s []int16, freq float64, others ...float64) (bool, string) {
 	}
 	if rms < 300 {
 		desc = "near silence: " + desc
+	} else if !ok {
+		pf, pl := Peak(s)
+		desc += fmt.Sprintf("; strongest %.0f Hz at %.0f", pf, pl)
 	}
 	return ok, desc
 }

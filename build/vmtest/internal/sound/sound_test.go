@@ -39,3 +39,16 @@ func TestJudge(t *testing.T) {
 		})
 	}
 }
+
+func TestPeak(t *testing.T) {
+	for _, freq := range []float64{440, 1000, 1090} {
+		g := Sine{Freq: freq, Amp: 8000}
+		s := make([]int16, Rate/2)
+		for i := range s {
+			s[i] = g.Next()
+		}
+		if got, _ := Peak(s); got < freq-10 || got > freq+10 {
+			t.Errorf("Peak(%v Hz sine) = %v Hz", freq, got)
+		}
+	}
+}
