@@ -84,11 +84,21 @@ func New(cfg Config, log *slog.Logger) *Hub {
 	}
 }
 
+// listCostPerUser stretches the list interval with thousands of users, so
+// that list writes stay under about 20,000 a second: each is a syscall, and
+// during a burst of registrations they would otherwise crowd out the
+// registrations themselves.
+const listCostPerUser = 50 * time.Microsecond
+
 // Run sends the coalesced user lists: at most one list message per client
-// per ListInterval, none while nothing changes. When ctx ends it closes every
-// client (sockets with 1001 "server shutting down") and returns nil.
+// per ListInterval (per 50 µs times the number of users when that is
+// longer), none while nothing changes. When ctx ends it closes every client
+// (sockets with 1001 "server shutting down") and returns nil.
 func (h *Hub) Run(ctx context.Context) error {
-	var last time.Time
+	var (
+		last     time.Time
+		interval = h.cfg.ListInterval
+	)
 	timer := time.NewTimer(0)
 	<-timer.C
 	defer timer.Stop()
@@ -99,7 +109,7 @@ func (h *Hub) Run(ctx context.Context) error {
 			return nil
 		case <-h.kick:
 		}
-		if wait := h.cfg.ListInterval - time.Since(last); wait > 0 {
+		if wait := interval - time.Since(last); wait > 0 {
 			timer.Reset(wait)
 			select {
 			case <-ctx.Done():
@@ -109,7 +119,8 @@ func (h *Hub) Run(ctx context.Context) error {
 			}
 		}
 		last = time.Now()
-		h.flushLists()
+		n := h.flushLists()
+		interval = max(h.cfg.ListInterval, time.Duration(n)*listCostPerUser)
 	}
 }
 

@@ -10,8 +10,8 @@ import (
 // to clients that just registered or asked, and, when users came or went, the
 // full list to seed clients and a Users Delta to clients that asked for
 // deltas. Each kind of list is encoded once and its bytes shared, so a flush
-// costs O(N) however many users changed.
-func (h *Hub) flushLists() {
+// costs O(N) however many users changed. It returns the number of users.
+func (h *Hub) flushLists() int {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 
@@ -114,6 +114,7 @@ func (h *Hub) flushLists() {
 	clear(h.joined)
 	h.joined = h.joined[:0]
 	h.left = nil
+	return len(h.order)
 }
 
 // Raw texts the hub sends often.
