@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian packages intercomd's build and tests need, when missing.
-# Usage: build/deps.sh [run|test|dist|vm|all]   (default: test)
+# Usage: build/deps.sh [run|test|dist|vm|bench|all]   (default: test)
 set -euo pipefail
 
 want=(gcc g++ pkg-config libasound2-dev)
@@ -8,10 +8,15 @@ case "${1:-test}" in
   run) ;;
   test) want+=(chromium libvpx-dev) ;;
   dist) want+=(gcc-aarch64-linux-gnu g++-aarch64-linux-gnu gcc-arm-linux-gnueabihf g++-arm-linux-gnueabihf
-               libc6-dev-arm64-cross libc6-dev-armhf-cross qemu-user-static dpkg-dev lintian systemd python3) ;;
+               libc6-dev-arm64-cross libc6-dev-armhf-cross qemu-user-static dpkg-dev lintian systemd python3 mmdebstrap) ;;
   vm) want+=(qemu-system-x86 busybox-static cpio xz-utils zstd kmod make libelf1 ca-certificates) ;;
+  # make bench: Chromium for call set-up and glass-to-glass, ffmpeg (libx264)
+  # as the encoder reference, and the cross toolchains and qemu-user for the
+  # emulated ARM figures.
+  bench) want+=(chromium ffmpeg gcc-aarch64-linux-gnu g++-aarch64-linux-gnu gcc-arm-linux-gnueabihf
+                g++-arm-linux-gnueabihf libc6-dev-arm64-cross libc6-dev-armhf-cross qemu-user-static) ;;
   all) "$0" test; "$0" dist; exit 0 ;;
-  *) echo "usage: $0 [run|test|dist|vm|all]" >&2; exit 2 ;;
+  *) echo "usage: $0 [run|test|dist|vm|bench|all]" >&2; exit 2 ;;
 esac
 
 missing=()

@@ -3,7 +3,8 @@
 # the version scheme; per architecture the control fields, contents, conffiles
 # and maintainer scripts; the binary under qemu-user (-version, -selfcheck on
 # the packaged config, READY and watchdog pings through a NOTIFY_SOCKET, clean
-# SIGTERM); lintian without errors; systemd-analyze verify on the unit.
+# SIGTERM); lintian without errors; systemd-analyze verify on the unit; then
+# dpkg install, upgrade, remove and purge in a chroot (dist-install-test.sh).
 # Any problem stops it with a message and a non-zero status.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -78,7 +79,8 @@ check_deb() {
 -rw-r--r-- root/root ./lib/systemd/system/intercomd.service
 -rwxr-xr-x root/root ./usr/bin/intercomd
 -rw-r--r-- root/root ./usr/share/doc/intercomd/changelog.gz
--rw-r--r-- root/root ./usr/share/doc/intercomd/copyright" doc
+-rw-r--r-- root/root ./usr/share/doc/intercomd/copyright
+-rw-r--r-- root/root ./usr/share/man/man8/intercomd.8.gz" doc
   for doc in INSTALL.md WIRING.md; do
     if [ -f "docs/$doc" ]; then want_files+=$'\n'"-rw-r--r-- root/root ./usr/share/doc/intercomd/$doc"; fi
   done
@@ -187,4 +189,8 @@ for arch in arm64 armhf; do
   check_deb "$arch"
 done
 check_unit
+# The maintainer scripts are the same in both packages: run them once.
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo=sudo
+$sudo build/dist-install-test.sh dist/intercomd_*_arm64.deb || fail "install, upgrade, remove and purge (above)"
 say "all checks passed"

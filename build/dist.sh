@@ -172,6 +172,21 @@ license_section() {
   fi
 }
 
+# write_manpage fills build/debian/intercomd.8.in with the binary's own flag
+# list (-h, run under qemu-user), so the page never lags the flags.
+write_manpage() {
+  local arch=$1 bin=$2 qemu opts
+  case $arch in arm64) qemu=qemu-aarch64-static ;; armhf) qemu=qemu-arm-static ;; esac
+  opts=dist/build/$arch/options.roff
+  "$qemu" -L "/usr/$TRIPLET" "$bin" -h 2>&1 | awk '
+    function roff(s) { gsub(/\\/, "\\e", s); gsub(/-/, "\\-", s); return s }
+    /^  -/ { sub(/^  -/, ""); n = split($0, w, " "); printf ".TP\n.B \\-%s", roff(w[1]); if (n > 1) printf " \\fI%s\\fR", roff(w[2]); printf "\n"; next }
+    /^    \t/ { sub(/^    \t/, ""); print roff($0) }' > "$opts"
+  grep -q '^\.B \\-version' "$opts" || die "intercomd -h under $qemu printed no flag list"
+  sed -e "s/@VERSION@/$version/" -e "s/@DATE@/$(date -u -d "@$SOURCE_DATE_EPOCH" +%Y-%m-%d)/" \
+    -e "/@OPTIONS@/{r $opts" -e "d}" build/debian/intercomd.8.in
+}
+
 # package lays out one architecture's tree and builds the .deb.
 package() {
   local arch=$1 work=dist/build/$1
@@ -191,6 +206,8 @@ package() {
   write_copyright "$bin" "$doc/copyright"
   sed -e "s/@VERSION@/$version/" -e "s/@DATE@/$(date -u -R -d "@$SOURCE_DATE_EPOCH")/" \
     build/debian/changelog.in | gzip -9n > "$doc/changelog.gz"
+  install -d -m 0755 "$root/usr/share/man/man8"
+  write_manpage "$arch" "$bin" | gzip -9n > "$root/usr/share/man/man8/intercomd.8.gz"
   local overrides=build/debian/lintian-overrides.$arch
   if [ -s "$overrides" ]; then
     install -D -m 0644 "$overrides" "$root/usr/share/lintian/overrides/intercomd"
