@@ -261,6 +261,9 @@ func (s *socket) write(batch []outFrame) error {
 func (s *socket) pong(string) error {
 	if !s.closing.Load() {
 		s.ws.SetReadDeadline(time.Now().Add(2 * s.ping))
+		if s.closing.Load() { // close ran meanwhile: keep its short wait
+			s.ws.SetReadDeadline(time.Now().Add(closeWait))
+		}
 	}
 	if s.probed.CompareAndSwap(true, false) {
 		s.h.answeredProbe(s.c)
@@ -268,10 +271,12 @@ func (s *socket) pong(string) error {
 	return nil
 }
 
+// probe runs on any goroutine: it sets the deadline on the net.Conn, whose
+// deadlines (unlike gorilla's setters) are safe to change concurrently.
 func (s *socket) probe(d time.Duration) {
 	s.probed.Store(true)
 	if !s.closing.Load() {
-		s.ws.SetReadDeadline(time.Now().Add(d))
+		s.ws.NetConn().SetReadDeadline(time.Now().Add(d))
 	}
 	s.mu.Lock()
 	s.pingDue = true
@@ -290,7 +295,7 @@ func (s *socket) close(code int, reason string) {
 		s.mu.Unlock()
 		err := s.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason),
 			time.Now().Add(time.Second))
-		s.ws.SetReadDeadline(time.Now().Add(closeWait))
+		s.ws.NetConn().SetReadDeadline(time.Now().Add(closeWait))
 		if err != nil {
 			s.ws.NetConn().Close()
 		}
