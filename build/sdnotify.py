@@ -35,6 +35,8 @@ def main():
     log = open(os.path.join(tmp, "log"), "w+")
     start = time.monotonic()
     proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
+    # Whatever happens here, the command does not outlive this script.
+    atexit.register(lambda: proc.poll() is None and (proc.kill(), proc.wait()))
 
     def fail(msg):
         if proc.poll() is None:
@@ -60,7 +62,7 @@ def main():
                 return time.monotonic()
 
     ready = wait_for("READY=1", start + timeout)
-    print("ready_ms=%d" % ((ready - start) * 1000))
+    print("ready_ms=%d" % ((ready - start) * 1000), flush=True)
     wait_for("WATCHDOG=1", ready + timeout)
     print("watchdog=ok")
     proc.send_signal(signal.SIGTERM)
