@@ -117,7 +117,7 @@ func run() error {
 		mode = "full"
 	}
 	fmt.Printf("\n%-7s %-5s %10s %12s %11s %12s %13s %9s\n", "clients", "lists", "registered", "final lists", "list msgs", "list bytes", "bytes/client", "verified")
-	var results []*registration
+	var relays []relayResult
 	for _, n := range o.counts {
 		r, err := register(ctx, target.url, n, o)
 		if err != nil {
@@ -126,8 +126,13 @@ func run() error {
 		fmt.Printf("%-7d %-5s %10s %12s %11d %12s %13s %9s\n", n, mode, ms(r.allRegistered), ms(r.allFinal),
 			r.listMsgs.Load(), size(r.listBytes.Load()), size(r.listBytes.Load()/int64(n)), r.verified)
 		if o.pairs > 0 {
-			results = append(results, r)
-			continue
+			rr, err := relay(ctx, r, o.pairs, o.duration, target.pid)
+			if err != nil {
+				r.close()
+				return fmt.Errorf("relay at %d users: %w", n, err)
+			}
+			rr.users = n
+			relays = append(relays, rr)
 		}
 		r.close()
 	}
@@ -139,17 +144,12 @@ func run() error {
 		cpuNote = "proc CPU/msg*"
 	}
 	fmt.Printf("\n%-7s %-5s %8s %9s %10s %8s %8s %14s\n", "users", "pairs", "secs", "relayed", "msgs/s", "p50", "p99", cpuNote)
-	for _, r := range results {
-		rr, err := relay(ctx, r, o.pairs, o.duration, target.pid)
-		r.close()
-		if err != nil {
-			return fmt.Errorf("relay at %d users: %w", r.n, err)
-		}
+	for _, rr := range relays {
 		cpu := "n/a"
 		if rr.cpu >= 0 && rr.msgs > 0 {
 			cpu = fmt.Sprintf("%.1f µs", float64(rr.cpu.Microseconds())/float64(rr.msgs))
 		}
-		fmt.Printf("%-7d %-5d %8.1f %9d %10.0f %8s %8s %14s\n", r.n, rr.pairs, rr.elapsed.Seconds(), rr.msgs,
+		fmt.Printf("%-7d %-5d %8.1f %9d %10.0f %8s %8s %14s\n", rr.users, rr.pairs, rr.elapsed.Seconds(), rr.msgs,
 			float64(rr.msgs)/rr.elapsed.Seconds(), us(rr.p50), us(rr.p99), cpu)
 	}
 	if target.inProcess {

@@ -20,6 +20,7 @@ type relayRun struct {
 
 // relayResult is what one relay test measured.
 type relayResult struct {
+	users    int
 	pairs    int
 	elapsed  time.Duration
 	msgs     int64
