@@ -37,9 +37,12 @@ type Config struct {
 	// VideoBitrate is the encoders' target in bits per second (default
 	// 1,000,000 at 640x480@30, scaled by pixels per second).
 	VideoBitrate int
-	// UDPPort, when above 0, carries all ICE traffic on this one port
-	// (UDP, and ICE-TCP on the same number), for a router rule or a
-	// forwarded VM port. 0 uses ephemeral ports.
+	// UDPPort, when above 0, puts every call's host candidates on this one
+	// port: UDP (one socket per local address, shared by all calls) and
+	// passive ICE-TCP on the same number, for a router rule or a forwarded
+	// VM port. Configured STUN and TURN servers are still reached from
+	// ephemeral ports (outbound only: pion's API cannot gather
+	// server-reflexive candidates on a shared port). 0 uses ephemeral ports.
 	UDPPort int
 	// Advertise lists addresses announced as extra host candidates, such
 	// as a router's public address that forwards UDPPort (NAT 1:1).
