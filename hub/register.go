@@ -1,0 +1,99 @@
+package hub
+
+import (
+	"encoding/json"
+	"strconv"
+	"time"
+)
+
+// register gives c the name in m, or says why not. Called with h.mu held.
+func (h *Hub) register(c *client, m *Message) {
+	fail := func(reason string) {
+		r := Message{Type: TypeRegister, Status: StatusFail, Reason: reason}
+		if _, ok := rawString(m.Text); ok {
+			r.Text = m.Text
+		}
+		h.send(c, &r)
+	}
+	name, err := checkName(m.Text)
+	if err != nil {
+		fail(err.Error())
+		return
+	}
+	if c.name != "" {
+		if c.name == name {
+			h.registered(c) // idempotent: say OK again
+			return
+		}
+		fail("already registered as " + c.name)
+		return
+	}
+	if c.waiting != "" {
+		fail("registration of " + c.waiting + " is pending")
+		return
+	}
+	c.delta = string(m.Param2) == `"delta"`
+	holder := h.users[name]
+	if holder == nil {
+		h.take(c, name)
+		return
+	}
+	if holder.local != nil {
+		fail("name already in use")
+		return
+	}
+	// The holder may be a dead socket that has not timed out yet (a phone
+	// that lost its network and reconnects): probe it, and answer when it
+	// answers or is gone.
+	c.waiting = name
+	holder.waiters = append(holder.waiters, c)
+	if !holder.probing {
+		holder.probing = true
+		holder.out.probe(h.probeWait)
+	}
+}
+
+// take registers c as name. Called with h.mu held.
+func (h *Hub) take(c *client, name string) {
+	c.name = name
+	c.waiting = ""
+	c.regdate = time.Now().UnixMilli()
+	u := User{Name: name, RegDate: c.regdate, Kind: c.kind}
+	c.entry = u.appendJSON(nil)
+	h.users[name] = c
+	c.idx = len(h.order)
+	h.order = append(h.order, c)
+	h.joined = append(h.joined, c)
+	h.registered(c)
+	h.log.Debug("registered", "name", name, "kind", c.kind, "users", len(h.users))
+}
+
+// registered sends the Register reply and schedules c's first list.
+func (h *Hub) registered(c *client) {
+	h.send(c, &Message{
+		Type: TypeRegister, Text: quote(c.name), Status: StatusOK, From: ServerName,
+		To: c.name, Reason: "Requested", Param1: json.RawMessage(strconv.Itoa(len(h.users))),
+	})
+	c.needFull = true
+	h.listChanged()
+}
+
+// answeredProbe is called when a probed holder proves alive: whoever wanted
+// its name is refused.
+func (h *Hub) answeredProbe(c *client) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if c.gone || !c.probing {
+		return
+	}
+	c.probing = false
+	waiters := c.waiters
+	c.waiters = nil
+	for _, w := range waiters {
+		if w.gone || w.waiting != c.name {
+			continue
+		}
+		w.waiting = ""
+		h.send(w, &Message{Type: TypeRegister, Text: quote(c.name), Status: StatusFail, Reason: "name already in use"})
+	}
+}
