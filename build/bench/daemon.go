@@ -168,8 +168,10 @@ func (d *daemon) press(button string) error {
 
 func (d *daemon) status() (procStatus, error) { return readStatus(d.pid) }
 
-// goroutineHeader starts each goroutine of a Go traceback.
-var goroutineHeader = regexp.MustCompile(`(?m)^goroutine \d+ \[`)
+// goroutineHeader starts each goroutine of a Go traceback ("goroutine 7
+// [select]:", or "goroutine 7 gp=0x... m=nil [select]:"); goroutine 0 is
+// a thread's scheduler, not a goroutine.
+var goroutineHeader = regexp.MustCompile(`(?m)^goroutine [1-9]\d* [^\n]*\[`)
 
 // goroutines ends the daemon with SIGQUIT and counts the goroutines of its
 // dump. The daemon has no debug endpoint, and none is added for this.
@@ -190,6 +192,7 @@ func (d *daemon) goroutines() (int, error) {
 	if n == 0 {
 		return 0, fmt.Errorf("no goroutine dump after SIGQUIT: %s", tail(dump, 500))
 	}
+	d.saveLog()
 	os.RemoveAll(d.dir)
 	return n, nil
 }
@@ -208,7 +211,16 @@ func (d *daemon) stop() {
 			<-d.done
 		}
 	}
+	d.saveLog()
 	os.RemoveAll(d.dir)
+}
+
+// saveLog keeps the daemon's output in $BENCH_LOGS, when set, for looking
+// into a failure or a figure.
+func (d *daemon) saveLog() {
+	if dir := os.Getenv("BENCH_LOGS"); dir != "" {
+		os.WriteFile(filepath.Join(dir, fmt.Sprintf("intercomd-%d.log", d.pid)), []byte(d.logs.String()), 0o644)
+	}
 }
 
 // lockedBuffer collects a process's output.

@@ -64,6 +64,9 @@ func run() error {
 		only   = flag.String("sections", "", "comma-separated `ids` to run (default all: hub,setup,glass,encoder,memory,arm)")
 		quick  = flag.Bool("quick", false, "shorter runs (figures not for the record)")
 		strict = flag.Bool("strict", false, "exit 1 if a section failed")
+		hold   = flag.Duration("hold-call", 0, "instead of benchmarks: hold one call with the door this `long` (to profile it)")
+		camera = flag.String("camera", "test", "-hold-call: the door's camera (test or clock)")
+		size   = flag.String("size", "640x480", "-hold-call: the door's video `WxH`")
 	)
 	flag.Parse()
 	repo, err := os.Getwd()
@@ -85,15 +88,21 @@ func run() error {
 			return fmt.Errorf("%s missing: build it first (make bench does)", p)
 		}
 	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if *hold > 0 {
+		var w, h int
+		if _, err := fmt.Sscanf(*size, "%dx%d", &w, &h); err != nil {
+			return fmt.Errorf("-size %q: want WxH", *size)
+		}
+		return holdCall(ctx, e, *camera, w, h, *hold)
+	}
 	want := map[string]bool{}
 	for _, id := range strings.Split(*only, ",") {
 		if id = strings.TrimSpace(id); id != "" {
 			want[id] = true
 		}
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-
 	doc := &document{machine: describeMachine(e.chromium), started: time.Now(), quick: *quick,
 		command: "make bench  (" + strings.Join(os.Args, " ") + ")"}
 	failed := 0

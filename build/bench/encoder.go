@@ -1,0 +1,281 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+)
+
+// encoderRun is one measured window of one encoder.
+type encoderRun struct {
+	cpu  float64 // CPU seconds per second
+	kbps float64 // video payload sent
+	fps  float64
+}
+
+// doorBitrate is intercomd's default at w x h @ 30 (media.defaultVideoBitrate).
+func doorBitrate(w, h int) int {
+	return min(max(1_000_000*w*h/(640*480), 150_000), 6_000_000)
+}
+
+// runDoorEncoder measures intercomd's CPU while a pion resident receives a
+// call's video for window.
+func runDoorEncoder(ctx context.Context, e *env, w, h int, window time.Duration, profile *[]perfShare) (encoderRun, error) {
+	var r encoderRun
+	d, err := startDaemon(ctx, e.intercomd, daemonConfig{Width: w, Height: h})
+	if err != nil {
+		return r, err
+	}
+	defer d.stop()
+	api, err := newAPI()
+	if err != nil {
+		return r, err
+	}
+	res, err := dialResident(ctx, d.wsURL(), "bench")
+	if err != nil {
+		return r, err
+	}
+	defer res.close()
+	c, err := res.callDoor(ctx, api, "door")
+	if err != nil {
+		return r, err
+	}
+	defer c.hangup()
+	if err := c.waitFrame(20 * time.Second); err != nil {
+		return r, err
+	}
+	settle(ctx, 2*time.Second) // past the first key frame and rate control's start
+	m, err := startCPU(d.pid)
+	if err != nil {
+		return r, err
+	}
+	b0, f0 := c.videoBytes.Load(), c.videoFrames.Load()
+	if profile != nil {
+		if *profile, err = perfProfile(ctx, d.pid, window); err != nil {
+			return r, err
+		}
+	} else {
+		settle(ctx, window)
+	}
+	if r.cpu, err = m.stop(); err != nil {
+		return r, err
+	}
+	secs := time.Since(m.t0).Seconds()
+	r.kbps = float64(c.videoBytes.Load()-b0) * 8 / 1000 / secs
+	r.fps = float64(c.videoFrames.Load()-f0) / secs
+	if r.fps < 1 {
+		return r, fmt.Errorf("door sent %.1f frames/s during the window", r.fps)
+	}
+	return r, ctx.Err()
+}
+
+// runFFmpeg measures ffmpeg encoding the same raw frames with libx264 at
+// the same size, rate and bitrate, paced at the frame rate (-re), sent as
+// RTP to a local socket.
+func runFFmpeg(ctx context.Context, raw string, w, h, br int, window time.Duration) (encoderRun, error) {
+	var r encoderRun
+	sink, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		return r, err
+	}
+	defer sink.Close()
+	var got, packets atomic.Int64
+	go func() {
+		buf := make([]byte, 65536)
+		for {
+			n, err := sink.Read(buf)
+			if err != nil {
+				return
+			}
+			got.Add(int64(max(n-12, 0))) // RTP header
+			packets.Add(1)
+		}
+	}()
+	warm := 2 * time.Second
+	args := ffmpegArgs(raw, w, h, br, warm+window+2*time.Second, sink.LocalAddr().(*net.UDPAddr).Port)
+	cmd := exec.CommandContext(ctx, "ffmpeg", args...)
+	var out lockedBuffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		return r, fmt.Errorf("ffmpeg: %w (build/deps.sh bench installs it)", err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	defer func() {
+		cmd.Process.Kill()
+		<-done
+	}()
+	select {
+	case err := <-done:
+		done <- err
+		return r, fmt.Errorf("ffmpeg ended early: %v: %s", err, out.tail(1000))
+	case <-time.After(warm):
+	}
+	m, err := startCPU(cmd.Process.Pid)
+	if err != nil {
+		return r, err
+	}
+	b0 := got.Load()
+	settle(ctx, window)
+	if r.cpu, err = m.stop(); err != nil {
+		return r, fmt.Errorf("ffmpeg ended before the window did: %v: %s", err, out.tail(1000))
+	}
+	r.kbps = float64(got.Load()-b0) * 8 / 1000 / time.Since(m.t0).Seconds()
+	r.fps = 30 // -re paces the input at 30
+	if got.Load() == 0 {
+		return r, fmt.Errorf("ffmpeg sent nothing: %s", out.tail(1000))
+	}
+	return r, ctx.Err()
+}
+
+func ffmpegArgs(raw string, w, h, bitrate int, d time.Duration, port int) []string {
+	br := strconv.Itoa(bitrate)
+	return []string{"-hide_banner", "-nostats", "-loglevel", "error",
+		"-re", "-stream_loop", "-1", "-f", "rawvideo", "-pix_fmt", "yuv420p", "-video_size", fmt.Sprintf("%dx%d", w, h), "-framerate", "30",
+		"-i", raw, "-t", fmt.Sprintf("%.0f", d.Seconds()),
+		"-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-profile:v", "baseline",
+		"-b:v", br, "-maxrate", br, "-bufsize", br, "-g", "90",
+		"-f", "rtp", fmt.Sprintf("rtp://127.0.0.1:%d?pkt_size=1200", port)}
+}
+
+// benchEncoder: intercomd's CPU in a call beside ffmpeg's libx264 on the
+// same frames, alternating, at 640x480 and 1280x720; then ffmpeg at the
+// bitrate the door really sent, and a perf profile of the door.
+func benchEncoder(ctx context.Context, e *env) (*result, error) {
+	if _, err := exec.LookPath("ffmpeg"); err != nil {
+		return nil, fmt.Errorf("ffmpeg not found: build/deps.sh bench installs it")
+	}
+	window, rounds, extra := 60*time.Second, 2, 20*time.Second
+	if e.quick {
+		window, rounds, extra = 10*time.Second, 1, 5*time.Second
+	}
+	sizes := [][2]int{{640, 480}, {1280, 720}}
+	dir, err := os.MkdirTemp("", "bench-frames-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	res := &result{command: "bin/bench -sections encoder -out /tmp/encoder.md"}
+	var rows [][]string
+	var profiles strings.Builder
+	for _, sz := range sizes {
+		w, h := sz[0], sz[1]
+		frames, err := testPatternFrames(w, h, 90)
+		if err != nil {
+			return nil, err
+		}
+		raw := filepath.Join(dir, fmt.Sprintf("%dx%d.yuv", w, h))
+		if err := writeRaw(raw, frames); err != nil {
+			return nil, err
+		}
+		var ours, theirs []encoderRun
+		for round := range rounds {
+			// Alternate which goes first, so a drift in the machine's load
+			// does not favour one.
+			steps := []string{"door", "ffmpeg"}
+			if round%2 == 1 {
+				steps = []string{"ffmpeg", "door"}
+			}
+			for _, s := range steps {
+				e.log("encoder: %dx%d %s, round %d/%d (%s)", w, h, s, round+1, rounds, window)
+				var r encoderRun
+				var err error
+				if s == "door" {
+					r, err = runDoorEncoder(ctx, e, w, h, window, nil)
+					ours = append(ours, r)
+				} else {
+					r, err = runFFmpeg(ctx, raw, w, h, doorBitrate(w, h), window)
+					theirs = append(theirs, r)
+				}
+				if err != nil {
+					return nil, fmt.Errorf("%dx%d %s: %w", w, h, s, err)
+				}
+			}
+		}
+		// The door overshoots its bitrate on this pattern: ffmpeg again at
+		// what the door really sent, to tell encoder from bitrate.
+		sent := summarize(kbpsOf(ours)).Median
+		e.log("encoder: %dx%d ffmpeg at the door's %0.f kbit/s (%s)", w, h, sent, extra)
+		matched, err := runFFmpeg(ctx, raw, w, h, int(sent*1000), extra)
+		if err != nil {
+			return nil, fmt.Errorf("%dx%d ffmpeg at %0.f kbit/s: %w", w, h, sent, err)
+		}
+		e.log("encoder: %dx%d door under perf (%s)", w, h, extra)
+		var shares []perfShare
+		profiled, err := runDoorEncoder(ctx, e, w, h, extra, &shares)
+		if err != nil {
+			e.log("encoder: no profile: %v", err)
+			fmt.Fprintf(&profiles, "\nNo profile at %dx%d: %v\n", w, h, err)
+		} else {
+			fmt.Fprintf(&profiles, "\nWhere the door's CPU goes at %dx%d@30 (perf record -F 499 over %s of a call, %s CPU s/s while profiled):\n\n%s",
+				w, h, extra, f(profiled.cpu, 3), profileTable(shares, profiled.cpu))
+		}
+
+		var ratios []float64
+		for i := range ours {
+			ratios = append(ratios, ours[i].cpu/theirs[i].cpu)
+		}
+		rs := summarize(ratios)
+		oursCPU, theirCPU := summarize(cpus(ours)).Median, summarize(cpus(theirs)).Median
+		label := fmt.Sprintf("%dx%d@30", w, h)
+		rows = append(rows,
+			[]string{label, fmt.Sprintf("intercomd, target %d kbit/s", doorBitrate(w, h)/1000), joinF(cpus(ours), 3), f(sent, 0), f(summarize(fpsOf(ours)).Median, 1)},
+			[]string{label, fmt.Sprintf("ffmpeg libx264, %d kbit/s", doorBitrate(w, h)/1000), joinF(cpus(theirs), 3), f(summarize(kbpsOf(theirs)).Median, 0), "30"},
+			[]string{label, "**ratio intercomd / ffmpeg**, per round", fmt.Sprintf("**%sx** (%s)", f(rs.Median, 2), joinF(ratios, 2)), "", ""},
+			[]string{label, fmt.Sprintf("ffmpeg libx264 at the door's %.0f kbit/s (%s)", sent, extra), f(matched.cpu, 3), f(matched.kbps, 0), "30"},
+		)
+		res.goals = append(res.goals, goal{fmt.Sprintf("encoder: CPU vs ffmpeg at %dx%d@30", w, h), "≤ 1.2x",
+			fmt.Sprintf("%sx (%s vs %s CPU s/s)", f(rs.Median, 2), f(oursCPU, 3), f(theirCPU, 3)), rs.Median <= 1.2})
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "CPU seconds per second (utime+stime from /proc/PID/stat) over a %s window after 2 s of warm-up, %d rounds per size alternating which runs first; "+
+		"the ratio is taken within each round. intercomd runs as `make run` does (test pattern, test tone, so Opus audio is in its figure too) in a call with a Go pion resident that receives (its CPU is not counted); "+
+		"it encodes with openh264 (mediadevices), packetizes and encrypts (pion, SRTP) and sends over UDP. "+
+		"ffmpeg (Debian's) encodes the same test pattern frames (90 frames of mediadevices' VideoTest driver, converted to yuv420p, written raw and looped) with libx264 ultrafast/zerolatency, "+
+		"GOP 90 as the door's intra period, paced at 30 frames/s (-re), and sends RTP to a local socket. kbit/s: video payload received. frames/s: RTP marker bits received.\n\n", window, rounds)
+	b.WriteString(table([]string{"size", "encoder", "CPU s/s", "kbit/s sent", "frames/s"}, rows))
+	b.WriteString("\nffmpeg: `ffmpeg " + strings.Join(ffmpegArgs("frames.yuv", 640, 480, doorBitrate(640, 480), window, 5004), " ") + "`\n")
+	b.WriteString(profiles.String())
+	res.body = b.String() + encoderNotes(res.goals)
+	return res, nil
+}
+
+func cpus(rs []encoderRun) []float64 {
+	var xs []float64
+	for _, r := range rs {
+		xs = append(xs, r.cpu)
+	}
+	return xs
+}
+
+func kbpsOf(rs []encoderRun) []float64 {
+	var xs []float64
+	for _, r := range rs {
+		xs = append(xs, r.kbps)
+	}
+	return xs
+}
+
+func fpsOf(rs []encoderRun) []float64 {
+	var xs []float64
+	for _, r := range rs {
+		xs = append(xs, r.fps)
+	}
+	return xs
+}
+
+// joinF formats figures as "a, b, c".
+func joinF(xs []float64, decimals int) string {
+	var s []string
+	for _, x := range xs {
+		s = append(s, f(x, decimals))
+	}
+	return strings.Join(s, ", ")
+}

@@ -1,0 +1,46 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"time"
+)
+
+// holdCall starts intercomd, puts a pion resident in a call with it and
+// keeps the call for d, printing the daemon's pid: a window to profile the
+// door in a call (perf record -g -p PID, or /proc), as the encoder section
+// measures it.
+func holdCall(ctx context.Context, e *env, camera string, w, h int, d time.Duration) error {
+	dm, err := startDaemon(ctx, e.intercomd, daemonConfig{Camera: camera, Width: w, Height: h})
+	if err != nil {
+		return err
+	}
+	defer dm.stop()
+	api, err := newAPI()
+	if err != nil {
+		return err
+	}
+	r, err := dialResident(ctx, dm.wsURL(), "bench")
+	if err != nil {
+		return err
+	}
+	defer r.close()
+	c, err := r.callDoor(ctx, api, "door")
+	if err != nil {
+		return err
+	}
+	defer c.hangup()
+	if err := c.waitFrame(20 * time.Second); err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "bench: intercomd pid %d (%s) in a call at %dx%d for %s\n", dm.pid, dm.url, w, h, d)
+	m, _ := startCPU(dm.pid)
+	b0, f0 := c.videoBytes.Load(), c.videoFrames.Load()
+	settle(ctx, d)
+	cpu, _ := m.stop()
+	secs := time.Since(m.t0).Seconds()
+	fmt.Fprintf(os.Stderr, "bench: %.3f CPU s/s, %.0f kbit/s, %.1f frames/s\n", cpu,
+		float64(c.videoBytes.Load()-b0)*8/1000/secs, float64(c.videoFrames.Load()-f0)/secs)
+	return nil
+}
