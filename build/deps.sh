@@ -11,10 +11,10 @@ case "${1:-test}" in
                libc6-dev-arm64-cross libc6-dev-armhf-cross qemu-user-static dpkg-dev lintian systemd python3 mmdebstrap) ;;
   vm) want+=(qemu-system-x86 busybox-static cpio xz-utils zstd kmod make libelf1 ca-certificates) ;;
   # make bench: Chromium for call set-up and glass-to-glass, ffmpeg (libx264)
-  # as the encoder reference, and the cross toolchains and qemu-user for the
-  # emulated ARM figures.
+  # as the encoder reference, perf for where the door's CPU goes, and the
+  # cross toolchains and qemu-user for the emulated ARM figures.
   bench) want+=(chromium ffmpeg gcc-aarch64-linux-gnu g++-aarch64-linux-gnu gcc-arm-linux-gnueabihf
-                g++-arm-linux-gnueabihf libc6-dev-arm64-cross libc6-dev-armhf-cross qemu-user-static) ;;
+                g++-arm-linux-gnueabihf libc6-dev-arm64-cross libc6-dev-armhf-cross qemu-user-static linux-perf) ;;
   all) "$0" test; "$0" dist; exit 0 ;;
   *) echo "usage: $0 [run|test|dist|vm|bench|all]" >&2; exit 2 ;;
 esac
