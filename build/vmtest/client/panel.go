@@ -110,6 +110,11 @@ type levelLog struct {
 // stopped; the first entry is the level when watching began.
 func (p panel) watch(pin int) *levelLog {
 	l := &levelLog{stop: make(chan struct{})}
+	// The first level is read before watch returns, so a change that
+	// follows at once is not taken for the resting level.
+	if v, err := p.value(pin); err == nil {
+		l.levels = append(l.levels, v)
+	}
 	go func() {
 		for {
 			if v, err := p.value(pin); err == nil {

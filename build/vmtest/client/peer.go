@@ -38,6 +38,7 @@ type call struct {
 	spsErr     error
 	audio      []int16 // decoded door audio
 	audioErr   error
+	sent       int // Opus packets sent to the door
 	remoteSet  bool
 	early      []webrtc.ICECandidateInit // candidates before the remote description
 	state      webrtc.PeerConnectionState
@@ -113,34 +114,74 @@ func (c *call) talk(hz float64) error {
 	if _, err := c.pc.AddTrack(track); err != nil {
 		return err
 	}
-	enc, err := newOpusEncoder()
+	pkts, err := tonePackets(hz)
 	if err != nil {
 		return err
 	}
 	go func() {
-		defer enc.close()
-		gen := sound.Sine{Freq: hz, Amp: 8000}
-		tick := time.NewTicker(20 * time.Millisecond) // real time, as a microphone
+		// Real time, as a microphone: a slow, busy VM wakes this loop late,
+		// so each wake-up sends every frame that is due by the clock, not
+		// just one.
+		tick := time.NewTicker(20 * time.Millisecond)
 		defer tick.Stop()
-		frame := make([]int16, opusFrame)
+		start, sent := time.Now(), 0
 		for {
 			select {
 			case <-c.stop:
 				return
 			case <-tick.C:
 			}
-			for i := range frame {
-				frame[i] = gen.Next()
+			for due := int(time.Since(start) / (20 * time.Millisecond)); sent < due; sent++ {
+				if track.WriteSample(media.Sample{Data: pkts[sent%len(pkts)], Duration: 20 * time.Millisecond}) == nil {
+					c.mu.Lock()
+					c.sent++
+					c.mu.Unlock()
+				}
 			}
-			pkt, err := enc.encode(frame)
-			if err != nil {
-				return
-			}
-			track.WriteSample(media.Sample{Data: pkt, Duration: 20 * time.Millisecond})
 		}
 	}()
 	return nil
 }
+
+// tonePackets returns one second of a hz tone as Opus packets, encoded
+// once: encoding in real time is more than a busy TCG guest keeps up with.
+// hz must divide 50 (whole cycles per 20 ms frame), so the packets loop
+// without a seam.
+func tonePackets(hz float64) ([][]byte, error) {
+	toneMu.Lock()
+	defer toneMu.Unlock()
+	if p, ok := toneCache[hz]; ok {
+		return p, nil
+	}
+	if int(hz)%50 != 0 {
+		return nil, fmt.Errorf("tone %v Hz: not a whole number of cycles per 20 ms", hz)
+	}
+	enc, err := newOpusEncoder()
+	if err != nil {
+		return nil, err
+	}
+	defer enc.close()
+	gen := sound.Sine{Freq: hz, Amp: 8000}
+	frame := make([]int16, opusFrame)
+	var pkts [][]byte
+	for i := 0; i < 50; i++ {
+		for j := range frame {
+			frame[j] = gen.Next()
+		}
+		pkt, err := enc.encode(frame)
+		if err != nil {
+			return nil, err
+		}
+		pkts = append(pkts, pkt)
+	}
+	toneCache[hz] = pkts
+	return pkts, nil
+}
+
+var (
+	toneMu    sync.Mutex
+	toneCache = map[float64][][]byte{}
+)
 
 func (c *call) addCandidate(raw json.RawMessage) {
 	var cand webrtc.ICECandidateInit
@@ -300,6 +341,13 @@ func (c *call) audioSince(from int) ([]int16, int, error) {
 		from = len(c.audio)
 	}
 	return append([]int16(nil), c.audio[from:]...), len(c.audio), c.audioErr
+}
+
+// packetsSent is the number of Opus packets sent to the door so far.
+func (c *call) packetsSent() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.sent
 }
 
 func (c *call) connState() webrtc.PeerConnectionState {

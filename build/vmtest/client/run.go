@@ -112,7 +112,7 @@ func residentCalls(cfg config, r *results, hc *http.Client, sig *signaller, snd 
 
 	checkVideo(cfg, r, c, "resident's call")
 	checkMicrophone(r, c)
-	checkSpeaker(cfg, r, snd, c)
+	checkSpeaker(cfg, r, hc, snd, c)
 	checkRelay(r, sig, p, cfg.door)
 
 	if err := sig.send(message{Type: "Hangup", Text: quote("Local"), To: cfg.door}); err != nil {
@@ -153,7 +153,7 @@ func checkMicrophone(r *results, c *call) {
 			r.fail("microphone", "decoding the door's audio: %v", err)
 			return
 		}
-		if n >= 2*sound.Rate {
+		if n >= 3*sound.Rate {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -163,7 +163,7 @@ func checkMicrophone(r *results, c *call) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	s, _, _ := c.audioSince(sound.Rate)
-	ok, desc := sound.Judge(s, micHz, talkHz)
+	ok, desc := sound.JudgeWindows(s, micHz, talkHz)
 	if !ok {
 		r.fail("microphone", "the door's audio lacks the %d Hz tone played into the loopback card: %s", micHz, desc)
 		return
@@ -173,7 +173,9 @@ func checkMicrophone(r *results, c *call) {
 
 // checkSpeaker records the loopback card's far end while the client talks
 // to the door.
-func checkSpeaker(cfg config, r *results, snd *sound.Context, c *call) {
+func checkSpeaker(cfg config, r *results, hc *http.Client, snd *sound.Context, c *call) {
+	before, _ := speaker(hc, cfg.url)
+	sentBefore, start := c.packetsSent(), time.Now()
 	rec, err := snd.Record(cfg.alsa)
 	if err != nil {
 		r.fail("speaker", "cannot record the loopback card: %v", err)
@@ -181,7 +183,7 @@ func checkSpeaker(cfg config, r *results, snd *sound.Context, c *call) {
 	}
 	defer rec.Stop()
 	deadline := time.Now().Add(30 * time.Second)
-	for rec.Len() < 2*sound.Rate {
+	for rec.Len() < 3*sound.Rate {
 		if time.Now().After(deadline) {
 			r.fail("speaker", "only %d ms recorded from %s within 30 s", rec.Len()*1000/sound.Rate, cfg.alsa)
 			return
@@ -189,7 +191,11 @@ func checkSpeaker(cfg config, r *results, snd *sound.Context, c *call) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	s := rec.Samples(sound.Rate)
-	ok, desc := sound.Judge(s, talkHz, micHz)
+	ok, desc := sound.JudgeWindows(s, talkHz, micHz)
+	after, _ := speaker(hc, cfg.url)
+	secs := time.Since(start).Seconds()
+	desc += fmt.Sprintf("; in %.1f s the client sent %d Opus packets of 20 ms, intercomd's speaker counted %d samples (%d loud)",
+		secs, c.packetsSent()-sentBefore, after.Samples-before.Samples, after.NonSilent-before.NonSilent)
 	if !ok {
 		r.fail("speaker", "the %d Hz tone sent to the door did not come out of its speaker (recorded from %s: %s)", talkHz, cfg.alsa, desc)
 		return

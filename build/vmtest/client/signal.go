@@ -115,6 +115,28 @@ func login(c *http.Client, base, password string) error {
 	return errors.New("login: unreachable")
 }
 
+// speakerStats is what intercomd says reached its speaker.
+type speakerStats struct {
+	Samples   int64 `json:"samples"`
+	NonSilent int64 `json:"nonsilent"`
+}
+
+// speaker returns the door's speaker counters from /healthz.
+func speaker(c *http.Client, base string) (speakerStats, error) {
+	var h struct {
+		Media struct {
+			Speaker speakerStats `json:"speaker"`
+		} `json:"media"`
+	}
+	resp, err := c.Get(base + "/healthz")
+	if err != nil {
+		return h.Media.Speaker, err
+	}
+	defer resp.Body.Close()
+	err = json.NewDecoder(resp.Body).Decode(&h)
+	return h.Media.Speaker, err
+}
+
 // healthz returns the door's state and capture sources from /healthz.
 func healthz(c *http.Client, base string) (state string, sources map[string]string, err error) {
 	resp, err := c.Get(base + "/healthz")

@@ -224,3 +224,37 @@ func Judge(s []int16, freq float64, others ...float64) (bool, string) {
 	}
 	return ok, desc
 }
+
+// Window is the length of the pieces JudgeWindows looks at: 10 ms, whole
+// cycles of 600 Hz and 1 kHz, so a tone leaks nothing into other bins.
+const Window = Rate / 100
+
+// JudgeWindows says whether s mostly carries a tone of freq Hz, 10 ms at a
+// time: a window counts when it is not silent and most of its power is
+// at freq and little at other. Unlike Judge it tolerates the gaps and
+// phase jumps of a stream that a slow machine plays with underruns; it
+// still fails silence, noise and the wrong tone. It passes when at least
+// half of the windows carry the tone.
+func JudgeWindows(s []int16, freq, other float64) (bool, string) {
+	var tone, silent, n int
+	for i := 0; i+Window <= len(s); i += Window {
+		w := s[i : i+Window]
+		n++
+		rms := RMS(w)
+		if rms < 300 {
+			silent++
+			continue
+		}
+		share := func(f float64) float64 { l := Level(w, f); return l * l / 2 / (rms * rms) }
+		if share(freq) >= 0.5 && share(other) < 0.1 {
+			tone++
+		}
+	}
+	if n == 0 {
+		return false, "no samples"
+	}
+	pct := func(k int) int { return 100 * k / n }
+	desc := fmt.Sprintf("%.0f Hz in %d%% of %d windows of 10 ms, silent %d%%, other sound %d%%; overall RMS %.0f",
+		freq, pct(tone), n, pct(silent), pct(n-tone-silent), RMS(s))
+	return 2*tone >= n, desc
+}

@@ -52,3 +52,60 @@ func TestPeak(t *testing.T) {
 		}
 	}
 }
+
+func TestJudgeWindows(t *testing.T) {
+	tone := func(freq float64, n int) []int16 {
+		g := Sine{Freq: freq, Amp: 8000}
+		s := make([]int16, n)
+		for i := range s {
+			s[i] = g.Next()
+		}
+		return s
+	}
+	// choppy: the tone with every third 20 ms piece dropped and the
+	// pieces joined at random phase, as a stream with underruns sounds.
+	choppy := func(freq float64) []int16 {
+		src := tone(freq, 3*Rate)
+		var out []int16
+		for i := 0; i+960 <= len(src); i += 960 {
+			if (i/960)%3 == 2 {
+				continue
+			}
+			out = append(out, src[i+(i/960)%7*13:i+960]...)
+		}
+		return out[:Rate]
+	}
+	gaps := func(freq float64) []int16 { // half silence
+		s := tone(freq, Rate)
+		for i := range s {
+			if (i/4800)%2 == 1 {
+				s[i] = 0
+			}
+		}
+		return s
+	}
+	noise := make([]int16, Rate)
+	x := uint32(1)
+	for i := range noise {
+		x = x*1664525 + 1013904223
+		noise[i] = int16(x >> 19)
+	}
+	tests := []struct {
+		name string
+		s    []int16
+		want bool
+	}{
+		{"clean tone", tone(600, Rate), true},
+		{"choppy tone", choppy(600), true},
+		{"tone half the time", gaps(600), true},
+		{"silence", make([]int16, Rate), false},
+		{"the other tone", tone(1000, Rate), false},
+		{"noise", noise, false},
+		{"empty", nil, false},
+	}
+	for _, tt := range tests {
+		if got, desc := JudgeWindows(tt.s, 600, 1000); got != tt.want {
+			t.Errorf("JudgeWindows(%s) = %v (%s), want %v", tt.name, got, desc, tt.want)
+		}
+	}
+}
