@@ -59,16 +59,20 @@ func TestSetPasswordTerminal(t *testing.T) {
 			}()
 			// Type like a person: each line once its prompt waits with
 			// echo off (typing earlier would echo, on any program).
+			fd := int(tty.Fd())
+			typed := make(chan struct{})
 			go func() {
+				defer close(typed)
 				for i, line := range []string{"door secret 42", tt.second} {
 					prompt := []string{"New password:", "Repeat it:"}[i]
-					if !waitFor(10*time.Second, func() bool { return strings.Contains(screen.String(), prompt) && !echoOn(tty) }) {
+					if !waitFor(10*time.Second, func() bool { return strings.Contains(screen.String(), prompt) && !echoOn(fd) }) {
 						return
 					}
 					ctrl.Write([]byte(line + "\n"))
 				}
 			}()
 			err := setPassword(dir, tty, tty)
+			<-typed
 			tty.Close()
 			select {
 			case <-copied:
@@ -96,8 +100,8 @@ func TestSetPasswordTerminal(t *testing.T) {
 	}
 }
 
-func echoOn(tty *os.File) bool {
-	tio, err := unix.IoctlGetTermios(int(tty.Fd()), unix.TCGETS)
+func echoOn(fd int) bool {
+	tio, err := unix.IoctlGetTermios(fd, unix.TCGETS)
 	return err != nil || tio.Lflag&unix.ECHO != 0
 }
 
