@@ -10,9 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"mime"
-	"net"
 	"net/http"
-	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -422,50 +420,6 @@ func (g *guard) serveLogout(w http.ResponseWriter, r *http.Request) {
 	}
 	http.SetCookie(w, sessionCookie(token{}, 0, g.secure))
 	w.WriteHeader(http.StatusNoContent)
-}
-
-// loopbackRequest is a request from this machine to a loopback name. The
-// name matters: a foreign web page can point its own domain at 127.0.0.1
-// (DNS rebinding), but it cannot make the browser send Host: localhost.
-func loopbackRequest(r *http.Request) bool {
-	if _, loop := clientKey(r.RemoteAddr); !loop {
-		return false
-	}
-	return loopbackHost(r.Host)
-}
-
-// loopbackHost reports whether a Host header names this machine's loopback:
-// localhost, a *.localhost name or a loopback address.
-func loopbackHost(host string) bool {
-	if h, _, err := net.SplitHostPort(host); err == nil {
-		host = h
-	}
-	host = strings.ToLower(strings.TrimSuffix(strings.Trim(host, "[]"), "."))
-	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
-		return true
-	}
-	ip, err := netip.ParseAddr(host)
-	return err == nil && ip.Unmap().IsLoopback()
-}
-
-// loopbackOnly is the -no-auth guard: with no login, only pages loaded from
-// a loopback name may use intercomd. It stops a web page elsewhere from
-// pointing its own domain at 127.0.0.1 and watching the camera.
-func loopbackOnly(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !loopbackHost(r.Host) {
-			http.Error(w, "intercomd runs without login (-no-auth) and answers only to localhost: open http://localhost"+portOf(r.Host)+"/", http.StatusMisdirectedRequest)
-			return
-		}
-		next.ServeHTTP(w, r)
-	})
-}
-
-func portOf(host string) string {
-	if _, p, err := net.SplitHostPort(host); err == nil {
-		return ":" + p
-	}
-	return ""
 }
 
 // setupAlphabet is Crockford's base32: no I, L, O or U to misread.
