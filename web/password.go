@@ -39,8 +39,9 @@ type argonParams struct {
 }
 
 // defaultArgon is OWASP's recommended minimum for argon2id (19 MiB, 2
-// passes, 1 lane): about 50 ms here and a few hundred on a Pi Zero 2 W, which
-// login's rate limit and one-at-a-time hashing keep affordable.
+// passes, 1 lane): 44 ms per hash on the 2-core x86 build machine (a Pi is
+// slower; not measured yet). Login's rate limit and one-at-a-time hashing
+// keep it affordable.
 var defaultArgon = argonParams{time: 2, memory: 19 * 1024, threads: 1}
 
 const (
