@@ -15,6 +15,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"sync"
 	"time"
 )
 
@@ -35,7 +36,7 @@ func main() {
 		fmt.Println("VMTEST FAIL client: -password is required")
 		os.Exit(2)
 	}
-	r := &results{}
+	r := &results{start: time.Now()}
 	if *setupOnly {
 		hc := newHTTPClient()
 		err := waitHTTP(hc, cfg.url, cfg.pid, 90*time.Second)
@@ -59,16 +60,24 @@ type config struct {
 	pid                       int
 }
 
-// results prints check outcomes and counts failures.
-type results struct{ failed int }
+// results prints check outcomes, with the time since the client started,
+// and counts failures.
+type results struct {
+	start time.Time
+
+	mu     sync.Mutex
+	failed int // guarded by mu
+}
 
 func (r *results) pass(device, format string, args ...any) {
-	fmt.Printf("VMTEST PASS %s: %s\n", device, fmt.Sprintf(format, args...))
+	fmt.Printf("VMTEST PASS %s: %s [%.1fs]\n", device, fmt.Sprintf(format, args...), time.Since(r.start).Seconds())
 }
 
 func (r *results) fail(device, format string, args ...any) {
+	r.mu.Lock()
 	r.failed++
-	fmt.Printf("VMTEST FAIL %s: %s\n", device, fmt.Sprintf(format, args...))
+	r.mu.Unlock()
+	fmt.Printf("VMTEST FAIL %s: %s [%.1fs]\n", device, fmt.Sprintf(format, args...), time.Since(r.start).Seconds())
 }
 
 // check records err as device's failure, or passes with what.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/intercomd/intercomd/build/vmtest/internal/sound"
@@ -110,9 +111,21 @@ func residentCalls(cfg config, r *results, hc *http.Client, sig *signaller, snd 
 	r.pass("call", "resident called the door: auto-answered, peer connection up")
 	r.check("gpio incall", "GPIO24 (in-call LED) on in the resident's call", p.waitValue(pinInCall, 1, 10*time.Second))
 
-	checkVideo(cfg, r, c, "resident's call")
-	checkMicrophone(r, c)
-	checkSpeaker(cfg, r, hc, snd, c)
+	// The picture, the door's microphone and its speaker at once: each
+	// waits seconds of real time for the slow VM.
+	var wg sync.WaitGroup
+	for _, check := range []func(){
+		func() { checkVideo(cfg, r, c, "resident's call") },
+		func() { checkMicrophone(r, c) },
+		func() { checkSpeaker(cfg, r, hc, snd, c) },
+	} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			check()
+		}()
+	}
+	wg.Wait()
 	checkRelay(r, sig, p, cfg.door)
 
 	if err := sig.send(message{Type: "Hangup", Text: quote("Local"), To: cfg.door}); err != nil {
