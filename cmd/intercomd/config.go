@@ -170,6 +170,9 @@ func (c config) validate() error {
 	default:
 		return fmt.Errorf("config: answer must be auto or button, not %q", c.Answer)
 	}
+	if c.NoAuth && !loopbackOnly(c.Listen) {
+		return fmt.Errorf("config: -no-auth (no_auth) is refused on %s: without login anyone on the network could watch the door; listen on localhost or set a password (intercomd set-password)", c.Listen)
+	}
 	if c.Name == "" {
 		return errors.New("config: name must not be empty")
 	}

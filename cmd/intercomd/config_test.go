@@ -41,6 +41,8 @@ func TestLoadConfig(t *testing.T) {
 		{"bad duration", []string{"-config", file("ring_timeout: soon\n")}, nil, "line 1: cannot unmarshal !!str `soon`"},
 		{"missing file", []string{"-config", "/nonexistent/intercomd.yaml"}, nil, "read config"},
 		{"bad size", []string{"-config", file("fps: 0\n")}, nil, "must be positive"},
+		{"no-auth off loopback", []string{"-listen", ":8443", "-no-auth"}, nil, "-no-auth (no_auth) is refused on :8443"},
+		{"no-auth on loopback", []string{"-listen", "[::1]:8080", "-no-auth"}, func(c config) bool { return c.NoAuth }, ""},
 		{"pin twice", []string{"-config", file("gpio:\n  relay:\n    pin: GPIO17\n")}, nil, "GPIO17 used twice"},
 	}
 	for _, tt := range tests {

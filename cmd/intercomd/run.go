@@ -175,14 +175,15 @@ func answerMode(s string) device.AnswerMode {
 	return device.AnswerAuto
 }
 
-// runSetPassword is `intercomd set-password [-state-dir DIR]`: the resident
-// password, read from standard input, stored as a slow hash.
+// runSetPassword is `intercomd set-password [-config FILE] [-state-dir DIR]`:
+// the resident password, read from standard input, stored as a slow hash in
+// the state directory the daemon uses.
 func runSetPassword(args []string, in io.Reader, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("intercomd set-password", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	stateDir := fs.String("state-dir", defaults().StateDir, "`dir` that holds the password hash")
-	if err := fs.Parse(args); err != nil {
+	cfg, err := loadConfig(fs, args)
+	if err != nil {
 		return err
 	}
-	return setPassword(*stateDir, in, stdout)
+	return setPassword(cfg.StateDir, in, stdout)
 }
