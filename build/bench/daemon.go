@@ -26,6 +26,7 @@ type daemonConfig struct {
 	Mic           string // test (default), none
 	Width, Height int    // default 640x480
 	FPS           int    // default 30
+	RingGroup     []string
 }
 
 // daemon is one intercomd process.
@@ -63,6 +64,9 @@ func startDaemon(ctx context.Context, bin string, cfg daemonConfig) (*daemon, er
 		return nil, err
 	}
 	yaml := fmt.Sprintf("width: %d\nheight: %d\nfps: %d\n", cfg.Width, cfg.Height, cfg.FPS)
+	if len(cfg.RingGroup) > 0 {
+		yaml += "ring_group: [" + strings.Join(cfg.RingGroup, ", ") + "]\n"
+	}
 	conf := filepath.Join(dir, "intercomd.yaml")
 	if err := os.WriteFile(conf, []byte(yaml), 0o600); err != nil {
 		return nil, err

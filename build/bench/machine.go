@@ -54,6 +54,20 @@ func describeMachine(chromium string) machine {
 	return m
 }
 
+// loadAvg is /proc/loadavg's 1-minute figure: how busy the shared machine
+// was (2 cores: above 2, something else competed with the benchmark).
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return "?"
+	}
+	return f[0]
+}
+
 // firstLine is the first line a command prints, or "not found".
 func firstLine(name string, args ...string) string {
 	if name == "" {

@@ -111,12 +111,13 @@ func run() error {
 			continue
 		}
 		e.log("== %s", s.title)
-		t0 := time.Now()
+		t0, load0 := time.Now(), loadAvg()
 		r, err := s.run(ctx, e)
 		if r == nil {
 			r = &result{}
 		}
 		r.id, r.title, r.took, r.err = s.id, s.title, time.Since(t0), err
+		r.load = [2]string{load0, loadAvg()}
 		if err != nil {
 			failed++
 			e.log("%s FAILED: %v", s.title, err)

@@ -20,6 +20,7 @@ type result struct {
 	body      string // tables and notes
 	goals     []goal
 	took      time.Duration
+	load      [2]string // 1-minute load average before and after
 	err       error
 }
 
@@ -69,7 +70,7 @@ func (d *document) write(path string) error {
 	for i, r := range d.results {
 		fmt.Fprintf(&b, "## %d. %s\n\n", i+1, r.title)
 		if r.command != "" {
-			fmt.Fprintf(&b, "Alone: `%s` (took %s in this run).\n\n", r.command, r.took.Round(time.Second))
+			fmt.Fprintf(&b, "Alone: `%s` (took %s in this run; load average %s before, %s after).\n\n", r.command, r.took.Round(time.Second), r.load[0], r.load[1])
 		}
 		if r.err != nil {
 			fmt.Fprintf(&b, "**Failed:** %s\n\n", strings.ReplaceAll(r.err.Error(), "\n", " "))
