@@ -8,7 +8,7 @@ case "${1:-test}" in
   run) ;;
   test) want+=(chromium libvpx-dev) ;;
   dist) want+=(gcc-aarch64-linux-gnu g++-aarch64-linux-gnu gcc-arm-linux-gnueabihf g++-arm-linux-gnueabihf
-               libc6-dev-arm64-cross libc6-dev-armhf-cross qemu-user-static dpkg-dev lintian systemd python3 mmdebstrap) ;;
+               libc6-dev-arm64-cross libc6-dev-armhf-cross qemu-user-static dpkg-dev lintian systemd python3 mmdebstrap systemd-container) ;;
   vm) want+=(qemu-system-x86 busybox-static cpio xz-utils zstd kmod make libelf1 ca-certificates) ;;
   # make bench: Chromium for call set-up and glass-to-glass, ffmpeg (libx264)
   # as the encoder reference, perf for where the door's CPU goes, and the

@@ -4,7 +4,8 @@
 # and maintainer scripts; the binary under qemu-user (-version, -selfcheck on
 # the packaged config, READY and watchdog pings through a NOTIFY_SOCKET, clean
 # SIGTERM); lintian without errors; systemd-analyze verify on the unit; then
-# dpkg install, upgrade, remove and purge in a chroot (dist-install-test.sh).
+# install, upgrade, remove and purge with the service running under a real
+# systemd in a container (dist-systemd-test.sh).
 # Any problem stops it with a message and a non-zero status.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -189,8 +190,20 @@ for arch in arm64 armhf; do
   check_deb "$arch"
 done
 check_unit
-# The maintainer scripts are the same in both packages: run them once.
+# Install, upgrade, remove and purge under a real systemd: that needs a
+# package for this machine, so an amd64 build whose scripts, conffile and
+# unit must be the very files the ARM packages carry.
+build/dist.sh amd64
+amd64=$tmp/amd64
+mkdir -p "$amd64"
+dpkg-deb -R dist/intercomd_*_amd64.deb "$amd64"
+for arch in arm64 armhf; do
+  for f in DEBIAN/preinst DEBIAN/postinst DEBIAN/prerm DEBIAN/postrm DEBIAN/conffiles \
+      etc/intercomd/intercomd.yaml lib/systemd/system/intercomd.service; do
+    cmp -s "$tmp/$arch/$f" "$amd64/$f" || fail "$f of the $arch package differs from the amd64 one under test"
+  done
+done
 sudo=""
 [ "$(id -u)" -eq 0 ] || sudo=sudo
-$sudo build/dist-install-test.sh dist/intercomd_*_arm64.deb || fail "install, upgrade, remove and purge (above)"
+$sudo build/dist-systemd-test.sh dist/intercomd_*_amd64.deb || fail "the package under systemd (above)"
 say "all checks passed"

@@ -3,7 +3,8 @@
 # as a .deb with dpkg-deb: dist/intercomd_VERSION_arm64.deb (64-bit Raspberry Pi
 # OS) and dist/intercomd_VERSION_armhf.deb (32-bit, ARMv7: Pi Zero 2 W, 3, 4, 5).
 #
-# Usage: build/dist.sh [arm64|armhf ...]   (default: both)
+# Usage: build/dist.sh [arm64|armhf|amd64 ...]   (default: arm64 armhf; amd64 is
+#        for dist-systemd-test.sh, which installs it under a real systemd here)
 #        build/dist.sh --version   prints the Debian version it would use.
 # VERSION=1.2.3 build/dist.sh   packages that version instead of the one git gives.
 set -euo pipefail
@@ -54,6 +55,7 @@ go_build() {
   case $arch in
     arm64) goarch=arm64 triplet=aarch64-linux-gnu mode=exe ;;
     armhf) goarch=arm goarm=7 triplet=arm-linux-gnueabihf mode=pie ;;
+    amd64) goarch=amd64 triplet=x86_64-linux-gnu mode=exe ;;
     *) die "unknown architecture $arch (arm64 or armhf)" ;;
   esac
   echo "dist: building intercomd $version for $arch ($triplet)" >&2
@@ -67,6 +69,11 @@ go_build() {
       -o "$out" ./cmd/intercomd
   "$triplet-strip" --strip-unneeded --remove-section=.comment "$out"
   TRIPLET=$triplet
+  case $arch in
+    arm64) RUN=(qemu-aarch64-static -L "/usr/$triplet") ;;
+    armhf) RUN=(qemu-arm-static -L "/usr/$triplet") ;;
+    amd64) RUN=() ;;
+  esac
 }
 
 # shlib_depends maps the shared libraries the binary links (ELF NEEDED) to
@@ -92,14 +99,16 @@ shlib_depends() {
   done < <("$triplet-readelf" -dW "$bin" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p')
 
   # Version needs: "File: libc.so.6" then its "Name: GLIBC_2.34" lines.
-  local file tag min host
+  local file tag min host libgcc_symbols
   host=$(dpkg --print-architecture)
+  libgcc_symbols=libgcc-s1-$arch-cross
+  [ "$arch" != "$host" ] || libgcc_symbols=libgcc-s1:$host
   while read -r file tag; do
     case $file in
       libc.so.6|libm.so.6|libdl.so.2|libpthread.so.0|librt.so.1|libresolv.so.2|ld-linux-*)
         pkg=libc6; min=${tag#GLIBC_} ;;
       libstdc++.so.6) pkg=libstdc++6; min=$(symbols_version "libstdc++6:$host" "$tag") ;;
-      libgcc_s.so.1) pkg=libgcc-s1; min=$(symbols_version "libgcc-s1-$arch-cross" "$tag") ;;
+      libgcc_s.so.1) pkg=libgcc-s1; min=$(symbols_version "$libgcc_symbols" "$tag") ;;
       libatomic.so.1) pkg=libatomic1; min=$(symbols_version "libatomic1:$host" "$tag") ;;
       *) die "symbol version $tag of unknown library $file" ;;
     esac
@@ -175,14 +184,12 @@ license_section() {
 # write_manpage fills build/debian/intercomd.8.in with the binary's own flag
 # list (-h, run under qemu-user), so the page never lags the flags.
 write_manpage() {
-  local arch=$1 bin=$2 qemu opts
-  case $arch in arm64) qemu=qemu-aarch64-static ;; armhf) qemu=qemu-arm-static ;; esac
-  opts=dist/build/$arch/options.roff
-  "$qemu" -L "/usr/$TRIPLET" "$bin" -h 2>&1 | awk '
+  local arch=$1 bin=$2 opts=dist/build/$1/options.roff
+  "${RUN[@]}" "$bin" -h 2>&1 | awk '
     function roff(s) { gsub(/\\/, "\\e", s); gsub(/-/, "\\-", s); return s }
     /^  -/ { sub(/^  -/, ""); n = split($0, w, " "); printf ".TP\n.B \\-%s", roff(w[1]); if (n > 1) printf " \\fI%s\\fR", roff(w[2]); printf "\n"; next }
     /^    \t/ { sub(/^    \t/, ""); print roff($0) }' > "$opts"
-  grep -q '^\.B \\-version' "$opts" || die "intercomd -h under $qemu printed no flag list"
+  grep -q '^\.B \\-version' "$opts" || die "intercomd -h (${RUN[*]}) printed no flag list"
   sed -e "s/@VERSION@/$version/" -e "s/@DATE@/$(date -u -d "@$SOURCE_DATE_EPOCH" +%Y-%m-%d)/" \
     -e "/@OPTIONS@/{r $opts" -e "d}" build/debian/intercomd.8.in
 }
