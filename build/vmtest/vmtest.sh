@@ -350,11 +350,21 @@ report() {
   return 0
 }
 
+# cleanup stops a VM still running and removes the work directory.
+cleanup() {
+  [ -z "${qpid:-}" ] || kill "$qpid" 2>/dev/null || true
+  [ "${VMTEST_KEEP:-}" = 1 ] || [ -z "${work:-}" ] || rm -rf "$work"
+}
+
 main() {
   local scenarios=("$@")
   [ ${#scenarios[@]} -gt 0 ] || scenarios=(door)
   "$repo/build/deps.sh" vm
+  # The door scenario's host step needs Chromium.
+  case " ${scenarios[*]} " in *" door "*) [ "${VMTEST_BROWSER:-1}" = 1 ] && "$repo/build/deps.sh" test ;; esac
   mkdir -p "$cache"
+  # Leftovers of runs that died while filling the cache.
+  find "$cache" -maxdepth 1 -name 'tmp.*' -mmin +60 -exec rm -rf {} + 2>/dev/null || true
   local abi kdir
   abi=$(kernel_abi)
   kdir=$cache/kernel/$abi
@@ -369,7 +379,7 @@ main() {
     build_base "$kdir" "$base"
   fi
   work=$(mktemp -d "${TMPDIR:-/tmp}/intercomd-vmtest.XXXXXX")
-  [ "${VMTEST_KEEP:-}" = 1 ] || trap 'rm -rf "$work"' EXIT
+  trap cleanup EXIT
   local s rc=0 one
   for s in "${scenarios[@]}"; do
     say "$s: building the test binaries"
@@ -383,7 +393,12 @@ main() {
     [ $one -eq 0 ] || rc=$one
   done
   [ "${VMTEST_KEEP:-}" = 1 ] && say "work directory kept: $work"
-  say "done (status $rc)"
+  local passed failed
+  passed=$(cat "$work"/*/console.log "$work"/*/console.log.host 2>/dev/null | tr -d '\r' | grep -c '^VMTEST PASS' || true)
+  failed=$(cat "$work"/*/console.log "$work"/*/console.log.host 2>/dev/null | tr -d '\r' | grep -c '^VMTEST FAIL' || true)
+  [ $rc -eq 0 ] || [ "$failed" -gt 0 ] || failed=1
+  say "done in $((SECONDS - t0)) s (status $rc)"
+  echo "vmtest: $passed passed, $failed failed"
   return $rc
 }
 
