@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian packages intercomd's build and tests need, when missing.
-# Usage: build/deps.sh [run|test|dist|vm|bench|all]   (default: test)
+# Usage: build/deps.sh [run|test|dist|vm|bench|all]   (default: test; all = what CI needs)
 set -euo pipefail
 
 want=(gcc g++ pkg-config libasound2-dev)
@@ -15,7 +15,7 @@ case "${1:-test}" in
   # cross toolchains and qemu-user for the emulated ARM figures.
   bench) want+=(chromium ffmpeg gcc-aarch64-linux-gnu g++-aarch64-linux-gnu gcc-arm-linux-gnueabihf
                 g++-arm-linux-gnueabihf libc6-dev-arm64-cross libc6-dev-armhf-cross qemu-user-static linux-perf) ;;
-  all) "$0" test; "$0" dist; exit 0 ;;
+  all) for l in test dist vm; do "$0" "$l"; done; exit 0 ;;
   *) echo "usage: $0 [run|test|dist|vm|bench|all]" >&2; exit 2 ;;
 esac
 
@@ -29,4 +29,4 @@ echo "installing Debian packages: ${missing[*]}" >&2
 sudo=""
 [ "$(id -u)" -eq 0 ] || sudo="sudo"
 $sudo apt-get -o DPkg::Lock::Timeout=300 update -qq
-DEBIAN_FRONTEND=noninteractive $sudo apt-get -o DPkg::Lock::Timeout=300 install -y -qq --no-install-recommends "${missing[@]}" >&2
+$sudo env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y -qq --no-install-recommends "${missing[@]}" >&2
