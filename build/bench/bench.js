@@ -135,12 +135,14 @@
   }).observe(document.body, { attributes: true, attributeFilter: ['data-state'] });
 
   // Measurement shims: they only note when the client's own calls return.
-  const gum = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
-  navigator.mediaDevices.getUserMedia = async (c) => {
-    const r = await gum(c);
-    B.mark('media');
-    return r;
-  };
+  if (navigator.mediaDevices) {
+    const gum = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
+    navigator.mediaDevices.getUserMedia = async (c) => {
+      const r = await gum(c);
+      B.mark('media');
+      return r;
+    };
+  }
   const send = WebSocket.prototype.send;
   WebSocket.prototype.send = function (data) {
     if (typeof data === 'string' && B.t0) {
@@ -154,8 +156,9 @@
   };
 
   new MutationObserver(() => {
+    const call = document.getElementById('call');
     if (document.body.dataset.state === 'incall') B.mark('incall');
-    if (document.getElementById('call').dataset.connected === 'true') B.mark('connected');
+    if (call && call.dataset.connected === 'true') B.mark('connected');
   }).observe(document.body, { attributes: true, subtree: true, attributeFilter: ['data-state', 'data-connected'] });
 
   window.__bench = B;

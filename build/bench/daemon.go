@@ -27,6 +27,7 @@ type daemonConfig struct {
 	Width, Height int    // default 640x480
 	FPS           int    // default 30
 	RingGroup     []string
+	Env           []string // added to the daemon's environment
 }
 
 // daemon is one intercomd process.
@@ -76,7 +77,7 @@ func startDaemon(ctx context.Context, bin string, cfg daemonConfig) (*daemon, er
 	d.cmd = exec.Command(bin, "-config", conf, "-listen", listen, "-no-auth", "-state-dir", dir,
 		"-camera", cfg.Camera, "-mic", cfg.Mic, "-speaker", "test", "-gpio", "sim", "-log-level", "warn")
 	// GOTRACEBACK=all: a SIGQUIT dumps every goroutine (goroutines()).
-	d.cmd.Env = append(os.Environ(), "GOTRACEBACK=all")
+	d.cmd.Env = append(append(os.Environ(), "GOTRACEBACK=all"), cfg.Env...)
 	d.cmd.Stdout = d.logs
 	d.cmd.Stderr = d.logs
 	if err := d.cmd.Start(); err != nil {

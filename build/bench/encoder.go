@@ -165,15 +165,12 @@ func benchEncoder(ctx context.Context, e *env) (*result, error) {
 	res := &result{command: "bin/bench -sections encoder -out /tmp/encoder.md"}
 	var rows [][]string
 	var profiles strings.Builder
+	var found []encoderFinding
 	for _, sz := range sizes {
 		w, h := sz[0], sz[1]
-		frames, err := testPatternFrames(w, h, 90)
-		if err != nil {
-			return nil, err
-		}
 		raw := filepath.Join(dir, fmt.Sprintf("%dx%d.yuv", w, h))
-		if err := writeRaw(raw, frames); err != nil {
-			return nil, err
+		if out, err := exec.CommandContext(ctx, e.encode, "-size", fmt.Sprintf("%dx%d", w, h), "-frames", "90", "-raw", raw).CombinedOutput(); err != nil {
+			return nil, fmt.Errorf("write the test pattern for ffmpeg: %v: %s", err, out)
 		}
 		var ours, theirs []encoderRun
 		for round := range rounds {
@@ -210,6 +207,8 @@ func benchEncoder(ctx context.Context, e *env) (*result, error) {
 		e.log("encoder: %dx%d door under perf (%s)", w, h, extra)
 		var shares []perfShare
 		profiled, err := runDoorEncoder(ctx, e, w, h, extra, &shares)
+		found = append(found, encoderFinding{w: w, h: h, target: doorBitrate(w, h) / 1000, sent: sent, shares: shares, profiledCPU: profiled.cpu,
+			ours: summarize(cpus(ours)).Median, ffmpeg: summarize(cpus(theirs)).Median, matched: matched.cpu})
 		if err != nil {
 			e.log("encoder: no profile: %v", err)
 			fmt.Fprintf(&profiles, "\nNo profile at %dx%d: %v\n", w, h, err)
@@ -243,7 +242,7 @@ func benchEncoder(ctx context.Context, e *env) (*result, error) {
 	b.WriteString(table([]string{"size", "encoder", "CPU s/s", "kbit/s sent", "frames/s"}, rows))
 	b.WriteString("\nffmpeg: `ffmpeg " + strings.Join(ffmpegArgs("frames.yuv", 640, 480, doorBitrate(640, 480), window, 5004), " ") + "`\n")
 	b.WriteString(profiles.String())
-	res.body = b.String() + encoderNotes(res.goals)
+	res.body = b.String() + encoderNotes(res.goals, found)
 	return res, nil
 }
 

@@ -29,6 +29,7 @@ import (
 type env struct {
 	intercomd string // binary under test
 	hubload   string
+	encode    string // build/bench/encode, native
 	chromium  string
 	quick     bool // shorter runs, for trying the benchmarks out
 	repo      string
@@ -60,7 +61,7 @@ func main() {
 func run() error {
 	var (
 		out    = flag.String("out", "docs/BENCHMARKS.md", "the `file` to write")
-		bin    = flag.String("bin", "bin", "`dir` holding intercomd and hubload")
+		bin    = flag.String("bin", "bin", "`dir` holding intercomd, hubload and bench-encode (build/bench/encode)")
 		only   = flag.String("sections", "", "comma-separated `ids` to run (default all: hub,setup,glass,encoder,memory,arm)")
 		quick  = flag.Bool("quick", false, "shorter runs (figures not for the record)")
 		strict = flag.Bool("strict", false, "exit 1 if a section failed")
@@ -76,6 +77,7 @@ func run() error {
 	e := &env{
 		intercomd: filepath.Join(*bin, "intercomd"),
 		hubload:   filepath.Join(*bin, "hubload"),
+		encode:    filepath.Join(*bin, "bench-encode"),
 		quick:     *quick,
 		repo:      repo,
 		log: func(format string, args ...any) {
@@ -83,7 +85,7 @@ func run() error {
 		},
 	}
 	e.chromium, _ = chromiumPath()
-	for _, p := range []string{e.intercomd, e.hubload} {
+	for _, p := range []string{e.intercomd, e.hubload, e.encode} {
 		if _, err := os.Stat(p); err != nil {
 			return fmt.Errorf("%s missing: build it first (make bench does)", p)
 		}

@@ -180,6 +180,6 @@ func benchSetup(ctx context.Context, e *env) (*result, error) {
 		{"setup: browser → door, click to first frame", "≤ 150 ms median", f(b2d, 0) + " ms", b2d <= 150},
 		{"setup: browser → browser", "seed: 255 ms median", f(b2b, 0) + " ms", b2b <= 255},
 	}
-	res.body = sb.String() + setupNotes(res.goals)
+	res.body = sb.String() + setupNotes(res.goals, flows)
 	return res, nil
 }

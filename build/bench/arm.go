@@ -1,0 +1,167 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"time"
+)
+
+// armTarget is one build of build/bench/encode and how to run it.
+type armTarget struct {
+	label  string
+	env    []string // go build environment
+	runner []string // qemu-user and its sysroot; empty: native
+}
+
+var armTargets = []armTarget{
+	{"amd64 (native, this machine)", []string{"GOARCH=amd64"}, nil},
+	{"arm64, EMULATED (qemu-aarch64)", []string{"GOARCH=arm64", "CC=aarch64-linux-gnu-gcc", "CXX=aarch64-linux-gnu-g++"},
+		[]string{"qemu-aarch64-static", "-L", "/usr/aarch64-linux-gnu"}},
+	{"armhf (ARMv7), EMULATED (qemu-arm)", []string{"GOARCH=arm", "GOARM=7", "CC=arm-linux-gnueabihf-gcc", "CXX=arm-linux-gnueabihf-g++"},
+		[]string{"qemu-arm-static", "-L", "/usr/arm-linux-gnueabihf"}},
+}
+
+// encodeResult is build/bench/encode's output line.
+type encodeResult struct {
+	Arch          string  `json:"arch"`
+	Size          string  `json:"size"`
+	Frames        int     `json:"frames"`
+	MedianMS      float64 `json:"median_ms"`
+	P90MS         float64 `json:"p90_ms"`
+	BytesPerFrame int     `json:"bytes_per_frame"`
+}
+
+// buildEncode cross-compiles build/bench/encode (cgo: openh264 is C++).
+func buildEncode(ctx context.Context, e *env, t armTarget, out string) error {
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", out, "./build/bench/encode")
+	cmd.Dir = e.repo
+	cmd.Env = append(os.Environ(), append([]string{"CGO_ENABLED=1", "GOOS=linux"}, t.env...)...)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("go build %s: %v: %s (build/deps.sh bench installs the cross compilers)", strings.Join(t.env, " "), err, tail(string(b), 800))
+	}
+	return nil
+}
+
+func runEncode(ctx context.Context, t armTarget, bin, size string, frames int) (encodeResult, error) {
+	var r encodeResult
+	args := append(append([]string{}, t.runner...), bin, "-size", size, "-frames", fmt.Sprint(frames))
+	cmd := exec.CommandContext(ctx, args[0], args[1:]...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return r, fmt.Errorf("%s: %v: %s", strings.Join(args, " "), err, tail(stderr.String(), 500))
+	}
+	if err := json.Unmarshal(out, &r); err != nil {
+		return r, fmt.Errorf("%s: output %q: %w", strings.Join(args, " "), out, err)
+	}
+	return r, nil
+}
+
+// msPerFrame finds a figure like "12.3 ms/frame" in intercomd -selfcheck's
+// output.
+var msPerFrame = regexp.MustCompile(`([\d.]+)\s*ms(/| per )frame`)
+
+// benchARM: the door's encoder built for the Pi's two architectures, run
+// under qemu-user, beside the native build; EMULATED figures only.
+func benchARM(ctx context.Context, e *env) (*result, error) {
+	rounds := 2
+	sizes := []struct {
+		size   string
+		frames int
+	}{{"640x480", 60}, {"1280x720", 30}}
+	if e.quick {
+		rounds = 1
+		sizes[0].frames, sizes[1].frames = 20, 10
+	}
+	dir, err := os.MkdirTemp("", "bench-arm-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	bins := make([]string, len(armTargets))
+	for i, t := range armTargets {
+		e.log("arm: building build/bench/encode for %s", t.label)
+		bins[i] = filepath.Join(dir, fmt.Sprintf("encode-%d", i))
+		if err := buildEncode(ctx, e, t, bins[i]); err != nil {
+			return nil, err
+		}
+	}
+	type key struct{ target, size int }
+	got := map[key][]encodeResult{}
+	for round := range rounds {
+		for si, s := range sizes {
+			for ti, t := range armTargets {
+				e.log("arm: %s %s, round %d/%d", t.label, s.size, round+1, rounds)
+				r, err := runEncode(ctx, t, bins[ti], s.size, s.frames)
+				if err != nil {
+					return nil, err
+				}
+				got[key{ti, si}] = append(got[key{ti, si}], r)
+			}
+		}
+	}
+	res := &result{command: "bin/bench -sections arm -out /tmp/arm.md"}
+	var rows [][]string
+	for si, s := range sizes {
+		native := 0.0
+		for ti, t := range armTargets {
+			rs := got[key{ti, si}]
+			var med, p90 []float64
+			for _, r := range rs {
+				med = append(med, r.MedianMS)
+				p90 = append(p90, r.P90MS)
+			}
+			m := summarize(med).Median
+			if ti == 0 {
+				native = m
+			}
+			budget := 1000.0 / 30
+			rows = append(rows, []string{s.size, t.label, f(m, 2) + " ms", f(summarize(p90).Median, 2) + " ms",
+				ratio(m, native), fmt.Sprintf("%.0f %%", 100*m/budget), fmt.Sprint(rs[0].BytesPerFrame)})
+		}
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "**EMULATED: no Raspberry Pi was measured; these are qemu-user figures on an x86 machine and say nothing about a Pi's speed.** "+
+		"build/bench/encode (openh264 through mediadevices with media/codec.go's settings, the door's default bitrate, frames of the test pattern, one frame at a time, 3 untimed frames first) "+
+		"is cross-compiled with cgo (Debian's aarch64-linux-gnu and arm-linux-gnueabihf toolchains, GOARM=7) and run under qemu-user with the target's sysroot, "+
+		"alternating with the native build, %d rounds; per-frame median and p90 of each run, the median over runs. \"of a 30 fps frame\": the median's share of 33.3 ms.\n\n", rounds)
+	b.WriteString(table([]string{"size", "build", "encode, median", "p90", "vs native", "of a 30 fps frame", "bytes/frame"}, rows))
+	b.WriteString(selfcheckNote(ctx, e))
+	res.body = b.String()
+	return res, nil
+}
+
+// selfcheckNote quotes what the packaged binaries' -selfcheck says about
+// encoding under qemu, when make dist has built them.
+func selfcheckNote(ctx context.Context, e *env) string {
+	var b strings.Builder
+	for _, t := range armTargets[1:] {
+		arch := "arm64"
+		if strings.HasPrefix(t.label, "armhf") {
+			arch = "armhf"
+		}
+		bin := filepath.Join(e.repo, "dist", "build", arch, "intercomd")
+		if _, err := os.Stat(bin); err != nil {
+			fmt.Fprintf(&b, "\n`intercomd -selfcheck` for %s: no dist/build/%s/intercomd (make dist builds it).\n", arch, arch)
+			continue
+		}
+		cctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+		args := append(append([]string{}, t.runner...), bin, "-selfcheck", "-camera", "test", "-mic", "test", "-speaker", "test", "-gpio", "sim")
+		out, err := exec.CommandContext(cctx, args[0], args[1:]...).CombinedOutput()
+		cancel()
+		if m := msPerFrame.FindSubmatch(out); m != nil {
+			fmt.Fprintf(&b, "\n`intercomd -selfcheck` (dist/build/%s, EMULATED) says %s ms/frame.\n", arch, m[1])
+		} else {
+			fmt.Fprintf(&b, "\n`intercomd -selfcheck` (dist/build/%s) printed no ms/frame figure (%v): %q\n", arch, err, tail(strings.TrimSpace(string(out)), 200))
+		}
+	}
+	return b.String()
+}
