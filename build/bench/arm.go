@@ -65,9 +65,9 @@ func runEncode(ctx context.Context, t armTarget, bin, size string, frames int) (
 	return r, nil
 }
 
-// msPerFrame finds a figure like "12.3 ms/frame" in intercomd -selfcheck's
-// output.
-var msPerFrame = regexp.MustCompile(`([\d.]+)\s*ms(/| per )frame`)
+// msPerFrame finds the line with a figure like "12.3 ms/frame" in intercomd
+// -selfcheck's output.
+var msPerFrame = regexp.MustCompile(`(?m)^.*[\d.]+\s*ms(/| per )frame.*$`)
 
 // benchARM: the door's encoder built for the Pi's two architectures, run
 // under qemu-user, beside the native build; EMULATED figures only.
@@ -132,7 +132,7 @@ func benchARM(ctx context.Context, e *env) (*result, error) {
 	fmt.Fprintf(&b, "**EMULATED: no Raspberry Pi was measured; these are qemu-user figures on an x86 machine and say nothing about a Pi's speed.** "+
 		"build/bench/encode (openh264 through mediadevices with media/codec.go's settings, the door's default bitrate, frames of the test pattern, one frame at a time, 3 untimed frames first) "+
 		"is cross-compiled with cgo (Debian's aarch64-linux-gnu and arm-linux-gnueabihf toolchains, GOARM=7) and run under qemu-user with the target's sysroot, "+
-		"alternating with the native build, %d rounds; per-frame median and p90 of each run, the median over runs. \"of a 30 fps frame\": the median's share of 33.3 ms.\n\n", rounds)
+		"alternating with the native build, %s; per-frame median and p90 of each run, the median over runs. \"of a 30 fps frame\": the median's share of 33.3 ms.\n\n", plural(rounds, "round"))
 	b.WriteString(table([]string{"size", "build", "encode, median", "p90", "vs native", "of a 30 fps frame", "bytes/frame"}, rows))
 	b.WriteString(selfcheckNote(ctx, e))
 	res.body = b.String()
@@ -157,8 +157,8 @@ func selfcheckNote(ctx context.Context, e *env) string {
 		args := append(append([]string{}, t.runner...), bin, "-selfcheck", "-camera", "test", "-mic", "test", "-speaker", "test", "-gpio", "sim")
 		out, err := exec.CommandContext(cctx, args[0], args[1:]...).CombinedOutput()
 		cancel()
-		if m := msPerFrame.FindSubmatch(out); m != nil {
-			fmt.Fprintf(&b, "\n`intercomd -selfcheck` (dist/build/%s, EMULATED) says %s ms/frame.\n", arch, m[1])
+		if m := msPerFrame.Find(out); m != nil {
+			fmt.Fprintf(&b, "\n`intercomd -selfcheck` (dist/build/%s as make dist last built it, EMULATED) says: `%s` (its figure counts the first frames, the key frame among them).\n", arch, strings.TrimSpace(string(m)))
 		} else {
 			fmt.Fprintf(&b, "\n`intercomd -selfcheck` (dist/build/%s) printed no ms/frame figure (%v): %q\n", arch, err, tail(strings.TrimSpace(string(out)), 200))
 		}

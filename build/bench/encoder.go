@@ -234,11 +234,11 @@ func benchEncoder(ctx context.Context, e *env) (*result, error) {
 			fmt.Sprintf("%sx (%s vs %s CPU s/s)", f(rs.Median, 2), f(oursCPU, 3), f(theirCPU, 3)), rs.Median <= 1.2})
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "CPU seconds per second (utime+stime from /proc/PID/stat) over a %s window after 2 s of warm-up, %d rounds per size alternating which runs first; "+
+	fmt.Fprintf(&b, "CPU seconds per second (utime+stime from /proc/PID/stat) over a %s window after 2 s of warm-up, %s per size alternating which runs first; "+
 		"the ratio is taken within each round. intercomd runs as `make run` does (test pattern, test tone, so Opus audio is in its figure too) in a call with a Go pion resident that receives (its CPU is not counted); "+
 		"it encodes with openh264 (mediadevices), packetizes and encrypts (pion, SRTP) and sends over UDP. "+
 		"ffmpeg (Debian's) encodes the same test pattern frames (90 frames of mediadevices' VideoTest driver, converted to yuv420p, written raw and looped) with libx264 ultrafast/zerolatency, "+
-		"GOP 90 as the door's intra period, paced at 30 frames/s (-re), and sends RTP to a local socket. kbit/s: video payload received. frames/s: RTP marker bits received.\n\n", window, rounds)
+		"GOP 90 as the door's intra period, paced at 30 frames/s (-re), and sends RTP to a local socket. kbit/s: video payload received. frames/s: RTP marker bits received.\n\n", window, plural(rounds, "round"))
 	b.WriteString(table([]string{"size", "encoder", "CPU s/s", "kbit/s sent", "frames/s"}, rows))
 	b.WriteString("\nffmpeg: `ffmpeg " + strings.Join(ffmpegArgs("frames.yuv", 640, 480, doorBitrate(640, 480), window, 5004), " ") + "`\n")
 	b.WriteString(profiles.String())

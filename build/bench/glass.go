@@ -97,15 +97,15 @@ func benchGlass(ctx context.Context, e *env) (*result, error) {
 		if s.w == 640 {
 			res.goals = append(res.goals, goal{"glass-to-glass at 640x480@30", "≤ 100 ms median", f(t.Median, 0) + " ms (p90 " + f(t.P90, 0) + " ms)", t.Median <= 100})
 		} else {
-			res.goals = append(res.goals, goal{fmt.Sprintf("glass-to-glass at %dx%d@30", s.w, s.h), "(no goal)", f(t.Median, 0) + " ms (p90 " + f(t.P90, 0) + " ms)", true})
+			res.goals = append(res.goals, goal{fmt.Sprintf("glass-to-glass at %dx%d@30", s.w, s.h), noGoal, f(t.Median, 0) + " ms (p90 " + f(t.P90, 0) + " ms)", true})
 		}
 	}
 	var sb strings.Builder
 	fmt.Fprintf(&sb, "intercomd with `-camera clock` (media/clock.go: each frame carries its capture time, CLOCK_REALTIME in ms, as a CRC-checked code of 16x16 blocks) "+
 		"in a call with our client in headless Chromium on the same machine. For every frame the page presents (requestVideoFrameCallback), bench.js draws the code's corner of the video to a canvas, "+
-		"reads the time back and compares it with Date.now() (the same clock). %d calls per size of %s each, alternating sizes, sampled after 2 s of call. "+
+		"reads the time back and compares it with Date.now() (the same clock). %s per size of %s each, alternating sizes, sampled after 2 s of call. "+
 		"Columns: glass-to-glass = callback time − capture time; "+
-		"display = the frame's expected display time (rVFC expectedDisplayTime) − capture time (rVFC's receiveTime is not used: on this Chromium it was at times earlier than the capture). Frames: distinct capture times read (the source runs at 30/s); unread: presented frames whose code failed its CRC or contrast check.\n\n", rounds, window)
+		"display = the frame's expected display time (rVFC expectedDisplayTime) − capture time (rVFC's receiveTime is not used: on this Chromium it was at times earlier than the capture). Frames: distinct capture times read (the source runs at 30/s); unread: presented frames whose code failed its CRC or contrast check.\n\n", plural(rounds, "call"), window)
 	sb.WriteString(table([]string{"door video", "glass-to-glass median", "p90", "min–max", "display (median)", "frames read", "unread"}, rows))
 	sb.WriteString("\nA user sees the same on any browser: `intercomd -camera clock` paints the code and the time in digits; a photo of the screen beside a clock, or a page that reads the code as bench.js does, shows the pipeline's delay.\n")
 	res.body = sb.String() + glassNotes(res.goals)

@@ -171,10 +171,10 @@ func benchHub(ctx context.Context, e *env) (*result, error) {
 	rows = append(rows, []string{"1000", "full (seed hub)", "362,000–440,000 ms", "14.8 GB", "1,000–1,600", "", "47–148 ms", "about 700 µs", "", "seed, measured earlier on this kind of machine"})
 	var b strings.Builder
 	fmt.Fprintf(&b, "Each run starts a fresh intercomd (a separate process, `-no-auth`, test devices) and runs cmd/hubload against it: "+
-		"N WebSocket clients register (%d runs per row, median and min–max), each until its list holds all N; "+
+		"N WebSocket clients register (%s per row, median and min–max), each until its list holds all N; "+
 		"then 50 of them form pairs in a call and relay ICE candidates, one in flight per pair, for %s. "+
 		"Hub CPU per message is the intercomd process's utime+stime from /proc/PID/stat over the relay run, divided by the messages relayed (the load client runs on the same 2 cores). "+
-		"Peak RSS is the process's VmHWM after the run. \"verified\": sample clients whose decoded list held exactly the N names.\n\n", reps, dur)
+		"Peak RSS is the process's VmHWM after the run. \"verified\": sample clients whose decoded list held exactly the N names.\n\n", plural(reps, "run"), dur)
 	b.WriteString(table([]string{"clients", "lists", "all registered, final lists", "list bytes", "relay msgs/s", "relay p50", "relay p99", "hub CPU/msg", "peak RSS", "verified"}, rows))
 	b.WriteString("\nThe seed's figures are from ../shared/PROTOCOL-SEED.md (the seed's code is not available to run here); its list traffic is for 1,000 registrations with full lists.\n")
 

@@ -106,7 +106,7 @@ func run() error {
 		}
 	}
 	doc := &document{machine: describeMachine(e.chromium), started: time.Now(), quick: *quick,
-		command: "make bench  (" + strings.Join(os.Args, " ") + ")"}
+		command: "make bench: " + strings.Join(os.Args, " ")}
 	failed := 0
 	for _, s := range sections {
 		if len(want) > 0 && !want[s.id] {

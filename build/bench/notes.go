@@ -46,19 +46,23 @@ func setupNotes(goals []goal, flows []setupFlow) string {
 	}
 	b2d := flows[0]
 	var b strings.Builder
-	b.WriteString("\n**Why set-up misses, and what would close it** (the steps above, browser → door, this run):\n\n")
-	fmt.Fprintf(&b, "- The client asks for the microphone before it sends the Invite: the Invite leaves %s ms after the click, of which getUserMedia took %s (Chromium's fake device; a real one is slower). "+
-		"Sending the Invite first and opening the microphone while the door answers (web/static/app.js, placeCall) would take about that off; the door answers by itself, so the wait would overlap.\n",
-		f(med(b2d, "invite"), 0), f(med(b2d, "media"), 0))
-	fmt.Fprintf(&b, "- From the page showing the call (%s ms) to its offer leaving (%s ms) is Chromium building the offer; from there to connected (%s ms) is the door's answer, ICE and DTLS over loopback.\n",
-		f(med(b2d, "incall"), 0), f(med(b2d, "offer"), 0), f(med(b2d, "connected"), 0))
-	fmt.Fprintf(&b, "- From connected to the first frame shown (%s ms) the door starts its camera read and creates its encoder only when a call binds (media/video.go closes the encoder when idle, to free its memory), "+
-		"waits for the camera's next frame (up to 33 ms at 30 fps), encodes a key frame; then Chromium decodes and presents it. Starting the capture and the encoder when the call is accepted, "+
-		"before ICE completes, would overlap most of that with the connection set-up.\n", f(med(b2d, "frame")-med(b2d, "connected"), 0))
+	b.WriteString("\n**Why set-up misses, and what would close it** (the steps above, this run):\n\n")
+	if missed(goals, "setup: browser → door") {
+		fmt.Fprintf(&b, "- Browser → door: the client asks for the microphone before it sends the Invite: the Invite leaves %s ms after the click, of which getUserMedia took %s (Chromium's fake device; a real one is slower). "+
+			"Sending the Invite first and opening the microphone while the door answers (web/static/app.js, placeCall) would take about that off; the door answers by itself, so the wait would overlap.\n",
+			f(med(b2d, "invite"), 0), f(med(b2d, "media"), 0))
+		fmt.Fprintf(&b, "- From the page showing the call (%s ms) to its offer leaving (%s ms) is Chromium building the offer; from there to connected (%s ms) is the door's answer, ICE and DTLS over loopback.\n",
+			f(med(b2d, "incall"), 0), f(med(b2d, "offer"), 0), f(med(b2d, "connected"), 0))
+		fmt.Fprintf(&b, "- From connected to the first frame shown (%s ms) the door starts its camera read and creates its encoder only when a call binds (media/video.go closes the encoder when idle, to free its memory), "+
+			"waits for the camera's next frame (up to 33 ms at 30 fps) and encodes a key frame; then Chromium decodes and presents it. Starting the capture and the encoder when the call is accepted, "+
+			"before ICE completes, would overlap most of that with the connection set-up.\n", f(med(b2d, "frame")-med(b2d, "connected"), 0))
+	}
 	if missed(goals, "setup: browser → browser") && len(flows) > 2 {
 		b2b := flows[2]
-		fmt.Fprintf(&b, "- Browser → browser: the callee's page rings, answers and opens its own camera and microphone before Accepted reaches the caller (in call at %s ms), "+
-			"and the callee's Chromium then starts a software video encoder for its camera. The seed's 255 ms is the figure from issue 7; the seed cannot be run here to measure it beside ours.\n", f(med(b2b, "incall"), 0))
+		fmt.Fprintf(&b, "- Browser → browser: the caller's page shows the call %s ms after the click: the callee's page rings, answers and opens its own camera and microphone before its Accepted reaches the caller; "+
+			"connected at %s ms, first frame at %s ms, after the callee's Chromium starts a software encoder for its camera. The same two fixes apply on both pages (send Invite and Accepted before getUserMedia). "+
+			"The seed's 255 ms is the figure from issue 7; the seed cannot be run here to measure it beside ours.\n",
+			f(med(b2b, "incall"), 0), f(med(b2b, "connected"), 0), f(med(b2b, "frame"), 0))
 	}
 	return b.String()
 }
@@ -104,13 +108,14 @@ func encoderNotes(goals []goal, found []encoderFinding) string {
 			fd.w, fd.h, fd.sent, fd.target, fd.sent/float64(fd.target), f(fd.matched, 3), f(fd.ffmpeg, 3),
 			f(fd.profiledCPU, 3), f(share("openh264"), 3), f(fd.ffmpeg, 3), f(share("kernel"), 3), f(share("Go runtime"), 3), f(share("test pattern"), 3), f(share("Opus"), 3))
 	}
-	b.WriteString("\nWhat would close the gap, biggest first: " +
-		"(1) rate control: openh264 overshoots on the test pattern's noise patch because, with frame skipping off, it caps QP at 42 (its log says so: \"bitrate can't be controlled ... without enabling skip frame\"); " +
-		"letting QP rise to 51 (a parameter mediadevices does not expose: a small patch to its openh264 Params) would bring the packets, the SRTP work and the sendto calls down to what was asked; " +
-		"(2) per-packet cost in the kernel and the scheduler: pion writes each RTP packet with its own sendto and hands it through several interceptors and goroutines; batching (sendmmsg or UDP GSO) is not offered by pion today; " +
-		"registering only the interceptors the door needs (NACK responder and RTCP reports, not the stats interceptor) trims a little; " +
-		"(3) the test pattern is itself costly (Go's math/rand per noise pixel and a 4:2:2 → 4:2:0 conversion); a V4L2 camera costs a copy and a conversion instead, so on a Pi this share changes. " +
-		"The ratio also includes the door's Opus audio, which ffmpeg does not do.\n")
+	b.WriteString("\nSo openh264 alone costs about what ffmpeg's whole process does, and the goal would need everything around the encoder to cost under a fifth of ffmpeg; today it costs about as much as the encoder. " +
+		"What would close the gap, biggest first: " +
+		"(1) the bitrate: openh264 does not hold its target on this pattern (its log: \"bitrate can't be controlled ... without enabling skip frame\", and it narrows QP to 12–42; the noise patch needs more bits than QP 42 allows), " +
+		"and every extra packet costs SRTP, the interceptors and a sendto; a rate it holds (a higher max QP, which mediadevices' openh264 Params do not expose) would shrink the kernel share, not remove it; " +
+		"(2) per-packet and per-frame costs of the Go pipeline: pion hands each RTP packet through several interceptors and writes it with its own sendto (no sendmmsg or UDP GSO in pion today), and the capture, encode and audio loops wake threads 30 and 50 times a second; " +
+		"registering only the interceptors the door needs (NACK responder and RTCP reports, not the stats interceptor) would trim a little; " +
+		"(3) the test pattern itself (Go's math/rand per noise pixel, a 4:2:2 → 4:2:0 conversion): a V4L2 camera costs a copy and a conversion instead, so on a Pi this share changes. " +
+		"The ratio also counts the door's Opus audio, which ffmpeg does not do.\n")
 	return b.String()
 }
 

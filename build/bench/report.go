@@ -13,6 +13,9 @@ type goal struct {
 	met                bool
 }
 
+// noGoal is the target of a figure reported with no goal to meet.
+const noGoal = "(no goal)"
+
 // result is what one section measured, as Markdown.
 type result struct {
 	id, title string
@@ -60,7 +63,9 @@ func (d *document) write(path string) error {
 		}
 		for _, g := range r.goals {
 			mark := "met"
-			if !g.met {
+			if g.target == noGoal {
+				mark = "—"
+			} else if !g.met {
 				mark = "**missed**"
 			}
 			fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", g.what, g.target, g.ours, mark)

@@ -47,3 +47,11 @@ func ratio(a, b float64) string {
 	}
 	return fmt.Sprintf("%.2fx", a/b)
 }
+
+// plural says "1 round", "2 rounds".
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return fmt.Sprintf("%d %ss", n, word)
+}
