@@ -217,12 +217,12 @@ func paintDigits(img *image.YCbCr, x, y, size int, s string) {
 		w := size * 8 / 10
 		switch r {
 		case ':':
-			fill(img.Y, img.YStride, x+w/2-t, y+h/3, 2*t, 2*t, clockWhite)
-			fill(img.Y, img.YStride, x+w/2-t, y+2*h/3, 2*t, 2*t, clockWhite)
+			fill(img.Y, img.YStride, x+size/4-t, y+h/3-t, 2*t, 2*t, clockWhite)
+			fill(img.Y, img.YStride, x+size/4-t, y+2*h/3-t, 2*t, 2*t, clockWhite)
 			x += size / 2
 			continue
 		case '.':
-			fill(img.Y, img.YStride, x+w/2-t, y+h-2*t, 2*t, 2*t, clockWhite)
+			fill(img.Y, img.YStride, x+size/4-t, y+h-2*t, 2*t, 2*t, clockWhite)
 			x += size / 2
 			continue
 		}
