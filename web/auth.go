@@ -26,6 +26,7 @@ var publicPaths = map[string]bool{
 	"/login.html":           true,
 	"/login.js":             true,
 	"/login.css":            true,
+	"/theme.css":            true,
 	"/icon.svg":             true,
 	"/favicon.ico":          true,
 	"/manifest.webmanifest": true, // browsers fetch it without cookies
