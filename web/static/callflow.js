@@ -1,0 +1,350 @@
+// callflow.js: calls from the first Invite to the last Hangup: the hub's
+// messages (the roster, Invite, the session descriptions and candidates,
+// Hangup, Error), placing, answering and ending calls, our camera and
+// microphone, the remote tracks and the call's stats. app.js hands Signal's
+// message events to onMessage.
+
+import { Call } from './call.js';
+import { $, avatar, clock } from './view.js';
+import { s, signal, roster, tones, remoteEl, localEl, say, setPhase, drawUsers } from './state.js';
+import { showLocal, applyMic, doorAnswer } from './controls.js';
+
+// ---- the hub's messages --------------------------------------------------
+
+// onMessage handles Signal's message: one message from the hub.
+export function onMessage(e) {
+  const m = e.detail.msg;
+  switch (m.type) {
+    case 'Get Users':
+      roster.full(m.users);
+      drawUsers();
+      break;
+    case 'Users Delta':
+      roster.delta(m.joined, m.left);
+      drawUsers();
+      break;
+    case 'Invite':
+      onInvite(m);
+      break;
+    case 'Caller Session Description':
+    case 'Callee Session Description':
+    case 'ICE Candidate':
+      if (s.call && fromPeer(m)) s.call.handle(m);
+      break;
+    case 'Hangup':
+      onHangup(m);
+      break;
+    case 'Open Door':
+      if (m.status) doorAnswer(m.status === 'OK', m.reason);
+      break;
+    case 'Error':
+      onError(m);
+      break;
+    default:
+      break; // Socket Event and anything newer than us
+  }
+}
+
+function fromPeer(m) {
+  return !!s.peer && (!m.from || m.from === s.peer);
+}
+
+function onInvite(m) {
+  if (m.text === 'Incoming') {
+    onIncoming(m.from);
+    return;
+  }
+  if (s.phase !== 'calling' || (m.text !== 'Start' && !fromPeer(m))) return;
+  const status = m.text === 'Start' ? m.status : m.text;
+  const peer = s.peer;
+  switch (status) {
+    case 'Attempting':
+      $('outgoing-status').textContent = 'Calling…';
+      break;
+    case 'Ringing':
+      $('outgoing-status').textContent = 'Ringing…';
+      if (!tones.kind) tones.start('ringback');
+      break;
+    case 'Accepted':
+      accepted();
+      break;
+    case 'Rejected':
+      endCall(`${peer} declined the call.`);
+      break;
+    case 'Busy':
+      endCall(`${peer} is busy. Try again later.`, { kind: 'warn' });
+      break;
+    case 'Fail':
+      endCall(/no answer/i.test(m.reason || '')
+        ? `${peer} did not answer.`
+        : `Could not call ${peer}: ${m.reason || 'the call failed'}.`, { kind: 'warn' });
+      break;
+  }
+}
+
+function onIncoming(from) {
+  if (!from) return;
+  if (s.phase !== 'idle') {
+    signal.send({ type: 'Invite', text: 'Rejected', to: from });
+    return;
+  }
+  s.peer = from;
+  s.peerKind = roster.kind(from);
+  s.inviteSent = true;
+  $('caller').textContent = from;
+  $('incoming-label').textContent = s.peerKind === 'door' ? 'Someone is at the door' : 'Incoming call';
+  avatar($('caller-avatar'), from, s.peerKind);
+  setPhase('ringing');
+  tones.start('ring');
+  signal.send({ type: 'Invite', text: 'Ringing', to: from });
+}
+
+function onHangup(m) {
+  if (!fromPeer(m) || s.phase === 'idle') return;
+  const peer = s.peer;
+  const reason = m.reason || '';
+  if (/answered elsewhere/i.test(reason)) {
+    // A door rings every resident; someone else was quicker.
+    endCall(`The call from ${peer} was answered on another device.`);
+  } else if (s.phase === 'ringing') {
+    endCall(`Missed call from ${peer}.`, { kind: 'warn' });
+  } else if (/connection lost/i.test(reason)) {
+    endCall(`The connection to ${peer} was lost.`, { kind: 'warn' });
+  } else if (s.phase === 'calling') {
+    endCall(/no answer/i.test(reason) ? `${peer} did not answer.` : `${peer} ended the call.`);
+  } else {
+    endCall(`${peer} hung up.`);
+  }
+}
+
+function onError(m) {
+  console.warn('intercom: the hub refused', m.text, m.reason);
+  const reason = m.reason || 'refused';
+  if (m.text === 'Open Door') doorAnswer(false, reason);
+  else if (m.text === 'Invite' && s.phase === 'calling') endCall(`Could not call ${s.peer}: ${reason}.`, { kind: 'warn' });
+  else if (/Session Description/.test(m.text) && s.phase === 'incall') endCall(`The call failed: ${reason}.`, { kind: 'warn', hangup: true });
+}
+
+// ---- placing, answering and ending calls ---------------------------------
+
+// mode is the chosen mode: 'both', 'audio' or 'video'.
+export function mode() {
+  const m = document.querySelector('input[name=mode]:checked');
+  return m ? m.value : 'both';
+}
+
+// localMedia asks for what the chosen mode sends. Doors have no screen, so
+// they never get our camera. Without camera or microphone (or on plain HTTP,
+// where browsers offer neither) the call still shows and plays the other side.
+async function localMedia(peerKind) {
+  const wantAudio = mode() !== 'video';
+  const wantVideo = mode() !== 'audio' && peerKind !== 'door';
+  if (!wantAudio && !wantVideo) return null;
+  if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
+    say(window.isSecureContext
+      ? 'This browser offers no camera or microphone. You can still see and hear the other side.'
+      : 'Browsers allow the camera and microphone only over HTTPS (or on localhost). You can still see and hear the other side.', 'warn');
+    return null;
+  }
+  const audio = wantAudio && { echoCancellation: true, noiseSuppression: true, autoGainControl: true };
+  const video = wantVideo && { facingMode: 'user', width: { ideal: 640 }, height: { ideal: 480 }, frameRate: { ideal: 30 } };
+  const tries = [{ audio, video }];
+  if (audio && video) tries.push({ audio, video: false }, { audio: false, video });
+  let last;
+  for (const c of tries) {
+    try {
+      return await navigator.mediaDevices.getUserMedia(c);
+    } catch (err) {
+      last = err;
+      if (err.name === 'NotAllowedError') break;
+    }
+  }
+  say(`No camera or microphone (${last && last.name === 'NotAllowedError' ? 'permission denied' : last && last.message}). ` +
+    'You can still see and hear the other side.', 'warn');
+  return null;
+}
+
+// prepare runs inside the click that starts or answers a call: it unlocks
+// audio and gives the remote video element its stream while the browser
+// still counts the click as a user gesture (autoplay rules).
+function prepare(peer, kind) {
+  tones.unlock();
+  s.peer = peer;
+  s.peerKind = kind;
+  s.muted = s.cameraOff = s.talking = false;
+  s.lastStats = null;
+  s.doorResult = '';
+  $('door-result').hidden = true;
+  s.remote = new MediaStream();
+  remoteEl.srcObject = s.remote;
+  remoteEl.play().catch(() => {});
+  for (const id of ['peer-name', 'outgoing-name']) $(id).textContent = peer;
+  avatar($('outgoing-avatar'), peer, kind);
+  avatar($('peer-avatar'), peer, kind);
+  $('call').dataset.connected = 'false';
+  $('call').dataset.fit = kind === 'door' ? 'contain' : 'cover';
+  $('call').dataset.remoteVideo = 'false';
+  $('call-status').textContent = 'Connecting…';
+}
+
+// placeCall calls name (a user or a door in the online list).
+export async function placeCall(name) {
+  if (s.phase !== 'idle' || !signal.registered || !name || name === s.name) return;
+  prepare(name, roster.kind(name));
+  $('outgoing-status').textContent = 'Starting…';
+  setPhase('calling');
+  const local = await localMedia(s.peerKind);
+  if (s.phase !== 'calling' || s.peer !== name) {
+    stopTracks(local);
+    return;
+  }
+  s.local = local;
+  showLocal();
+  s.inviteSent = signal.send({ type: 'Invite', text: 'Start', to: name });
+  if (!s.inviteSent) {
+    endCall('Not connected to the intercom. Try again in a moment.', { kind: 'warn' });
+    return;
+  }
+  $('outgoing-status').textContent = 'Calling…';
+  // The hub ends unanswered rings after 45 s; this is only a safety net.
+  s.timers.ring = setTimeout(() => endCall(`${name} did not answer.`, { hangup: true }), 60000);
+}
+
+function accepted() {
+  clearTimeout(s.timers.ring);
+  tones.stop();
+  setPhase('incall');
+  startCall('caller');
+  s.call.offer();
+}
+
+// answer takes the call that is ringing.
+export async function answer() {
+  if (s.phase !== 'ringing') return;
+  const peer = s.peer;
+  tones.stop();
+  prepare(peer, s.peerKind);
+  $('incoming-label').textContent = 'Connecting…';
+  const local = await localMedia(s.peerKind);
+  if (s.phase !== 'ringing' || s.peer !== peer) {
+    stopTracks(local);
+    return;
+  }
+  s.local = local;
+  showLocal();
+  setPhase('incall');
+  startCall('callee');
+  signal.send({ type: 'Invite', text: 'Accepted', to: peer });
+}
+
+// reject declines the call that is ringing.
+export function reject() {
+  if (s.phase !== 'ringing') return;
+  signal.send({ type: 'Invite', text: 'Rejected', to: s.peer });
+  endCall('');
+}
+
+// hangup ends whatever call there is: ringing, calling or in a call.
+export function hangup() {
+  if (s.phase === 'idle' || s.phase === 'signin') return;
+  if (s.phase === 'ringing') {
+    reject();
+    return;
+  }
+  endCall('', { hangup: true });
+}
+
+function startCall(role) {
+  const call = new Call({ peer: s.peer, role, local: s.local, remote: s.remote, send: (m) => signal.send(m), iceServers: [] });
+  s.call = call;
+  call.addEventListener('track', (e) => onRemoteTrack(e.detail.track));
+  call.addEventListener('state', (e) => onMediaState(e.detail.state));
+  call.addEventListener('error', (e) => {
+    console.error('intercom: call', e.detail.error);
+    if (s.call === call) endCall(`The call failed: ${e.detail.error.message}.`, { kind: 'warn', hangup: true });
+  });
+  applyMic();
+  clearInterval(s.timers.stats);
+  s.timers.stats = setInterval(pollStats, 1000);
+}
+
+function onRemoteTrack(track) {
+  if (track.kind === 'video') {
+    const show = () => ($('call').dataset.remoteVideo = String(!track.muted && track.readyState === 'live'));
+    track.addEventListener('mute', show);
+    track.addEventListener('unmute', show);
+    track.addEventListener('ended', show);
+    show();
+  }
+  if (remoteEl.srcObject !== s.remote) remoteEl.srcObject = s.remote;
+  if (remoteEl.paused) {
+    remoteEl.play().then(() => ($('enable-audio').hidden = true), (err) => {
+      if (err.name === 'NotAllowedError') $('enable-audio').hidden = false;
+    });
+  }
+}
+
+function onMediaState(state) {
+  if (state === 'connected') {
+    if (!s.connectedAt) s.connectedAt = Date.now();
+    $('call').dataset.connected = 'true';
+    updateCallStatus();
+  } else if (state === 'disconnected') {
+    $('call-status').textContent = 'Connection unstable…';
+  } else if (state === 'failed') {
+    endCall(`The media connection to ${s.peer} failed.`, { kind: 'warn', hangup: true });
+  }
+}
+
+async function pollStats() {
+  const call = s.call;
+  if (!call) return;
+  try {
+    const st = await call.stats();
+    if (s.call === call) s.lastStats = st;
+  } catch (err) {
+    console.warn('intercom: stats', err);
+  }
+  updateCallStatus();
+}
+
+function updateCallStatus() {
+  if (s.phase !== 'incall' || !s.connectedAt) return;
+  $('call-status').textContent = 'Connected · ' + clock((Date.now() - s.connectedAt) / 1000);
+}
+
+// endCall ends whatever call there is, says why (text), and tells the peer
+// when the hub knows the call (hangup).
+export function endCall(text, { hangup = false, kind = 'info' } = {}) {
+  if (hangup && s.peer && s.inviteSent) signal.send({ type: 'Hangup', text: 'Local', to: s.peer });
+  tones.stop();
+  for (const t of ['ring', 'stats', 'door']) {
+    clearTimeout(s.timers[t]);
+    clearInterval(s.timers[t]);
+  }
+  if (s.call) s.call.close();
+  s.call = null;
+  stopTracks(s.local);
+  s.local = null;
+  remoteEl.srcObject = null;
+  localEl.srcObject = null;
+  $('enable-audio').hidden = true;
+  if (document.fullscreenElement) document.exitFullscreen().catch(() => {});
+  s.peer = '';
+  s.inviteSent = false;
+  s.connectedAt = 0;
+  s.talking = false;
+  setPhase(s.name && signal.everRegistered ? 'idle' : 'signin');
+  if (text) say(text, kind);
+}
+
+// trackOn says whether we send our kind ('audio' or 'video') track now:
+// true, false (muted, camera off, push-to-talk released) or null (none).
+export function trackOn(kind) {
+  const t = s.local && s.local.getTracks().find((x) => x.kind === kind);
+  return t ? t.enabled && t.readyState === 'live' : null;
+}
+
+function stopTracks(stream) {
+  if (stream) for (const t of stream.getTracks()) t.stop();
+}

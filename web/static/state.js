@@ -1,0 +1,115 @@
+// state.js: what the client's modules share: the page's state, the hub
+// connection, the roster, the tones, and the page's words (the notice, the
+// banner, the phase in body[data-state]). The other modules import this one
+// and it imports none of them, so the imports form no circle.
+
+import { Signal } from './signal.js';
+import { Roster } from './roster.js';
+import { Tones } from './tones.js';
+import { $, renderUsers } from './view.js';
+
+const wsURL = (location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/ws';
+export const signal = new Signal(wsURL);
+export const roster = new Roster();
+export const tones = new Tones();
+export const remoteEl = $('remote');
+export const localEl = $('local');
+
+// s is the page's state; every module reads and writes this one object.
+export const s = {
+  phase: 'signin',
+  name: '',
+  peer: '',
+  peerKind: 'browser',
+  inviteSent: false, // the hub knows this call (so Hangup means something)
+  call: null,
+  local: null,
+  remote: null,
+  muted: false,
+  cameraOff: false,
+  talking: false,
+  notice: '',
+  log: [],
+  doorResult: '',
+  health: null,
+  lastStats: null,
+  connectedAt: 0,
+  timers: {},
+  wake: null,
+};
+
+// store remembers settings (the name, the mode, push-to-talk) in localStorage.
+export const store = {
+  get(k, d = '') {
+    try {
+      return localStorage.getItem('intercom.' + k) ?? d;
+    } catch {
+      return d;
+    }
+  },
+  set(k, v) {
+    try {
+      localStorage.setItem('intercom.' + k, v);
+    } catch {
+      // private mode: not remembered
+    }
+  },
+};
+
+// ---- words ---------------------------------------------------------------
+
+// say puts text in the notice and in s.log (which the tests read); a
+// notice that is not sticky goes away after 4 s.
+export function say(text, kind = 'info', sticky = true) {
+  s.notice = text;
+  s.log.push(text);
+  console.info('intercom:', text);
+  $('notice-text').textContent = text;
+  $('notice').dataset.kind = kind;
+  $('notice').hidden = false;
+  clearTimeout(s.timers.notice);
+  if (!sticky) s.timers.notice = setTimeout(() => ($('notice').hidden = true), 4000);
+}
+
+// banner shows the connection's trouble above everything; '' hides it.
+export function banner(text) {
+  $('banner').hidden = !text;
+  $('banner-text').textContent = text;
+  if (text) s.log.push(text);
+}
+
+// ---- phases --------------------------------------------------------------
+
+// setPhase switches the screen (body[data-state]) and keeps the screen on
+// while in a call.
+export function setPhase(p) {
+  s.phase = p;
+  document.body.dataset.state = p;
+  document.body.dataset.peerKind = s.peer ? s.peerKind : '';
+  const titles = {
+    calling: `Calling ${s.peer}`,
+    ringing: `${s.peer} is calling`,
+    incall: `In a call with ${s.peer}`,
+  };
+  document.title = titles[p] ? `${titles[p]} · Intercom` : 'Intercom';
+  if (p === 'incall') {
+    navigator.wakeLock?.request('screen').then((l) => (s.wake = l), () => {});
+  } else if (s.wake) {
+    s.wake.release().catch(() => {});
+    s.wake = null;
+  }
+  drawUsers();
+}
+
+// drawUsers redraws the online list; calls can be placed only when idle
+// and registered.
+export function drawUsers() {
+  const enabled = s.phase === 'idle' && signal.registered;
+  renderUsers(roster.list(s.name), s.health && s.health.device, enabled);
+}
+
+// audioHint shows the hint to tap once while the ringtone cannot sound yet
+// (browsers start audio only after a gesture).
+export function audioHint() {
+  $('audio-hint').hidden = tones.audible || !tones.ctx;
+}
