@@ -191,15 +191,7 @@ function prepare(peer, kind) {
 export async function placeCall(name) {
   if (s.phase !== 'idle' || !signal.registered || !name || name === s.name) return;
   prepare(name, roster.kind(name));
-  $('outgoing-status').textContent = 'Starting…';
   setPhase('calling');
-  const local = await localMedia(s.peerKind);
-  if (s.phase !== 'calling' || s.peer !== name) {
-    stopTracks(local);
-    return;
-  }
-  s.local = local;
-  showLocal();
   s.inviteSent = signal.send({ type: 'Invite', text: 'Start', to: name });
   if (!s.inviteSent) {
     endCall('Not connected to the intercom. Try again in a moment.', { kind: 'warn' });
@@ -208,12 +200,30 @@ export async function placeCall(name) {
   $('outgoing-status').textContent = 'Calling…';
   // The hub ends unanswered rings after 45 s; this is only a safety net.
   s.timers.ring = setTimeout(() => endCall(`${name} did not answer.`, { hangup: true }), 60000);
+  // The camera and microphone open while the other side rings: a door
+  // answers at once, so this overlaps its answer instead of delaying the
+  // Invite. accepted() waits for the same promise before it makes the offer.
+  const pending = localMedia(s.peerKind);
+  s.localPending = pending;
+  const local = await pending;
+  if (s.localPending !== pending) {
+    stopTracks(local); // the call ended meanwhile
+    return;
+  }
+  s.localPending = null;
+  s.local = local;
+  showLocal();
 }
 
-function accepted() {
+async function accepted() {
   clearTimeout(s.timers.ring);
   tones.stop();
   setPhase('incall');
+  if (s.localPending) {
+    const peer = s.peer;
+    await s.localPending; // placeCall, waiting on it first, has set s.local
+    if (s.phase !== 'incall' || s.peer !== peer || s.call) return;
+  }
   startCall('caller');
   s.call.offer();
 }
@@ -326,6 +336,7 @@ export function endCall(text, { hangup = false, kind = 'info' } = {}) {
   s.call = null;
   stopTracks(s.local);
   s.local = null;
+  s.localPending = null;
   remoteEl.srcObject = null;
   localEl.srcObject = null;
   $('enable-audio').hidden = true;

@@ -24,6 +24,7 @@ export const s = {
   inviteSent: false, // the hub knows this call (so Hangup means something)
   call: null,
   local: null,
+  localPending: null, // the caller's camera and microphone while they open
   remote: null,
   muted: false,
   cameraOff: false,
