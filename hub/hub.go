@@ -154,6 +154,7 @@ type client struct {
 	name     string // "" until registered
 	regdate  int64
 	entry    []byte // this user's encoded list entry
+	short    []byte // the same for delta clients: name, and kind unless browser
 	delta    bool   // wants Users Delta instead of full lists
 	needFull bool   // gets a full list at the next flush
 	listed   bool   // has appeared in a flushed list

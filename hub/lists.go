@@ -26,11 +26,18 @@ func (h *Hub) flushLists() int {
 	changed := len(joined) > 0 || len(h.left) > 0
 
 	var (
-		full, delta       []byte
-		fullMsg, deltaMsg *Message
+		full, short, delta []byte
+		fullMsg, deltaMsg  *Message
 	)
-	fullList := func(local bool) (*Message, []byte) {
-		if full == nil {
+	// fullList is the whole list: seed entries, or the short entries of
+	// delta clients (their list is N names for each of N users, so the
+	// bytes per entry decide what a crowd costs).
+	fullList := func(local, compact bool) (*Message, []byte) {
+		buf := &full
+		if compact {
+			buf = &short
+		}
+		if *buf == nil {
 			size := 128
 			for _, c := range h.order {
 				size += len(c.entry) + 1
@@ -43,9 +50,13 @@ func (h *Hub) flushLists() int {
 				if i > 0 {
 					b = append(b, ',')
 				}
-				b = append(b, c.entry...)
+				if compact {
+					b = append(b, c.short...)
+				} else {
+					b = append(b, c.entry...)
+				}
 			}
-			full = append(b, ']', '}')
+			*buf = append(b, ']', '}')
 		}
 		if local && fullMsg == nil {
 			users := make([]User, len(h.order))
@@ -55,18 +66,18 @@ func (h *Hub) flushLists() int {
 			fullMsg = &Message{Type: TypeGetUsers, Text: textOK, Status: StatusOK, From: ServerName,
 				Reason: "Requested", ID: "1", Date: now, Users: users}
 		}
-		return fullMsg, full
+		return fullMsg, *buf
 	}
 	deltaList := func(local bool) (*Message, []byte) {
 		if delta == nil {
-			b := append(make([]byte, 0, 64+len(joined)*64), `{"type":"Users Delta","id":"1","date":`...)
+			b := append(make([]byte, 0, 64+len(joined)*32), `{"type":"Users Delta","id":"1","date":`...)
 			b = strconv.AppendInt(b, now, 10)
 			b = append(b, `,"joined":[`...)
 			for i, c := range joined {
 				if i > 0 {
 					b = append(b, ',')
 				}
-				b = append(b, c.entry...)
+				b = append(b, c.short...)
 			}
 			b = append(b, `],"left":[`...)
 			for i, n := range h.left {
@@ -97,14 +108,14 @@ func (h *Hub) flushLists() int {
 		switch {
 		case c.needFull:
 			c.needFull = false
-			m, b = fullList(c.local != nil)
+			m, b = fullList(c.local != nil, c.delta)
 			list = !c.delta
 		case !changed:
 			continue
 		case c.delta:
 			m, b = deltaList(c.local != nil)
 		default:
-			m, b = fullList(c.local != nil)
+			m, b = fullList(c.local != nil, false)
 			list = true
 		}
 		if !c.out.push(m, b, list) {

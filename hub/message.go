@@ -203,6 +203,18 @@ func (u *User) appendJSON(b []byte) []byte {
 	return append(b, '}')
 }
 
+// appendShort encodes u for clients that asked for deltas: the name, and
+// the kind unless it is a browser (their client's default). The seed's
+// client, which needs regdate, never gets these.
+func (u *User) appendShort(b []byte) []byte {
+	b = append(b, `{"name":`...)
+	b = appendString(b, u.Name)
+	if u.Kind != KindBrowser {
+		b = appendField(b, "kind", u.Kind)
+	}
+	return append(b, '}')
+}
+
 func appendField(b []byte, key, v string) []byte {
 	if v == "" {
 		return b

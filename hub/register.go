@@ -60,6 +60,7 @@ func (h *Hub) take(c *client, name string) {
 	c.regdate = time.Now().UnixMilli()
 	u := User{Name: name, RegDate: c.regdate, Kind: c.kind}
 	c.entry = u.appendJSON(nil)
+	c.short = u.appendShort(nil)
 	h.users[name] = c
 	c.idx = len(h.order)
 	h.order = append(h.order, c)
