@@ -53,9 +53,12 @@ func setupNotes(goals []goal, flows []setupFlow) string {
 			f(med(b2d, "invite"), 0), f(med(b2d, "media"), 0))
 		fmt.Fprintf(&b, "- From the page showing the call (%s ms) to its offer leaving (%s ms) is Chromium building the offer; from there to connected (%s ms) is the door's answer, ICE and DTLS over loopback.\n",
 			f(med(b2d, "incall"), 0), f(med(b2d, "offer"), 0), f(med(b2d, "connected"), 0))
-		fmt.Fprintf(&b, "- From connected to the first frame shown (%s ms) the door starts its camera read and creates its encoder only when a call binds (media/video.go closes the encoder when idle, to free its memory), "+
+		if gap := med(b2d, "frame") - med(b2d, "connected"); gap > 30 {
+			fmt.Fprintf(&b, "- From connected to the first frame shown (%s ms) the door starts its camera read and creates its encoder only when a call binds (media/video.go closes the encoder when idle, to free its memory), "+
 			"waits for the camera's next frame (up to 33 ms at 30 fps) and encodes a key frame; then Chromium decodes and presents it. Starting the capture and the encoder when the call is accepted, "+
-			"before ICE completes, would overlap most of that with the connection set-up.\n", f(med(b2d, "frame")-med(b2d, "connected"), 0))
+			"before ICE completes, would overlap most of that with the connection set-up.\n", f(gap, 0))
+		}
+		b.WriteString("- The machine's load (above) moves these figures by tens of milliseconds: Chromium, the daemon and whatever else runs share 2 cores.\n")
 	}
 	if missed(goals, "setup: browser → browser") && len(flows) > 2 {
 		b2b := flows[2]
@@ -123,7 +126,7 @@ func memoryNotes(s, arena *callSeries, ok bool) string {
 	if ok {
 		return "\nEvery memory goal is met in this run.\n"
 	}
-	return fmt.Sprintf("\n**Why RSS grows over calls, and what would close it.** Not a leak in Go: goroutines and open files come back to where they were, and the Go heap stays at a few MB "+
+	return fmt.Sprintf("\n**Why RSS grows over calls, and what would close it.** Not a leak in Go: goroutines and open files come back to where they were, RSS levels off after some tens of calls, and the Go heap stays at a few MB "+
 		"(GODEBUG=gctrace=1 while writing this benchmark: 2–3 MB live across 100 calls). The door creates an openh264 encoder when a call starts and frees it when the door goes idle, "+
 		"on whichever OS thread the Go scheduler runs the video pipe; glibc gives threads their own malloc arenas and keeps freed memory in them, so RSS creeps up. "+
 		"The same run with glibc held to one arena (MALLOC_ARENA_MAX=1) ends at %s instead of %s, flat over the second half (%+.1f MB). "+
