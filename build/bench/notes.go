@@ -55,8 +55,8 @@ func setupNotes(goals []goal, flows []setupFlow) string {
 			f(med(b2d, "incall"), 0), f(med(b2d, "offer"), 0), f(med(b2d, "connected"), 0))
 		if gap := med(b2d, "frame") - med(b2d, "connected"); gap > 30 {
 			fmt.Fprintf(&b, "- From connected to the first frame shown (%s ms) the door starts its camera read and creates its encoder only when a call binds (media/video.go closes the encoder when idle, to free its memory), "+
-			"waits for the camera's next frame (up to 33 ms at 30 fps) and encodes a key frame; then Chromium decodes and presents it. Starting the capture and the encoder when the call is accepted, "+
-			"before ICE completes, would overlap most of that with the connection set-up.\n", f(gap, 0))
+				"waits for the camera's next frame (up to 33 ms at 30 fps) and encodes a key frame; then Chromium decodes and presents it. Starting the capture and the encoder when the call is accepted, "+
+				"before ICE completes, would overlap most of that with the connection set-up.\n", f(gap, 0))
 		}
 		b.WriteString("- The machine's load (above) moves these figures by tens of milliseconds: Chromium, the daemon and whatever else runs share 2 cores.\n")
 	}
