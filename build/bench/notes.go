@@ -48,9 +48,11 @@ func setupNotes(goals []goal, flows []setupFlow) string {
 	var b strings.Builder
 	b.WriteString("\n**Why set-up misses, and what would close it** (the steps above, this run):\n\n")
 	if missed(goals, "setup: browser → door") {
-		fmt.Fprintf(&b, "- Browser → door: the client asks for the microphone before it sends the Invite: the Invite leaves %s ms after the click, of which getUserMedia took %s (Chromium's fake device; a real one is slower). "+
-			"Sending the Invite first and opening the microphone while the door answers (web/static/app.js, placeCall) would take about that off; the door answers by itself, so the wait would overlap.\n",
-			f(med(b2d, "invite"), 0), f(med(b2d, "media"), 0))
+		gum, trip := med(b2d, "media"), med(b2d, "incall")-med(b2d, "invite")
+		fmt.Fprintf(&b, "- Browser → door: the client opens the microphone before it sends the Invite: the Invite leaves %s ms after the click, of which getUserMedia took %s (Chromium's fake device; a real one is slower), "+
+			"and the door's Accepted comes back %s ms later. Sending the Invite first and opening the microphone meanwhile (web/static/app.js, placeCall) would save the shorter of the two, about %s ms; "+
+			"making the offer with an empty send-and-receive audio transceiver and attaching the microphone with replaceTrack when it opens (no renegotiation) would take getUserMedia off the path altogether.\n",
+			f(med(b2d, "invite"), 0), f(gum, 0), f(trip, 0), f(min(gum, trip), 0))
 		fmt.Fprintf(&b, "- From the page showing the call (%s ms) to its offer leaving (%s ms) is Chromium building the offer; from there to connected (%s ms) is the door's answer, ICE and DTLS over loopback.\n",
 			f(med(b2d, "incall"), 0), f(med(b2d, "offer"), 0), f(med(b2d, "connected"), 0))
 		if gap := med(b2d, "frame") - med(b2d, "connected"); gap > 30 {
