@@ -5,8 +5,10 @@
 // runs it (build/bench.mk); every figure comes from this run, on this
 // machine.
 //
-//	bench -out docs/BENCHMARKS.md                 # everything (about 25 min on 2 cores)
+//	bench -out docs/BENCHMARKS.md                 # everything (about 20 min on 2 cores)
 //	bench -sections glass,setup -out /tmp/b.md -quick
+//	bench -hold-call 30s -camera clock             # a call to profile: perf record -g -p PID
+//	BENCH_LOGS=/tmp/logs bench ...                 # keep every intercomd's log
 //
 // A section that fails is reported as failed in the document; the others
 // still run. bench exits 0 unless -strict is given and a section failed:
