@@ -63,11 +63,17 @@ func setupNotes(goals []goal, flows []setupFlow) string {
 		b.WriteString("- The machine's load (above) moves these figures by tens of milliseconds: Chromium, the daemon and whatever else runs share 2 cores.\n")
 	}
 	if missed(goals, "setup: browser → browser") && len(flows) > 2 {
-		b2b := flows[2]
-		fmt.Fprintf(&b, "- Browser → browser: the caller's page shows the call %s ms after the click: the callee's page rings, answers and opens its own camera and microphone before its Accepted reaches the caller; "+
-			"connected at %s ms, first frame at %s ms, after the callee's Chromium starts a software encoder for its camera. The same two fixes apply on both pages (send Invite and Accepted before getUserMedia). "+
-			"The seed's 255 ms is the figure from issue 7; the seed cannot be run here to measure it beside ours.\n",
-			f(med(b2b, "incall"), 0), f(med(b2b, "connected"), 0), f(med(b2b, "frame"), 0))
+		b2b, d2b := flows[2], flows[1]
+		fmt.Fprintf(&b, "- Browser → browser: the caller's page shows the call %s ms after the click, once the callee's page has rung, answered and sent Accepted; "+
+			"its offer leaves at %s ms and the media is connected at %s ms; the first frame follows %s ms later, the callee's Chromium starting a software encoder for its camera "+
+			"(the door, for comparison, sends its first frame %s ms after connected in the browser → door flow).",
+			f(med(b2b, "incall"), 0), f(med(b2b, "offer"), 0), f(med(b2b, "connected"), 0), f(med(b2b, "frame")-med(b2b, "connected"), 0),
+			f(med(b2d, "frame")-med(b2d, "connected"), 0))
+		if acc, gum := med(d2b, "accept"), med(d2b, "media"); acc > gum {
+			fmt.Fprintf(&b, " A callee's page sends Accepted only once its camera and microphone are open (door → browser: getUserMedia at %s ms after the Answer click, Accepted at %s ms): "+
+				"sending Accepted first and attaching the tracks with replaceTrack when they open would save about %s ms.", f(gum, 0), f(acc, 0), f(gum, 0))
+		}
+		b.WriteString(" The seed's 255 ms is the figure from issue 7; the seed cannot be run here to measure it beside ours.\n")
 	}
 	return b.String()
 }
