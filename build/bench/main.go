@@ -25,6 +25,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/intercomd/intercomd/internal/chromiumtest"
 )
 
 // env is what every section gets.
@@ -86,7 +88,7 @@ func run() error {
 			fmt.Fprintf(os.Stderr, "bench %s: %s\n", time.Now().Format("15:04:05"), fmt.Sprintf(format, args...))
 		},
 	}
-	e.chromium, _ = chromiumPath()
+	e.chromium, _ = chromiumtest.Path()
 	for _, p := range []string{e.intercomd, e.hubload, e.encode} {
 		if _, err := os.Stat(p); err != nil {
 			return fmt.Errorf("%s missing: build it first (make bench does)", p)

@@ -39,23 +39,19 @@ type Option = chromedp.ExecAllocatorOption
 // of HTTPS only).
 var IgnoreCertErrors Option = chromedp.IgnoreCertErrors
 
-// Start launches a fresh headless Chromium (its own profile directory) and
-// returns a context for its first tab. The browser is closed when the test
-// ends. Further tabs: NewTab.
-func Start(t testing.TB, opts ...Option) context.Context {
-	t.Helper()
-	path, err := Path()
-	if err != nil {
-		t.Fatalf("chromium not found: install Debian's chromium package (build/deps.sh test) or set CHROMIUM: %v", err)
-	}
-	all := append([]chromedp.ExecAllocatorOption{
+// Options are the allocator options of a headless Chromium at path with a
+// fresh profile in dir: the flags measured to work here for WebRTC on
+// loopback with the fake camera and microphone. Start uses them; so do the
+// benchmarks, which are no tests.
+func Options(path, dir string) []chromedp.ExecAllocatorOption {
+	return []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(path),
 		chromedp.Flag("headless", "new"),
 		chromedp.NoSandbox,
 		chromedp.DisableGPU,
 		chromedp.NoFirstRun,
 		chromedp.NoDefaultBrowserCheck,
-		chromedp.UserDataDir(t.TempDir()),
+		chromedp.UserDataDir(dir),
 		chromedp.Flag("use-fake-ui-for-media-stream", true),
 		chromedp.Flag("use-fake-device-for-media-stream", true),
 		chromedp.Flag("allow-loopback-in-peer-connection", true),
@@ -68,8 +64,20 @@ func Start(t testing.TB, opts ...Option) context.Context {
 		chromedp.Flag("disable-renderer-backgrounding", true),
 		chromedp.Flag("disable-background-timer-throttling", true),
 		chromedp.Flag("disable-backgrounding-occluded-windows", true),
-		chromedp.WindowSize(1024, 768),
-	}, opts...)
+	}
+}
+
+// Start launches a fresh headless Chromium (its own profile directory) and
+// returns a context for its first tab. The browser is closed when the test
+// ends. Further tabs: NewTab.
+func Start(t testing.TB, opts ...Option) context.Context {
+	t.Helper()
+	path, err := Path()
+	if err != nil {
+		t.Fatalf("chromium not found: install Debian's chromium package (build/deps.sh test) or set CHROMIUM: %v", err)
+	}
+	all := append(Options(path, t.TempDir()), chromedp.WindowSize(1024, 768))
+	all = append(all, opts...)
 	base, cancelTimeout := context.WithTimeout(context.Background(), Timeout)
 	alloc, cancelAlloc := chromedp.NewExecAllocator(base, all...)
 	ctx, cancelTab := chromedp.NewContext(alloc, chromedp.WithLogf(t.Logf))
