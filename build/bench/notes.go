@@ -137,9 +137,9 @@ func memoryNotes(s, arena *callSeries, ok bool) string {
 	return fmt.Sprintf("\n**Why RSS grows over calls, and what would close it.** Not a leak in Go: goroutines and open files come back to where they were, RSS levels off after some tens of calls, and the Go heap stays at a few MB "+
 		"(GODEBUG=gctrace=1 while writing this benchmark: 2–3 MB live across 100 calls). The door creates an openh264 encoder when a call starts and frees it when the door goes idle, "+
 		"on whichever OS thread the Go scheduler runs the video pipe, and glibc keeps the freed memory in its per-thread malloc arenas. "+
-		"intercomd caps glibc at two arenas when it starts (cmd/intercomd/malloc_linux.go, unless MALLOC_ARENA_MAX is set); in this run that ends at %s, %+.1f MB from call %d, "+
-		"while the same calls with one arena (MALLOC_ARENA_MAX=1) end at %s (%+.1f MB): two arenas still fragment. "+
+		"intercomd caps glibc at one arena when it starts (cmd/intercomd/malloc_linux.go, unless MALLOC_ARENA_MAX is set); in this run that ends at %s, %+.1f MB from call %d, "+
+		"and the same calls with MALLOC_ARENA_MAX=1 set explicitly end at %s (%+.1f MB). "+
 		"Fixes: pin the video pipe's goroutine to one thread (runtime.LockOSThread at the top of videoPipe.run in media/video.go; while writing this benchmark that alone kept RSS flat at 47 MB over 100 calls, with the default arenas), "+
-		"or cap glibc at one arena (the door's C allocations are its encoders; little concurrency is lost), or keep one encoder alive between calls (it costs idle memory).\n",
+		"or keep one encoder alive between calls (it costs idle memory).\n",
 		mb(s.after.RSS), float64(s.growth())/1e6, s.warmCalls(), mb(arena.after.RSS), float64(arena.growth())/1e6)
 }
