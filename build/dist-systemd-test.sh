@@ -29,13 +29,31 @@ done
 
 cache=${XDG_CACHE_HOME:-$HOME/.cache}/intercomd
 base=$cache/bookworm-systemd.tar
-if [ ! -s "$base" ]; then
-  say "making a bookworm image with systemd (once; cached in $base)"
+# image_ok: the cached image is a whole tar (not a directory, not cut short)
+# with systemd and apt in it; anything else is made again.
+image_ok() {
+  [ -f "$base" ] && [ -s "$base" ] || return 1
+  tar -tf "$base" 2>/dev/null | grep -qx -e './usr/lib/systemd/systemd' -e 'usr/lib/systemd/systemd' || return 1
+  tar -tf "$base" 2>/dev/null | grep -qx -e './usr/bin/apt-get' -e 'usr/bin/apt-get'
+}
+if ! image_ok; then
+  if [ -e "$base" ]; then
+    say "the cached image $base is not a whole bookworm image with systemd: making it again"
+    rm -rf "$base"
+  else
+    say "making a bookworm image with systemd (once; cached in $base)"
+  fi
   mkdir -p "$cache"
+  # mmdebstrap picks its output format from the file name: the partial file
+  # must end in .tar, or it writes a directory.
+  part=$cache/bookworm-systemd.part.tar
+  rm -rf "$part"
   mmdebstrap --quiet --variant=minbase --mode=root \
     --include=systemd,systemd-sysv,dbus,adduser,init-system-helpers,libasound2,curl,ca-certificates \
-    bookworm "$base.part" || fail "mmdebstrap could not make the image"
-  mv "$base.part" "$base"
+    bookworm "$part" || { rm -rf "$part"; fail "mmdebstrap could not make the image"; }
+  [ -f "$part" ] || { rm -rf "$part"; fail "mmdebstrap wrote no tar file at $part"; }
+  mv "$part" "$base"
+  image_ok || fail "the new image $base lacks systemd or apt"
 fi
 
 root=$(mktemp -d)
