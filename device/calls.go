@@ -113,6 +113,7 @@ func (c *Controller) accept() {
 	}
 	c.send(Message{Type: "Invite", Text: quote("Accepted"), To: c.peer})
 	c.setState(StateInCall)
+	c.deadline = time.NewTimer(c.cfg.MediaTimeout)
 }
 
 func (c *Controller) onOffer(m Message) {
@@ -201,6 +202,7 @@ func (c *Controller) onInviteStatus(from, status, reason string) {
 		stop(&c.deadline)
 		c.peer = from
 		c.setState(StateInCall)
+		c.deadline = time.NewTimer(c.cfg.MediaTimeout)
 		if err := c.newCall(); err != nil {
 			c.log.Error("cannot call: media", "peer", from, "err", err)
 			c.endCall("Door media failed")
@@ -268,6 +270,11 @@ func (c *Controller) onDeadline() {
 		c.log.Info("nobody answered at the door", "caller", c.peer, "after", c.cfg.AnswerTimeout)
 		c.send(Message{Type: "Invite", Text: quote("Rejected"), To: c.peer, Reason: "No answer"})
 		c.toIdle()
+	case StateInCall:
+		if !c.connected {
+			c.log.Warn("call ended: media did not connect", "peer", c.peer, "after", c.cfg.MediaTimeout)
+			c.endCall("No media")
+		}
 	}
 }
 
@@ -307,19 +314,38 @@ func (c *Controller) newCall() error {
 	if err != nil {
 		return err
 	}
-	c.call = call
+	c.call, c.connected = call, false
 	return nil
 }
 
+// closeCall lets go of the current call and tears it down on a goroutine of
+// its own: a peer connection's close can hang (pion's DTLS and SRTP have
+// deadlocked on it) and must never freeze the door or delay its next call.
 func (c *Controller) closeCall() {
 	stop(&c.grace)
-	if c.call != nil {
-		if err := c.call.Close(); err != nil {
-			c.log.Debug("close call", "err", err)
-		}
-		c.call = nil
-		c.callID++
+	if c.call == nil {
+		return
 	}
+	call, peer := c.call, c.peer
+	c.call, c.connected = nil, false
+	c.callID++
+	c.closing.Add(1)
+	go func() {
+		defer c.closing.Done()
+		done := make(chan error, 1)
+		go func() { done <- call.Close() }()
+		t := time.NewTimer(c.cfg.CloseTimeout)
+		defer t.Stop()
+		select {
+		case err := <-done:
+			if err != nil {
+				c.log.Debug("close call", "peer", peer, "err", err)
+			}
+		case <-t.C:
+			// Left to finish (or not) on its own; the door has moved on.
+			c.log.Error("call teardown stuck: abandoned", "peer", peer, "after", c.cfg.CloseTimeout)
+		}
+	}()
 }
 
 func (c *Controller) toIdle() {
@@ -336,6 +362,10 @@ func (c *Controller) onCallEvent(ev CallEvent) {
 	switch ev.State {
 	case ConnConnected:
 		stop(&c.grace)
+		if !c.connected && c.state == StateInCall {
+			c.connected = true
+			stop(&c.deadline) // the media timeout
+		}
 		c.log.Info("media connected", "peer", c.peer)
 	case ConnDisconnected:
 		if c.grace == nil {

@@ -36,6 +36,13 @@ type Config struct {
 	// RegisterRetry is the pause before registering again after the hub
 	// refused the name.
 	RegisterRetry time.Duration
+	// MediaTimeout ends an accepted call whose media has not connected by
+	// then (an offer that never comes, ICE that never connects), so one
+	// resident cannot hold the door busy.
+	MediaTimeout time.Duration
+	// CloseTimeout is how long a call's teardown may take before the door
+	// logs it as stuck; it never waits for it either way.
+	CloseTimeout time.Duration
 }
 
 func (c *Config) setDefaults() {
@@ -50,6 +57,12 @@ func (c *Config) setDefaults() {
 	}
 	if c.RegisterRetry <= 0 {
 		c.RegisterRetry = 5 * time.Second
+	}
+	if c.MediaTimeout <= 0 {
+		c.MediaTimeout = 30 * time.Second
+	}
+	if c.CloseTimeout <= 0 {
+		c.CloseTimeout = 5 * time.Second
 	}
 }
 
@@ -78,8 +91,9 @@ type Controller struct {
 	media Media
 	panel Panel
 
-	events chan event
-	done   chan struct{} // closed when Run returns
+	events  chan event
+	done    chan struct{}  // closed when Run returns
+	closing sync.WaitGroup // calls being torn down (closeCall)
 
 	statusMu sync.Mutex
 	status   Status // guarded by statusMu; written by Run after every event
@@ -92,6 +106,7 @@ type Controller struct {
 	caller     bool            // the door placed the current call
 	call       Call            // the current peer connection, or nil
 	callID     int             // tells current call events from stale ones
+	connected  bool            // the current call's media has connected
 	pending    map[string]bool // ring group members still ringing
 	users      map[string]User // who is online, from the hub's lists
 	deadline   *time.Timer     // ring or answer timeout of the current state
@@ -316,6 +331,7 @@ func (c *Controller) shutdown() {
 	}
 	c.closeCall()
 	c.toIdle()
+	c.closing.Wait() // each teardown gives up after CloseTimeout
 }
 
 var (

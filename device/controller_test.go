@@ -42,12 +42,14 @@ type mediaStub struct {
 	mu    sync.Mutex
 	calls []*callStub
 	err   error
+	// hang, when set, makes the next calls' Close block until it is closed.
+	hang chan struct{}
 }
 
 func (m *mediaStub) NewCall(peer string, events func(CallEvent)) (Call, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	c := &callStub{peer: peer, events: events}
+	c := &callStub{peer: peer, events: events, hang: m.hang}
 	m.calls = append(m.calls, c)
 	return c, nil
 }
@@ -72,6 +74,7 @@ type callStub struct {
 	setAnswer  json.RawMessage
 	candidates []json.RawMessage
 	closed     bool
+	hang       chan struct{}
 }
 
 func (c *callStub) Offer(context.Context) (json.RawMessage, error) {
@@ -103,6 +106,9 @@ func (c *callStub) AddCandidate(cand json.RawMessage) error {
 }
 
 func (c *callStub) Close() error {
+	if c.hang != nil {
+		<-c.hang
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.closed = true
