@@ -16,9 +16,6 @@ import (
 var version = "dev"
 
 func main() {
-	if os.Getenv("MALLOC_ARENA_MAX") == "" {
-		limitMallocArenas()
-	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr, nil); err != nil {

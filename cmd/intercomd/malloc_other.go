@@ -2,4 +2,8 @@
 
 package main
 
-func limitMallocArenas() {}
+import "errors"
+
+func mallocArenas() (int, error) { return 0, errors.New("no glibc malloc here") }
+
+func touchMalloc() {}
