@@ -84,6 +84,8 @@ func (c *Controller) onIncoming(from string) {
 		return
 	}
 	c.peer, c.caller = from, false
+	c.newRing()
+	c.emit(Event{Kind: EventIncoming, Peer: from})
 	c.send(Message{Type: "Invite", Text: quote("Ringing"), To: from})
 	if c.cfg.Answer == AnswerAuto {
 		c.accept()
@@ -108,7 +110,7 @@ func (c *Controller) accept() {
 	if err := c.newCall(); err != nil {
 		c.log.Error("cannot answer: media", "peer", c.peer, "err", err)
 		c.send(Message{Type: "Invite", Text: quote("Rejected"), To: c.peer, Reason: "Door media failed"})
-		c.toIdle()
+		c.toIdle("Door media failed")
 		return
 	}
 	c.send(Message{Type: "Invite", Text: quote("Accepted"), To: c.peer})
@@ -141,8 +143,8 @@ func (c *Controller) onAnswer(m Message) {
 	}
 }
 
-// startCall rings the ring group (the Call button).
-func (c *Controller) startCall() error {
+// startCall rings the ring group (the Call button, or via).
+func (c *Controller) startCall(via string) error {
 	if !c.registered {
 		return ErrNotRegistered
 	}
@@ -165,7 +167,9 @@ func (c *Controller) startCall() error {
 		c.send(Message{Type: "Invite", Text: quote("Start"), To: t})
 	}
 	c.caller, c.peer = true, ""
+	c.newRing()
 	c.setState(StateCalling)
+	c.emit(Event{Kind: EventRing, Via: via})
 	c.deadline = time.NewTimer(c.cfg.RingTimeout)
 	return nil
 }
@@ -203,6 +207,7 @@ func (c *Controller) onInviteStatus(from, status, reason string) {
 		c.peer = from
 		c.setState(StateInCall)
 		c.deadline = time.NewTimer(c.cfg.MediaTimeout)
+		c.emit(Event{Kind: EventRingAnswered, Peer: from})
 		if err := c.newCall(); err != nil {
 			c.log.Error("cannot call: media", "peer", from, "err", err)
 			c.endCall("Door media failed")
@@ -222,7 +227,7 @@ func (c *Controller) onInviteStatus(from, status, reason string) {
 		delete(c.pending, from)
 		if len(c.pending) == 0 {
 			c.log.Warn("missed call: nobody answered the door", "last", status)
-			c.toIdle()
+			c.toIdle(or(reason, status))
 		}
 	}
 }
@@ -250,12 +255,12 @@ func (c *Controller) onHangup(m Message) {
 		delete(c.pending, m.From)
 		if len(c.pending) == 0 {
 			c.log.Warn("missed call: nobody answered the door", "last", "hangup "+m.Reason)
-			c.toIdle()
+			c.toIdle(or(m.Reason, "Hangup"))
 		}
 	case (c.state == StateInCall || c.state == StateRinging) && m.From == c.peer:
 		c.log.Info("the resident hung up", "peer", m.From, "reason", m.Reason)
 		c.closeCall()
-		c.toIdle()
+		c.toIdle(or(m.Reason, "Hangup"))
 	}
 }
 
@@ -265,11 +270,11 @@ func (c *Controller) onDeadline() {
 	case StateCalling:
 		c.log.Warn("missed call: nobody answered the door", "after", c.cfg.RingTimeout)
 		c.cancelPending("No answer")
-		c.toIdle()
+		c.toIdle("No answer")
 	case StateRinging:
 		c.log.Info("nobody answered at the door", "caller", c.peer, "after", c.cfg.AnswerTimeout)
 		c.send(Message{Type: "Invite", Text: quote("Rejected"), To: c.peer, Reason: "No answer"})
-		c.toIdle()
+		c.toIdle("No answer")
 	case StateInCall:
 		if !c.connected {
 			c.log.Warn("call ended: media did not connect", "peer", c.peer, "after", c.cfg.MediaTimeout)
@@ -284,11 +289,11 @@ func (c *Controller) hangup() error {
 		c.endCall("Requested")
 	case StateRinging:
 		c.send(Message{Type: "Invite", Text: quote("Rejected"), To: c.peer, Reason: "Rejected at the door"})
-		c.toIdle()
+		c.toIdle("Rejected at the door")
 	case StateCalling:
 		c.log.Info("the door cancelled its call")
 		c.cancelPending("Cancelled")
-		c.toIdle()
+		c.toIdle("Cancelled")
 	default:
 		return errNoCall
 	}
@@ -301,7 +306,7 @@ func (c *Controller) endCall(reason string) {
 		c.send(Message{Type: "Hangup", Text: quote("Local"), To: c.peer, Reason: reason})
 	}
 	c.closeCall()
-	c.toIdle()
+	c.toIdle(reason)
 }
 
 func (c *Controller) newCall() error {
@@ -348,11 +353,37 @@ func (c *Controller) closeCall() {
 	}()
 }
 
-func (c *Controller) toIdle() {
+// toIdle ends the ring or call, for reason.
+func (c *Controller) toIdle(reason string) {
 	stop(&c.deadline)
 	clear(c.pending)
+	peer := c.peer
+	switch {
+	case c.state == StateInCall:
+		var dur time.Duration
+		if !c.mediaUp.IsZero() {
+			dur = time.Since(c.mediaUp)
+		}
+		c.emit(Event{Kind: EventCallEnded, Peer: peer, Dur: dur, Reason: reason})
+	case c.ring != 0:
+		c.emit(Event{Kind: EventRingMissed, Peer: peer, Reason: reason})
+	}
 	c.setState(StateIdle)
 	c.peer, c.caller = "", false
+	c.ring, c.mediaUp = 0, time.Time{}
+}
+
+// newRing gives the ring that starts now its id.
+func (c *Controller) newRing() {
+	c.rings++
+	c.ring = c.rings
+}
+
+func or(s, fallback string) string {
+	if s == "" {
+		return fallback
+	}
+	return s
 }
 
 func (c *Controller) onCallEvent(ev CallEvent) {
@@ -367,6 +398,10 @@ func (c *Controller) onCallEvent(ev CallEvent) {
 			stop(&c.deadline) // the media timeout
 		}
 		c.log.Info("media connected", "peer", c.peer)
+		if c.mediaUp.IsZero() {
+			c.mediaUp = time.Now()
+			c.emit(Event{Kind: EventCallStarted, Peer: c.peer})
+		}
 	case ConnDisconnected:
 		if c.grace == nil {
 			c.grace = time.NewTimer(c.cfg.DisconnectGrace)
@@ -388,12 +423,21 @@ func (c *Controller) onOpenDoor(m Message) {
 	case c.state != StateInCall || m.From != c.peer:
 		c.log.Warn("door opening refused: not in a call with the door", "by", m.From)
 		reply.Status, reply.Reason = "Fail", "Only the resident in a call with the door can open it"
-	case c.panel.Relay == nil:
+	case c.openDoor(m.From, "call") != nil:
 		reply.Status, reply.Reason = "Fail", "This door has no door opener"
 	default:
-		c.panel.Relay.Pulse()
-		c.log.Info("door opened", "by", m.From, "at", time.Now().Format(time.RFC3339))
 		reply.Status = "OK"
 	}
 	c.send(reply)
+}
+
+// openDoor pulses the relay for by; whether by may is the caller's call.
+func (c *Controller) openDoor(by, via string) error {
+	if c.panel.Relay == nil {
+		return ErrNoRelay
+	}
+	c.panel.Relay.Pulse()
+	c.log.Info("door opened", "by", by, "via", via, "at", time.Now().Format(time.RFC3339))
+	c.emit(Event{Kind: EventDoorOpened, Peer: by, Via: via})
+	return nil
 }

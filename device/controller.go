@@ -15,6 +15,7 @@ var (
 	ErrBusy          = errors.New("the door is already in a call")
 	ErrNobody        = errors.New("nobody to ring: no resident is online")
 	ErrStopped       = errors.New("the door has stopped")
+	ErrNoRelay       = errors.New("this door has no door opener")
 )
 
 // Config is how the door behaves.
@@ -43,6 +44,10 @@ type Config struct {
 	// CloseTimeout is how long a call's teardown may take before the door
 	// logs it as stuck; it never waits for it either way.
 	CloseTimeout time.Duration
+	// Observers watch the door's events (see Event). Each is called on the
+	// door's goroutine and must not block: a slow observer queues (see
+	// EventQueue).
+	Observers []func(Event)
 }
 
 func (c *Config) setDefaults() {
@@ -107,6 +112,9 @@ type Controller struct {
 	call       Call            // the current peer connection, or nil
 	callID     int             // tells current call events from stale ones
 	connected  bool            // the current call's media has connected
+	ring       uint64          // id of the current ring or call (Event.Call), 0 when none
+	rings      uint64          // last ring id given out
+	mediaUp    time.Time       // when the current call's media connected, or zero
 	pending    map[string]bool // ring group members still ringing
 	users      map[string]User // who is online, from the hub's lists
 	deadline   *time.Timer     // ring or answer timeout of the current state
@@ -147,7 +155,19 @@ func (c *Controller) Deliver(m Message) {
 }
 
 // Call rings the door's ring group (the Call button).
-func (c *Controller) Call() error { return c.command(c.startCall) }
+func (c *Controller) Call() error { return c.Ring("button") }
+
+// Ring rings the door's ring group as the Call button does, for via (the
+// API, MQTT...): it answers a resident's call that rings at the door.
+func (c *Controller) Ring(via string) error {
+	return c.command(func() error { return c.startCall(via) })
+}
+
+// OpenDoor pulses the door relay for by, through via. The caller decides
+// whether by may open the door.
+func (c *Controller) OpenDoor(by, via string) error {
+	return c.command(func() error { return c.openDoor(by, via) })
+}
 
 // Answer accepts a resident's call that rings at the door.
 func (c *Controller) Answer() error { return c.command(c.answer) }
@@ -195,7 +215,7 @@ func (c *Controller) Run(ctx context.Context) error {
 		case e := <-c.events:
 			c.handle(e)
 		case <-pressed(c.panel.Call):
-			c.logErr("call button", c.startCall())
+			c.logErr("call button", c.startCall("button"))
 		case <-pressed(c.panel.Answer):
 			c.logErr("answer button", c.answer())
 		case <-pressed(c.panel.Hangup):
@@ -281,10 +301,12 @@ func (c *Controller) register() {
 }
 
 func (c *Controller) setState(s State) {
-	if c.state != s {
-		c.log.Info("state", "from", c.state, "to", s, "peer", c.peer)
+	if c.state == s {
+		return
 	}
+	c.log.Info("state", "from", c.state, "to", s, "peer", c.peer)
 	c.state = s
+	c.emit(Event{Kind: EventState, Peer: c.peer})
 }
 
 // refresh shows the state on the lights and in the status snapshot.
@@ -330,7 +352,7 @@ func (c *Controller) shutdown() {
 		c.cancelPending("Door shutting down")
 	}
 	c.closeCall()
-	c.toIdle()
+	c.toIdle("Door shutting down")
 	c.closing.Wait() // each teardown gives up after CloseTimeout
 }
 
