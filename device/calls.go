@@ -18,13 +18,16 @@ func (c *Controller) onMessage(m Message) {
 		for _, u := range m.Users {
 			c.users[u.Name] = u
 		}
+		c.ringLateJoiners()
 	case "Users Delta":
 		for _, name := range m.Left {
 			delete(c.users, name)
+			delete(c.rung, name) // coming back (from a notification) rings again
 		}
 		for _, u := range m.Joined {
 			c.users[u.Name] = u
 		}
+		c.ringLateJoiners()
 	case "Invite":
 		c.onInvite(m)
 	case "Caller Session Description":
@@ -157,14 +160,14 @@ func (c *Controller) startCall(via string) error {
 		return ErrBusy
 	}
 	targets := c.ringGroup()
-	if len(targets) == 0 {
+	if len(targets) == 0 && !c.cfg.HoldRing {
 		c.log.Warn("call button: nobody to ring", "ring_group", c.cfg.RingGroup)
 		return ErrNobody
 	}
 	c.log.Info("ringing", "who", targets)
+	clear(c.rung)
 	for _, t := range targets {
-		c.pending[t] = true
-		c.send(Message{Type: "Invite", Text: quote("Start"), To: t})
+		c.ringMember(t)
 	}
 	c.caller, c.peer = true, ""
 	c.newRing()
@@ -225,7 +228,7 @@ func (c *Controller) onInviteStatus(from, status, reason string) {
 	case "Rejected", "Busy", "Fail":
 		c.log.Info("ring group member declined", "who", from, "status", status, "reason", reason)
 		delete(c.pending, from)
-		if len(c.pending) == 0 {
+		if len(c.pending) == 0 && !c.cfg.HoldRing {
 			c.log.Warn("missed call: nobody answered the door", "last", status)
 			c.toIdle(or(reason, status))
 		}
@@ -253,7 +256,7 @@ func (c *Controller) onHangup(m Message) {
 	switch {
 	case c.state == StateCalling && c.pending[m.From]:
 		delete(c.pending, m.From)
-		if len(c.pending) == 0 {
+		if len(c.pending) == 0 && !c.cfg.HoldRing {
 			c.log.Warn("missed call: nobody answered the door", "last", "hangup "+m.Reason)
 			c.toIdle(or(m.Reason, "Hangup"))
 		}
@@ -357,6 +360,7 @@ func (c *Controller) closeCall() {
 func (c *Controller) toIdle(reason string) {
 	stop(&c.deadline)
 	clear(c.pending)
+	clear(c.rung)
 	peer := c.peer
 	switch {
 	case c.state == StateInCall:

@@ -31,6 +31,11 @@ type Config struct {
 	RingGroup []string
 	// RingTimeout cancels the door's call when no resident answers.
 	RingTimeout time.Duration
+	// HoldRing keeps the door ringing until RingTimeout even when nobody is
+	// online or everyone online declined, and rings residents who come
+	// online meanwhile: a phone woken by a push notification opens the app
+	// and is rung at once.
+	HoldRing bool
 	// DisconnectGrace ends a call whose connection stays disconnected this
 	// long (the browser vanished without a word).
 	DisconnectGrace time.Duration
@@ -116,6 +121,7 @@ type Controller struct {
 	rings      uint64          // last ring id given out
 	mediaUp    time.Time       // when the current call's media connected, or zero
 	pending    map[string]bool // ring group members still ringing
+	rung       map[string]bool // members rung in this ring (until they leave)
 	users      map[string]User // who is online, from the hub's lists
 	deadline   *time.Timer     // ring or answer timeout of the current state
 	grace      *time.Timer     // disconnect grace of the current call
@@ -144,6 +150,7 @@ func New(cfg Config, log *slog.Logger, sig Signaller, media Media, panel Panel) 
 		events:  make(chan event, 1024),
 		done:    make(chan struct{}),
 		pending: map[string]bool{},
+		rung:    map[string]bool{},
 		users:   map[string]User{},
 		status:  Status{Name: cfg.Name, State: StateIdle.String()},
 	}

@@ -354,8 +354,12 @@ func TestDoorRingGroupConfigured(t *testing.T) {
 		r.press(r.call)
 		// carol is offline: only bob rings.
 		r.expect(Message{Type: "Invite", Text: quote("Start"), To: "bob"})
+		// carol comes online during the ring: she is rung too.
 		r.deliver(Message{Type: "Users Delta", Joined: []User{{Name: "carol", Kind: "browser"}}, Left: []string{"bob"}})
+		r.expect(Message{Type: "Invite", Text: quote("Start"), To: "carol"})
 		r.deliver(Message{Type: "Invite", Text: quote("Start"), Status: "Fail", From: "bob"})
+		r.state(StateCalling)
+		r.deliver(Message{Type: "Invite", Text: quote("Start"), Status: "Rejected", From: "carol"})
 		r.state(StateIdle)
 		r.press(r.call)
 		r.expect(Message{Type: "Invite", Text: quote("Start"), To: "carol"})
