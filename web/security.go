@@ -12,16 +12,19 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/intercomd/intercomd/auth"
+	"github.com/intercomd/intercomd/certs"
 )
 
-// security is everything between the network and the routes: TLS, the
-// resident login (or, with NoAuth, the loopback-only guard), the HTTP to
-// HTTPS redirect and the per-client limits. The Server holds one.
+// security is everything between the network and the routes: TLS (certs),
+// the resident login (auth; or, with NoAuth, the loopback-only guard), the
+// HTTP to HTTPS redirect and the per-client limits. The Server holds one.
 type security struct {
 	log      *slog.Logger
-	certs    *certStore // nil: plain HTTP
-	guard    *guard     // nil: no login (NoAuth)
-	redirect string     // address of the plain-HTTP redirect; "" for none
+	certs    *certs.Store // nil: plain HTTP
+	guard    *auth.Guard  // nil: no login (NoAuth)
+	redirect string       // address of the plain-HTTP redirect; "" for none
 	// redirectAddr is where the redirect listens, once start has run.
 	redirectAddr string
 	maxConns     int // per client address; 0: no cap
@@ -45,12 +48,12 @@ func newSecurity(cfg Config, log *slog.Logger) (*security, error) {
 			"listen on localhost, or drop -no-auth and set a password with `intercomd set-password`", cfg.Listen)
 	}
 	if !loopback || cfg.TLSCert != "" || cfg.TLSKey != "" {
-		certs, err := newCertStore(cfg.StateDir, cfg.TLSCert, cfg.TLSKey, localHosts, log)
+		cs, err := certs.New(certs.Config{StateDir: cfg.StateDir, CertFile: cfg.TLSCert, KeyFile: cfg.TLSKey}, log)
 		if err != nil {
 			return nil, fmt.Errorf("web: %w", err)
 		}
-		sec.certs = certs
-		log.Info("https", "fingerprint", certs.Fingerprint(), "certificate", certs.certFile)
+		sec.certs = cs
+		log.Info("https", "fingerprint", cs.Fingerprint(), "certificate", cs.CertFile())
 	} else if sec.redirect != "" {
 		return nil, errors.New("web: http_redirect needs HTTPS, which is on only when intercomd listens on a non-loopback address or has tls_cert and tls_key")
 	}
@@ -59,7 +62,7 @@ func newSecurity(cfg Config, log *slog.Logger) (*security, error) {
 		if sec.certs != nil {
 			fp = sec.certs.Fingerprint
 		}
-		g, err := newGuard(guardOptions{stateDir: cfg.StateDir, secure: sec.certs != nil, fingerprint: fp}, log)
+		g, err := auth.New(auth.Config{StateDir: cfg.StateDir, Secure: sec.certs != nil, Fingerprint: fp}, log)
 		if err != nil {
 			return nil, fmt.Errorf("web: %w", err)
 		}
@@ -109,16 +112,16 @@ func listenIsLoopback(listen string) bool {
 func (sec *security) wrap(next http.Handler) http.Handler {
 	next = throttleSockets(next, sec.msgRate)
 	if sec.guard == nil {
-		return loopbackOnly(next)
+		return auth.LoopbackOnly(next)
 	}
-	return sec.guard.wrap(next)
+	return sec.guard.Wrap(next)
 }
 
 // listener caps connections per client and adds TLS.
 func (sec *security) listener(ln net.Listener) net.Listener {
 	ln = limitPerAddr(ln, sec.maxConns, sec.log)
 	if sec.certs != nil {
-		ln = tls.NewListener(ln, sec.certs.tlsConfig())
+		ln = tls.NewListener(ln, sec.certs.TLSConfig())
 	}
 	return ln
 }
@@ -138,7 +141,7 @@ func (sec *security) start(ctx context.Context, addr string) (stop func(), err e
 	var wg sync.WaitGroup
 	ctx, cancel := context.WithCancel(ctx)
 	if sec.guard != nil {
-		wg.Go(func() { sec.guard.run(ctx) })
+		wg.Go(func() { sec.guard.Run(ctx) })
 	}
 	if sec.redirect != "" {
 		ln, err := net.Listen("tcp", sec.redirect)

@@ -17,6 +17,9 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/intercomd/intercomd/auth"
+	"github.com/intercomd/intercomd/certs"
 )
 
 const testPassword = "resident secret"
@@ -25,7 +28,7 @@ const testPassword = "resident secret"
 // a server on loopback (all tests may use) serves HTTPS.
 func loopbackPair(t testing.TB, dir string) (certFile, keyFile string) {
 	t.Helper()
-	c, k, err := makeCert([]string{"localhost"}, []net.IP{net.IPv4(127, 0, 0, 1)}, time.Now())
+	c, k, err := certs.SelfSigned([]string{"localhost"}, []net.IP{net.IPv4(127, 0, 0, 1)}, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,7 +57,7 @@ func startSecure(t *testing.T, password string, edit func(*Config)) *secureServe
 	t.Helper()
 	dir := t.TempDir()
 	if password != "" {
-		if err := SetPassword(dir, password); err != nil {
+		if err := auth.SetPassword(dir, password); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -89,7 +92,7 @@ func startSecure(t *testing.T, password string, edit func(*Config)) *secureServe
 	ss.tls = &tls.Config{
 		InsecureSkipVerify: true,
 		VerifyPeerCertificate: func(raw [][]byte, _ [][]*x509.Certificate) error {
-			if len(raw) == 0 || certFingerprint(raw[0]) != s.Fingerprint() {
+			if len(raw) == 0 || certs.FingerprintOf(raw[0]) != s.Fingerprint() {
 				return errors.New("certificate fingerprint differs from the server's")
 			}
 			return nil
@@ -161,14 +164,14 @@ func (ss *secureServer) login(t *testing.T, password string) string {
 		t.Fatalf("login = %d %s", resp.StatusCode, body)
 	}
 	for _, c := range resp.Cookies() {
-		if c.Name == cookieSecure {
+		if c.Name == auth.CookieName(true) {
 			if !c.Secure || !c.HttpOnly || c.SameSite != http.SameSiteStrictMode {
 				t.Errorf("cookie %+v: want Secure, HttpOnly, SameSite=Strict over HTTPS", c)
 			}
 			return c.Name + "=" + c.Value
 		}
 	}
-	t.Fatalf("login set no %s cookie: %v", cookieSecure, resp.Header)
+	t.Fatalf("login set no %s cookie: %v", auth.CookieName(true), resp.Header)
 	return ""
 }
 
@@ -181,7 +184,7 @@ func TestSecureServer(t *testing.T) {
 	}
 
 	resp, body := ss.do(t, "GET", "/api/auth", "")
-	var st authStatus
+	var st auth.Status
 	json.Unmarshal([]byte(body), &st)
 	if resp.StatusCode != 200 || st.Fingerprint != ss.s.Fingerprint() || !st.HTTPS || !st.PasswordSet || st.Authenticated {
 		t.Errorf("GET /api/auth = %d %s, want the fingerprint %s, https, password set, not logged in", resp.StatusCode, body, ss.s.Fingerprint())
@@ -296,7 +299,7 @@ func TestFingerprintSameAfterRestart(t *testing.T) {
 	if a.Fingerprint() == "" || a.Fingerprint() != b.Fingerprint() {
 		t.Errorf("fingerprint after restart = %q, want %q (not empty)", b.Fingerprint(), a.Fingerprint())
 	}
-	if _, err := os.Stat(filepath.Join(dir, generatedKeyFile)); err != nil {
+	if _, err := os.Stat(filepath.Join(dir, certs.GeneratedKeyFile)); err != nil {
 		t.Errorf("no key in the state dir: %v", err)
 	}
 }

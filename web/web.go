@@ -1,7 +1,8 @@
-// Package web is intercomd's HTTP side: it serves the embedded browser client
-// (web/static), hands signalling WebSockets on / and /ws to the hub, and
-// answers /healthz; it also owns HTTPS, the resident login and the
-// per-client limits (security.go).
+// Package web is intercomd's HTTP server: it serves the embedded browser
+// client (web/static), hands signalling WebSockets on / and /ws to the hub,
+// answers /healthz, checks Origins, sets the security headers and limits
+// connections per client. The resident login is package auth and the
+// certificates package certs; security.go puts them in front of the routes.
 //
 // Every request passes through one handler chain, built in (*Server).routes,
 // so later middleware (login, HTTPS redirects) has exactly one place to go.

@@ -12,6 +12,7 @@ import (
 	"os"
 	"sync"
 
+	"github.com/intercomd/intercomd/cmd/intercomd/setpassword"
 	"github.com/intercomd/intercomd/device"
 	"github.com/intercomd/intercomd/hub"
 	"github.com/intercomd/intercomd/media"
@@ -185,5 +186,5 @@ func runSetPassword(args []string, in io.Reader, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	return setPassword(cfg.StateDir, in, stdout)
+	return setpassword.Run(cfg.StateDir, in, stdout)
 }

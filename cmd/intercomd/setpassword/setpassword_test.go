@@ -1,4 +1,4 @@
-package main
+package setpassword
 
 import (
 	"bytes"
@@ -24,10 +24,10 @@ func TestSetPasswordPiped(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := filepath.Join(t.TempDir(), "state")
 			var out bytes.Buffer
-			err := setPassword(dir, strings.NewReader(tt.in), &out)
+			err := Run(dir, strings.NewReader(tt.in), &out)
 			if tt.want != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.want) {
-					t.Fatalf("setPassword(%q) = %v, want an error containing %q", tt.in, err, tt.want)
+					t.Fatalf("Run(%q) = %v, want an error containing %q", tt.in, err, tt.want)
 				}
 				if _, err := os.Stat(filepath.Join(dir, "password")); err == nil {
 					t.Error("a refused password was written")
@@ -35,7 +35,7 @@ func TestSetPasswordPiped(t *testing.T) {
 				return
 			}
 			if err != nil {
-				t.Fatalf("setPassword(%q) = %v", tt.in, err)
+				t.Fatalf("Run(%q) = %v", tt.in, err)
 			}
 			b, err := os.ReadFile(filepath.Join(dir, "password"))
 			if err != nil {

@@ -1,4 +1,4 @@
-package web
+package auth
 
 import (
 	"net"
@@ -11,7 +11,7 @@ import (
 // name matters: a foreign web page can point its own domain at 127.0.0.1
 // (DNS rebinding), but it cannot make the browser send Host: localhost.
 func loopbackRequest(r *http.Request) bool {
-	if _, loop := clientKey(r.RemoteAddr); !loop {
+	if _, loop := ClientKey(r.RemoteAddr); !loop {
 		return false
 	}
 	return loopbackHost(r.Host)
@@ -31,10 +31,10 @@ func loopbackHost(host string) bool {
 	return err == nil && ip.Unmap().IsLoopback()
 }
 
-// loopbackOnly is the -no-auth guard: with no login, only pages loaded from
+// LoopbackOnly is the -no-auth guard: with no login, only pages loaded from
 // a loopback name may use intercomd. It stops a web page elsewhere from
 // pointing its own domain at 127.0.0.1 and watching the camera.
-func loopbackOnly(next http.Handler) http.Handler {
+func LoopbackOnly(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !loopbackHost(r.Host) {
 			http.Error(w, "intercomd runs without login (-no-auth) and answers only to localhost: open http://localhost"+portOf(r.Host)+"/", http.StatusMisdirectedRequest)

@@ -1,4 +1,4 @@
-package web
+package auth
 
 import (
 	"context"
@@ -17,6 +17,8 @@ import (
 	"sort"
 	"sync"
 	"time"
+
+	"github.com/intercomd/intercomd/internal/statefile"
 )
 
 const (
@@ -253,14 +255,15 @@ func (s *sessions) saveLocked() error {
 	if err != nil {
 		return fmt.Errorf("sessions: %w", err)
 	}
-	if err := writeFileAtomic(s.path, append(b, '\n'), 0o600); err != nil {
+	if err := statefile.WriteAtomic(s.path, append(b, '\n'), 0o600); err != nil {
 		return fmt.Errorf("save sessions: %w", err)
 	}
 	return nil
 }
 
-// sessionCookieName is the cookie's name over HTTPS (secure) or plain HTTP.
-func sessionCookieName(secure bool) string {
+// CookieName is the session cookie's name over HTTPS (secure) or plain
+// HTTP.
+func CookieName(secure bool) string {
 	if secure {
 		return cookieSecure
 	}
@@ -271,7 +274,7 @@ func sessionCookieName(secure bool) string {
 // maxAge of zero or less deletes the cookie.
 func sessionCookie(t token, maxAge time.Duration, secure bool) *http.Cookie {
 	c := &http.Cookie{
-		Name:     sessionCookieName(secure),
+		Name:     CookieName(secure),
 		Value:    t.String(),
 		Path:     "/",
 		Secure:   secure,
@@ -291,7 +294,7 @@ func sessionCookie(t token, maxAge time.Duration, secure bool) *http.Cookie {
 // send the cookie twice, say after a path mix-up; any valid one counts).
 func requestTokens(r *http.Request, secure bool) []token {
 	var out []token
-	name := sessionCookieName(secure)
+	name := CookieName(secure)
 	for _, c := range r.CookiesNamed(name) {
 		if t, err := parseToken(c.Value); err == nil {
 			out = append(out, t)

@@ -1,4 +1,8 @@
-package web
+// Package certs owns intercomd's TLS certificates: the pair the maker
+// configured, or one intercomd makes itself in the state directory and
+// renews; either is watched and reloaded when its files change. The server
+// (package web) only asks it for a tls.Config and the fingerprint to show.
+package certs
 
 import (
 	"crypto/ecdsa"
@@ -15,18 +19,20 @@ import (
 	"log/slog"
 	"math/big"
 	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/intercomd/intercomd/internal/statefile"
 )
 
-// Files of the generated certificate in the state directory.
+// Files of the generated certificate in the state directory (the docs
+// name them: deleting both makes a new certificate).
 const (
-	generatedCertFile = "tls-cert.pem"
-	generatedKeyFile  = "tls-key.pem"
+	GeneratedCertFile = "tls-cert.pem"
+	GeneratedKeyFile  = "tls-key.pem"
 )
 
 const (
@@ -40,11 +46,26 @@ const (
 	certCheckEvery = time.Second
 )
 
-// certStore hands out the server's certificate. It is either a pair the maker
+// Config says where the certificate comes from.
+type Config struct {
+	// StateDir keeps the generated pair (tls-cert.pem, tls-key.pem).
+	// Required unless CertFile and KeyFile are set.
+	StateDir string
+	// CertFile and KeyFile are a configured pair (PEM), both or neither;
+	// reloaded when they change.
+	CertFile, KeyFile string
+	// Hosts lists the names and addresses a generated certificate is for;
+	// nil: LocalHosts.
+	Hosts func() (dns []string, ips []net.IP)
+	// Now is the clock; nil: time.Now.
+	Now func() time.Time
+}
+
+// Store hands out the server's certificate. It is either a pair the maker
 // configured or one intercomd made in the state directory on first start; in
 // both cases the files are watched (stat on handshakes, at most once a
 // second), so a renewed certificate is served without a restart.
-type certStore struct {
+type Store struct {
 	log               *slog.Logger
 	certFile, keyFile string
 	now               func() time.Time
@@ -52,29 +73,35 @@ type certStore struct {
 	mu          sync.Mutex // guards the fields below
 	cert        *tls.Certificate
 	fingerprint string
-	stamp       [2]fileStamp // of the files cert was loaded from
-	checked     time.Time    // last time the files were looked at
-	badStamp    [2]fileStamp // last stamps that failed to load (logged once)
+	stamp       [2]statefile.Stamp // of the files cert was loaded from
+	checked     time.Time          // last time the files were looked at
+	badStamp    [2]statefile.Stamp // last stamps that failed to load (logged once)
 }
 
-// certHosts lists the names and addresses a generated certificate is for.
-type certHosts func() (dns []string, ips []net.IP)
-
-// newCertStore loads the configured pair (certFile and keyFile, both or
-// neither), or else the generated pair in stateDir, making it first if it is
-// missing or about to expire.
-func newCertStore(stateDir, certFile, keyFile string, hosts certHosts, log *slog.Logger) (*certStore, error) {
-	if (certFile == "") != (keyFile == "") {
+// New loads the configured pair, or else the generated pair in
+// cfg.StateDir, making it first if it is missing or about to expire. A
+// pair that exists but does not load is an error naming the files.
+func New(cfg Config, log *slog.Logger) (*Store, error) {
+	if (cfg.CertFile == "") != (cfg.KeyFile == "") {
 		return nil, errors.New("tls: tls_cert and tls_key must be given together")
 	}
-	c := &certStore{log: log, certFile: certFile, keyFile: keyFile, now: time.Now}
-	if certFile == "" {
-		if stateDir == "" {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Hosts == nil {
+		cfg.Hosts = LocalHosts
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	c := &Store{log: log, certFile: cfg.CertFile, keyFile: cfg.KeyFile, now: cfg.Now}
+	if c.certFile == "" {
+		if cfg.StateDir == "" {
 			return nil, errors.New("tls: no state directory for the generated certificate")
 		}
-		c.certFile = filepath.Join(stateDir, generatedCertFile)
-		c.keyFile = filepath.Join(stateDir, generatedKeyFile)
-		if err := c.ensureGenerated(stateDir, hosts); err != nil {
+		c.certFile = filepath.Join(cfg.StateDir, GeneratedCertFile)
+		c.keyFile = filepath.Join(cfg.StateDir, GeneratedKeyFile)
+		if err := c.ensureGenerated(cfg.StateDir, cfg.Hosts); err != nil {
 			return nil, err
 		}
 	}
@@ -91,11 +118,15 @@ func newCertStore(stateDir, certFile, keyFile string, hosts certHosts, log *slog
 	return c, nil
 }
 
+// CertFile is the certificate file being served (for the log and the docs
+// a resident follows to compare fingerprints).
+func (c *Store) CertFile() string { return c.certFile }
+
 // ensureGenerated makes a new self-signed pair unless a usable one exists.
 // An existing pair that does not load is an error, not a silent
 // replacement: a new certificate means a new fingerprint, and the resident
 // should know why.
-func (c *certStore) ensureGenerated(stateDir string, hosts certHosts) error {
+func (c *Store) ensureGenerated(stateDir string, hosts func() (dns []string, ips []net.IP)) error {
 	_, errC := os.Stat(c.certFile)
 	_, errK := os.Stat(c.keyFile)
 	switch {
@@ -113,28 +144,28 @@ func (c *certStore) ensureGenerated(stateDir string, hosts certHosts) error {
 		return fmt.Errorf("tls: %w", errors.Join(errC, errK))
 	}
 	dns, ips := hosts()
-	certPEM, keyPEM, err := makeCert(dns, ips, c.now())
+	certPEM, keyPEM, err := SelfSigned(dns, ips, c.now())
 	if err != nil {
 		return err
 	}
-	if err := ensureStateDir(stateDir); err != nil {
+	if err := statefile.EnsureDir(stateDir); err != nil {
 		return err
 	}
 	// Key first: a crash between the two leaves a pair that fails to load
 	// loudly rather than a certificate without its key.
-	if err := writeFileAtomic(c.keyFile, keyPEM, 0o600); err != nil {
+	if err := statefile.WriteAtomic(c.keyFile, keyPEM, 0o600); err != nil {
 		return fmt.Errorf("tls: save key: %w", err)
 	}
-	if err := writeFileAtomic(c.certFile, certPEM, 0o644); err != nil {
+	if err := statefile.WriteAtomic(c.certFile, certPEM, 0o644); err != nil {
 		return fmt.Errorf("tls: save certificate: %w", err)
 	}
 	c.log.Info("made a self-signed certificate", "file", c.certFile, "names", strings.Join(dns, ","), "addresses", fmt.Sprint(ips))
 	return nil
 }
 
-// makeCert makes a self-signed ECDSA P-256 server certificate for the given
+// SelfSigned makes a self-signed ECDSA P-256 server certificate for the given
 // names and addresses, PEM encoded.
-func makeCert(dns []string, ips []net.IP, now time.Time) (certPEM, keyPEM []byte, err error) {
+func SelfSigned(dns []string, ips []net.IP, now time.Time) (certPEM, keyPEM []byte, err error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return nil, nil, fmt.Errorf("tls: make key: %w", err)
@@ -171,10 +202,10 @@ func makeCert(dns []string, ips []net.IP, now time.Time) (certPEM, keyPEM []byte
 		pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), nil
 }
 
-// localHosts is what a generated certificate names: the hostname, its .local
+// LocalHosts is what a generated certificate names: the hostname, its .local
 // (mDNS) name, localhost, and every address of this machine. Link-local IPv6
 // addresses are left out: they need a zone, which a certificate cannot say.
-func localHosts() (dns []string, ips []net.IP) {
+func LocalHosts() (dns []string, ips []net.IP) {
 	seen := map[string]bool{}
 	addName := func(n string) {
 		n = strings.ToLower(strings.TrimSuffix(n, "."))
@@ -216,25 +247,25 @@ func loadPair(certFile, keyFile string) (*tls.Certificate, error) {
 	return &cert, nil // Go fills cert.Leaf since 1.23
 }
 
-func statPair(certFile, keyFile string) ([2]fileStamp, error) {
-	c, err := stampOf(certFile)
+func statPair(certFile, keyFile string) ([2]statefile.Stamp, error) {
+	c, err := statefile.StampOf(certFile)
 	if err != nil {
-		return [2]fileStamp{}, err
+		return [2]statefile.Stamp{}, err
 	}
-	k, err := stampOf(keyFile)
-	return [2]fileStamp{c, k}, err
+	k, err := statefile.StampOf(keyFile)
+	return [2]statefile.Stamp{c, k}, err
 }
 
 // set installs cert; c.mu must be held (or c not yet shared).
-func (c *certStore) set(cert *tls.Certificate, stamp [2]fileStamp) {
+func (c *Store) set(cert *tls.Certificate, stamp [2]statefile.Stamp) {
 	c.cert = cert
 	c.stamp = stamp
-	c.fingerprint = certFingerprint(cert.Certificate[0])
+	c.fingerprint = FingerprintOf(cert.Certificate[0])
 }
 
-// certFingerprint is the SHA-256 of the DER certificate as browsers show it:
+// FingerprintOf is the SHA-256 of the DER certificate as browsers show it:
 // uppercase hex pairs joined by colons.
-func certFingerprint(der []byte) string {
+func FingerprintOf(der []byte) string {
 	sum := sha256.Sum256(der)
 	var b strings.Builder
 	for i, x := range sum {
@@ -249,7 +280,7 @@ func certFingerprint(der []byte) string {
 // reload looks at the files (at most once per certCheckEvery) and loads them
 // again when they changed. A pair that fails to load (say, half written)
 // leaves the current certificate in place; the failure is logged once.
-func (c *certStore) reload() {
+func (c *Store) reload() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	now := c.now()
@@ -272,7 +303,7 @@ func (c *certStore) reload() {
 }
 
 // getCertificate is tls.Config.GetCertificate.
-func (c *certStore) getCertificate(*tls.ClientHelloInfo) (*tls.Certificate, error) {
+func (c *Store) getCertificate(*tls.ClientHelloInfo) (*tls.Certificate, error) {
 	c.reload()
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -280,47 +311,19 @@ func (c *certStore) getCertificate(*tls.ClientHelloInfo) (*tls.Certificate, erro
 }
 
 // Fingerprint is the SHA-256 fingerprint of the certificate being served.
-func (c *certStore) Fingerprint() string {
+func (c *Store) Fingerprint() string {
 	c.reload()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.fingerprint
 }
 
-// tlsConfig serves c's certificate. HTTP/1.1 only: the WebSocket library
+// TLSConfig serves c's certificate. HTTP/1.1 only: the WebSocket library
 // takes over the connection, which HTTP/2 streams do not allow.
-func (c *certStore) tlsConfig() *tls.Config {
+func (c *Store) TLSConfig() *tls.Config {
 	return &tls.Config{
 		MinVersion:     tls.VersionTLS12,
 		GetCertificate: c.getCertificate,
 		NextProtos:     []string{"http/1.1"},
 	}
-}
-
-// redirectToHTTPS answers every request on the plain HTTP port with a
-// redirect to the same host and path on httpsPort. The host is the one the
-// browser asked for, so the redirect never leads anywhere else.
-func redirectToHTTPS(httpsPort string) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		host := r.Host
-		if h, _, err := net.SplitHostPort(host); err == nil {
-			host = h
-		}
-		host = strings.Trim(host, "[]")
-		if host == "" {
-			http.Error(w, "use https:// (no Host header to redirect to)", http.StatusBadRequest)
-			return
-		}
-		hp := net.JoinHostPort(host, httpsPort)
-		if httpsPort == "443" {
-			hp = host
-			if strings.Contains(host, ":") {
-				hp = "[" + host + "]"
-			}
-		}
-		w.Header().Set("Cache-Control", "no-store")
-		// 307 keeps the method and is not cached for good, so turning the
-		// redirect off later does not strand anyone.
-		http.Redirect(w, r, "https://"+hp+r.URL.RequestURI(), http.StatusTemporaryRedirect)
-	})
 }

@@ -1,4 +1,4 @@
-package web
+package auth
 
 import (
 	"bytes"
@@ -18,7 +18,7 @@ import (
 
 // guardEnv is a guard over a stub handler that records what got through.
 type guardEnv struct {
-	g     *guard
+	g     *Guard
 	h     http.Handler
 	clock *time.Time
 	logs  *bytes.Buffer
@@ -36,11 +36,11 @@ func newGuardEnv(t *testing.T, secure bool, password string) *guardEnv {
 	clock := time.Now()
 	logs := &bytes.Buffer{}
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	g, err := newGuard(guardOptions{
-		stateDir:    dir,
-		secure:      secure,
-		fingerprint: func() string { return "AA:BB" },
-		now:         func() time.Time { return clock },
+	g, err := New(Config{
+		StateDir:    dir,
+		Secure:      secure,
+		Fingerprint: func() string { return "AA:BB" },
+		Now:         func() time.Time { return clock },
 	}, log)
 	if err != nil {
 		t.Fatal(err)
@@ -49,7 +49,7 @@ func newGuardEnv(t *testing.T, secure bool, password string) *guardEnv {
 		w.Header().Set("X-Next", "1")
 		io.WriteString(w, "next")
 	})
-	return &guardEnv{g: g, h: g.wrap(next), clock: &clock, logs: logs, dir: dir}
+	return &guardEnv{g: g, h: g.Wrap(next), clock: &clock, logs: logs, dir: dir}
 }
 
 // do sends a request from remote (host:port) with the given headers.
@@ -195,10 +195,10 @@ func TestFirstPasswordSetup(t *testing.T) {
 	}
 }
 
-func (e *guardEnv) status(t *testing.T, remote string, hdr []string) authStatus {
+func (e *guardEnv) status(t *testing.T, remote string, hdr []string) Status {
 	t.Helper()
 	w := e.do("GET", "/api/auth", remote, "", hdr...)
-	var st authStatus
+	var st Status
 	if err := json.Unmarshal(w.Body.Bytes(), &st); err != nil || w.Code != 200 {
 		t.Fatalf("GET /api/auth = %d %s", w.Code, w.Body)
 	}
@@ -210,11 +210,11 @@ func TestAuthStatus(t *testing.T) {
 	for _, tt := range []struct {
 		remote string
 		hdr    []string
-		want   authStatus
+		want   Status
 	}{
-		{lan, nil, authStatus{Setup: "code", HTTPS: true, Fingerprint: "AA:BB"}},
-		{"127.0.0.1:1", nil, authStatus{Setup: "loopback", HTTPS: true, Fingerprint: "AA:BB"}},
-		{"127.0.0.1:1", []string{"Host", "evil.example"}, authStatus{Setup: "code", HTTPS: true, Fingerprint: "AA:BB"}},
+		{lan, nil, Status{Setup: "code", HTTPS: true, Fingerprint: "AA:BB"}},
+		{"127.0.0.1:1", nil, Status{Setup: "loopback", HTTPS: true, Fingerprint: "AA:BB"}},
+		{"127.0.0.1:1", []string{"Host", "evil.example"}, Status{Setup: "code", HTTPS: true, Fingerprint: "AA:BB"}},
 	} {
 		if got := e.status(t, tt.remote, tt.hdr); got != tt.want {
 			t.Errorf("status from %s %v = %+v, want %+v", tt.remote, tt.hdr, got, tt.want)
@@ -222,7 +222,7 @@ func TestAuthStatus(t *testing.T) {
 	}
 	w := e.do("POST", "/api/setup", "127.0.0.1:1", jsonBody(loginForm{Password: "resident secret"}))
 	c := cookieOf(t, w)
-	want := authStatus{Authenticated: true, PasswordSet: true, HTTPS: true, Fingerprint: "AA:BB"}
+	want := Status{Authenticated: true, PasswordSet: true, HTTPS: true, Fingerprint: "AA:BB"}
 	if got := e.status(t, lan, []string{"Cookie", c.Name + "=" + c.Value}); got != want {
 		t.Errorf("status with a session = %+v, want %+v", got, want)
 	}
@@ -315,12 +315,12 @@ func TestLoginThenWebSocket(t *testing.T) {
 	if err := SetPassword(dir, "resident secret"); err != nil {
 		t.Fatal(err)
 	}
-	g, err := newGuard(guardOptions{stateDir: dir}, slog.New(slog.DiscardHandler))
+	g, err := New(Config{StateDir: dir}, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
 	ended := make(chan error, 1)
-	srv := httptest.NewServer(g.wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := httptest.NewServer(g.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c, err := (&websocket.Upgrader{}).Upgrade(w, r, nil)
 		if err != nil {
 			return
@@ -424,7 +424,7 @@ func TestSecretsNotLogged(t *testing.T) {
 }
 
 func TestLoopbackOnly(t *testing.T) {
-	h := loopbackOnly(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	h := LoopbackOnly(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
 	for _, tt := range []struct {
 		host string
 		ok   bool

@@ -1,4 +1,4 @@
-package web
+package auth
 
 import (
 	"log/slog"
@@ -13,7 +13,7 @@ import (
 
 // fuzzGuard is a guard whose password hashes cheaply (testArgon), so the
 // fuzzer runs the whole login handler, hash check included.
-func fuzzGuard(f *testing.F, password string) *guard {
+func fuzzGuard(f *testing.F, password string) *Guard {
 	f.Helper()
 	dir := f.TempDir()
 	h, err := hashPassword(password, testArgon)
@@ -23,7 +23,7 @@ func fuzzGuard(f *testing.F, password string) *guard {
 	if err := os.WriteFile(filepath.Join(dir, passwordFileName), []byte(h+"\n"), 0o600); err != nil {
 		f.Fatal(err)
 	}
-	g, err := newGuard(guardOptions{stateDir: dir, secure: true}, slog.New(slog.DiscardHandler))
+	g, err := New(Config{StateDir: dir, Secure: true}, slog.New(slog.DiscardHandler))
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -37,7 +37,7 @@ func fuzzGuard(f *testing.F, password string) *guard {
 func FuzzLogin(f *testing.F) {
 	const password = "resident secret"
 	g := fuzzGuard(f, password)
-	h := g.wrap(http.NotFoundHandler())
+	h := g.Wrap(http.NotFoundHandler())
 	f.Add("application/json", []byte(`{"password":"resident secret"}`))
 	f.Add("application/x-www-form-urlencoded", []byte("password=resident+secret&code=AB"))
 	f.Fuzz(func(t *testing.T, ctype string, body []byte) {
@@ -78,7 +78,7 @@ func FuzzCookie(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	h := g.wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	h := g.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
 	f.Add(cookieSecure + "=" + live.String())
 	f.Add("a=b; " + cookieSecure + "=" + live.String() + "; c=d")
 	f.Fuzz(func(t *testing.T, header string) {

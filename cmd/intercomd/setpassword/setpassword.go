@@ -1,4 +1,8 @@
-package main
+// Package setpassword is `intercomd set-password`: it reads a new resident
+// password from a terminal or a pipe and stores its hash with package auth.
+// It must not pull in the HTTP server, the hub or media (deps_test.go):
+// setting a password works with nothing else of intercomd loaded.
+package setpassword
 
 import (
 	"bufio"
@@ -11,19 +15,19 @@ import (
 
 	"golang.org/x/term"
 
-	"github.com/intercomd/intercomd/web"
+	"github.com/intercomd/intercomd/auth"
 )
 
-// setPassword is `intercomd set-password`: it reads the new resident
+// Run is `intercomd set-password`: it reads the new resident
 // password from in (typed twice, without echo, on a terminal; the first line
 // when piped) and stores its hash in stateDir. A running intercomd picks it up
 // within seconds and logs out every browser that used the old one.
-func setPassword(stateDir string, in io.Reader, out io.Writer) error {
+func Run(stateDir string, in io.Reader, out io.Writer) error {
 	pw, err := readNewPassword(in, out)
 	if err != nil {
 		return fmt.Errorf("set-password: %w", err)
 	}
-	if err := web.SetPassword(stateDir, pw); err != nil {
+	if err := auth.SetPassword(stateDir, pw); err != nil {
 		return fmt.Errorf("set-password: %w", err)
 	}
 	fmt.Fprintf(out, "Password saved in %s. Browsers logged in with the old one must log in again.\n",

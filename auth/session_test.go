@@ -1,4 +1,4 @@
-package web
+package auth
 
 import (
 	"context"
@@ -170,11 +170,11 @@ func TestSessionCookie(t *testing.T) {
 			t.Errorf("secure=%v: Set-Cookie %q: want Secure and the __Host- prefix exactly on HTTPS", secure, h)
 		}
 		r := httptest.NewRequest("GET", "/", nil)
-		r.Header.Set("Cookie", "other=1; "+sessionCookieName(secure)+"=junk; "+sessionCookieName(secure)+"="+tok.String())
+		r.Header.Set("Cookie", "other=1; "+CookieName(secure)+"=junk; "+CookieName(secure)+"="+tok.String())
 		if got := requestTokens(r, secure); len(got) != 1 || got[0] != tok {
 			t.Errorf("secure=%v: requestTokens = %v, want the one good token", secure, got)
 		}
-		r.Header.Set("Cookie", sessionCookieName(!secure)+"="+tok.String())
+		r.Header.Set("Cookie", CookieName(!secure)+"="+tok.String())
 		if got := requestTokens(r, secure); len(got) != 0 {
 			t.Errorf("secure=%v: the other scheme's cookie was accepted", secure)
 		}

@@ -1,13 +1,11 @@
-package main
+package setpassword
 
 import (
-	"bytes"
-	"io"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -51,11 +49,21 @@ func TestSetPasswordTerminal(t *testing.T) {
 			ctrl, tty := openPTY(t)
 			dir := t.TempDir()
 			// Everything the terminal shows (echo included) comes out of ctrl.
-			var screen syncBuffer
+			var shown atomic.Value // string: the screen so far
+			screen := func() string { s, _ := shown.Load().(string); return s }
 			copied := make(chan struct{})
 			go func() {
-				io.Copy(&screen, ctrl)
-				close(copied)
+				defer close(copied)
+				var all []byte
+				buf := make([]byte, 1024)
+				for {
+					n, err := ctrl.Read(buf)
+					all = append(all, buf[:n]...)
+					shown.Store(string(all))
+					if err != nil {
+						return
+					}
+				}
 			}()
 			// Type like a person: each line once its prompt waits with
 			// echo off (typing earlier would echo, on any program).
@@ -65,13 +73,13 @@ func TestSetPasswordTerminal(t *testing.T) {
 				defer close(typed)
 				for i, line := range []string{"door secret 42", tt.second} {
 					prompt := []string{"New password:", "Repeat it:"}[i]
-					if !waitFor(10*time.Second, func() bool { return strings.Contains(screen.String(), prompt) && !echoOn(fd) }) {
+					if !waitFor(10*time.Second, func() bool { return strings.Contains(screen(), prompt) && !echoOn(fd) }) {
 						return
 					}
 					ctrl.Write([]byte(line + "\n"))
 				}
 			}()
-			err := setPassword(dir, tty, tty)
+			err := Run(dir, tty, tty)
 			<-typed
 			tty.Close()
 			select {
@@ -85,7 +93,7 @@ func TestSetPasswordTerminal(t *testing.T) {
 			case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
 				t.Fatalf("setPassword on a terminal = %v, want an error containing %q", err, tt.want)
 			}
-			s := screen.String()
+			s := screen()
 			if !strings.Contains(s, "New password:") || !strings.Contains(s, "Repeat it:") {
 				t.Errorf("terminal showed %q, want both prompts", s)
 			}
@@ -113,22 +121,4 @@ func waitFor(limit time.Duration, cond func() bool) bool {
 		}
 	}
 	return false
-}
-
-// syncBuffer is a bytes.Buffer one goroutine writes while another reads.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

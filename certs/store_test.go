@@ -1,4 +1,4 @@
-package web
+package certs
 
 import (
 	"crypto/ecdsa"
@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -24,11 +23,11 @@ func testHosts() ([]string, []net.IP) {
 
 func TestGeneratedCertKeptAcrossRestarts(t *testing.T) {
 	dir := t.TempDir()
-	a, err := newCertStore(dir, "", "", testHosts, slog.New(slog.DiscardHandler))
+	a, err := New(Config{StateDir: dir, CertFile: "", KeyFile: "", Hosts: testHosts}, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := newCertStore(dir, "", "", testHosts, slog.New(slog.DiscardHandler))
+	b, err := New(Config{StateDir: dir, CertFile: "", KeyFile: "", Hosts: testHosts}, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,7 +37,7 @@ func TestGeneratedCertKeptAcrossRestarts(t *testing.T) {
 	if len(a.Fingerprint()) != 32*3-1 {
 		t.Errorf("fingerprint %q: want 32 colon-separated hex pairs", a.Fingerprint())
 	}
-	fi, err := os.Stat(filepath.Join(dir, generatedKeyFile))
+	fi, err := os.Stat(filepath.Join(dir, GeneratedKeyFile))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,14 +63,14 @@ func TestGeneratedCertKeptAcrossRestarts(t *testing.T) {
 }
 
 func TestLocalHosts(t *testing.T) {
-	dns, ips := localHosts()
+	dns, ips := LocalHosts()
 	if !slices.Contains(dns, "localhost") {
-		t.Errorf("localHosts() names %v, want localhost among them", dns)
+		t.Errorf("LocalHosts() names %v, want localhost among them", dns)
 	}
 	h, _ := os.Hostname()
 	short, _, _ := strings.Cut(strings.ToLower(h), ".")
 	if h != "" && !slices.Contains(dns, short+".local") {
-		t.Errorf("localHosts() names %v, want %s.local among them", dns, short)
+		t.Errorf("LocalHosts() names %v, want %s.local among them", dns, short)
 	}
 	var have []string
 	for _, ip := range ips {
@@ -79,7 +78,7 @@ func TestLocalHosts(t *testing.T) {
 	}
 	for _, want := range []string{"127.0.0.1", "::1"} {
 		if !slices.Contains(have, want) {
-			t.Errorf("localHosts() addresses %v, want %s among them", have, want)
+			t.Errorf("LocalHosts() addresses %v, want %s among them", have, want)
 		}
 	}
 }
@@ -87,7 +86,7 @@ func TestLocalHosts(t *testing.T) {
 // writePair writes a fresh self-signed pair to certFile and keyFile.
 func writePair(t *testing.T, certFile, keyFile string) {
 	t.Helper()
-	c, k, err := makeCert([]string{"example.test"}, nil, time.Now())
+	c, k, err := SelfSigned([]string{"example.test"}, nil, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,7 +102,7 @@ func TestConfiguredCertReloads(t *testing.T) {
 	dir := t.TempDir()
 	certFile, keyFile := filepath.Join(dir, "c.pem"), filepath.Join(dir, "k.pem")
 	writePair(t, certFile, keyFile)
-	c, err := newCertStore("", certFile, keyFile, testHosts, slog.New(slog.DiscardHandler))
+	c, err := New(Config{StateDir: "", CertFile: certFile, KeyFile: keyFile, Hosts: testHosts}, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,7 +120,7 @@ func TestConfiguredCertReloads(t *testing.T) {
 		t.Fatal("renewed certificate not picked up")
 	}
 	got, err := c.getCertificate(&tls.ClientHelloInfo{})
-	if err != nil || certFingerprint(got.Certificate[0]) != second {
+	if err != nil || FingerprintOf(got.Certificate[0]) != second {
 		t.Errorf("getCertificate serves %v (err %v), want the renewed certificate", got, err)
 	}
 
@@ -150,17 +149,17 @@ func TestCertStoreErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := newCertStore(tt.state, tt.cert, tt.key, testHosts, slog.New(slog.DiscardHandler))
+			_, err := New(Config{StateDir: tt.state, CertFile: tt.cert, KeyFile: tt.key, Hosts: testHosts}, slog.New(slog.DiscardHandler))
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
-				t.Errorf("newCertStore(%q, %q, %q) = %v, want an error containing %q", tt.state, tt.cert, tt.key, err, tt.want)
+				t.Errorf("New(%q, %q, %q) = %v, want an error containing %q", tt.state, tt.cert, tt.key, err, tt.want)
 			}
 		})
 	}
 	t.Run("damaged generated pair", func(t *testing.T) {
 		dir := t.TempDir()
-		os.WriteFile(filepath.Join(dir, generatedCertFile), []byte("x"), 0o644)
-		os.WriteFile(filepath.Join(dir, generatedKeyFile), []byte("x"), 0o600)
-		_, err := newCertStore(dir, "", "", testHosts, slog.New(slog.DiscardHandler))
+		os.WriteFile(filepath.Join(dir, GeneratedCertFile), []byte("x"), 0o644)
+		os.WriteFile(filepath.Join(dir, GeneratedKeyFile), []byte("x"), 0o600)
+		_, err := New(Config{StateDir: dir, CertFile: "", KeyFile: "", Hosts: testHosts}, slog.New(slog.DiscardHandler))
 		if err == nil || !strings.Contains(err.Error(), "delete both files") {
 			t.Errorf("newCertStore on damaged files = %v, want an error telling to delete them", err)
 		}
@@ -169,29 +168,29 @@ func TestCertStoreErrors(t *testing.T) {
 
 func TestExpiringGeneratedCertRenewed(t *testing.T) {
 	dir := t.TempDir()
-	c, k, err := makeCert([]string{"old"}, nil, time.Now().Add(-certLifetime+time.Hour*24))
+	c, k, err := SelfSigned([]string{"old"}, nil, time.Now().Add(-certLifetime+time.Hour*24))
 	if err != nil {
 		t.Fatal(err)
 	}
-	os.WriteFile(filepath.Join(dir, generatedCertFile), c, 0o644)
-	os.WriteFile(filepath.Join(dir, generatedKeyFile), k, 0o600)
+	os.WriteFile(filepath.Join(dir, GeneratedCertFile), c, 0o644)
+	os.WriteFile(filepath.Join(dir, GeneratedKeyFile), k, 0o600)
 	block, _ := pem.Decode(c)
 	old, _ := x509.ParseCertificate(block.Bytes)
-	s, err := newCertStore(dir, "", "", testHosts, slog.New(slog.DiscardHandler))
+	s, err := New(Config{StateDir: dir, CertFile: "", KeyFile: "", Hosts: testHosts}, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.Fingerprint() == certFingerprint(old.Raw) {
+	if s.Fingerprint() == FingerprintOf(old.Raw) {
 		t.Error("a generated certificate a day from expiry was kept, want a new one")
 	}
 }
 
 func TestServesTLS(t *testing.T) {
-	c, err := newCertStore(t.TempDir(), "", "", testHosts, slog.New(slog.DiscardHandler))
+	c, err := New(Config{StateDir: t.TempDir(), CertFile: "", KeyFile: "", Hosts: testHosts}, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := tls.Listen("tcp", "127.0.0.1:0", c.tlsConfig())
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", c.TLSConfig())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -205,39 +204,11 @@ func TestServesTLS(t *testing.T) {
 		}
 		st := conn.ConnectionState()
 		conn.Close()
-		if got := certFingerprint(st.PeerCertificates[0].Raw); got != c.Fingerprint() {
+		if got := FingerprintOf(st.PeerCertificates[0].Raw); got != c.Fingerprint() {
 			t.Errorf("SNI %q: served certificate %s, want %s", sni, got, c.Fingerprint())
 		}
 		if st.NegotiatedProtocol != "" && st.NegotiatedProtocol != "http/1.1" {
 			t.Errorf("SNI %q: negotiated %q, want HTTP/1.1 (WebSockets need it)", sni, st.NegotiatedProtocol)
 		}
-	}
-}
-
-func TestRedirectToHTTPS(t *testing.T) {
-	tests := []struct {
-		port, host, target, want string
-	}{
-		{"8443", "doorpi.local", "/panel?x=1", "https://doorpi.local:8443/panel?x=1"},
-		{"8443", "doorpi.local:80", "/", "https://doorpi.local:8443/"},
-		{"443", "192.0.2.7:80", "/", "https://192.0.2.7/"},
-		{"443", "[fe80::1]:80", "/a", "https://[fe80::1]/a"},
-		{"8443", "[::1]", "/", "https://[::1]:8443/"},
-	}
-	for _, tt := range tests {
-		r := httptest.NewRequest("GET", tt.target, nil)
-		r.Host = tt.host
-		w := httptest.NewRecorder()
-		redirectToHTTPS(tt.port).ServeHTTP(w, r)
-		if w.Code != http.StatusTemporaryRedirect || w.Header().Get("Location") != tt.want {
-			t.Errorf("redirect(%s, Host %s, %s) = %d %q, want 307 %q", tt.port, tt.host, tt.target, w.Code, w.Header().Get("Location"), tt.want)
-		}
-	}
-	r := httptest.NewRequest("GET", "/", nil)
-	r.Host = ""
-	w := httptest.NewRecorder()
-	redirectToHTTPS("443").ServeHTTP(w, r)
-	if w.Code != http.StatusBadRequest {
-		t.Errorf("redirect without Host = %d, want 400", w.Code)
 	}
 }

@@ -1,4 +1,7 @@
-package web
+// Package statefile keeps intercomd's small state files (password hash,
+// sessions, certificates): written atomically, owned by the service, and
+// stamped so a reader notices when another process replaced one.
+package statefile
 
 import (
 	"fmt"
@@ -7,38 +10,38 @@ import (
 	"time"
 )
 
-// fileStamp tells whether a file changed since the stamp was taken (a
-// rename over it, as writeFileAtomic does, changes both).
-type fileStamp struct {
+// Stamp tells whether a file changed since the stamp was taken (a rename
+// over it, as WriteAtomic does, changes it). Compare stamps with ==.
+type Stamp struct {
 	mod  time.Time
 	size int64
 	ino  uint64 // 0 where unknown
 }
 
-// stampOf stamps path; a missing file gives the zero stamp and the error.
-func stampOf(path string) (fileStamp, error) {
+// StampOf stamps path; a missing file gives the zero stamp and the error.
+func StampOf(path string) (Stamp, error) {
 	fi, err := os.Stat(path)
 	if err != nil {
-		return fileStamp{}, err
+		return Stamp{}, err
 	}
-	return fileStamp{mod: fi.ModTime(), size: fi.Size(), ino: inode(fi)}, nil
+	return Stamp{mod: fi.ModTime(), size: fi.Size(), ino: inode(fi)}, nil
 }
 
-// ensureStateDir makes the state directory (0700) if it is missing.
-func ensureStateDir(dir string) error {
+// EnsureDir makes the state directory (0700) if it is missing.
+func EnsureDir(dir string) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("state dir: %w (set -state-dir to a directory intercomd may write)", err)
 	}
 	return nil
 }
 
-// writeFileAtomic replaces path with data so that a reader sees either the
+// WriteAtomic replaces path with data so that a reader sees either the
 // old file or the whole new one, never a part: write a temporary file beside
 // it, sync, rename, sync the directory. When root writes into a directory
 // owned by someone else (sudo intercomd set-password into the service's state
 // dir), the file is given to the directory's owner so the service can read
 // it.
-func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
+func WriteAtomic(path string, data []byte, perm os.FileMode) error {
 	dir := filepath.Dir(path)
 	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*")
 	if err != nil {

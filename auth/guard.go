@@ -1,4 +1,9 @@
-package web
+// Package auth is the resident login: the password (an argon2id hash in the
+// state directory), the sessions that remember a logged-in browser, the
+// login and setup API, and the limits on guessing. Guard puts it in front of
+// the server's routes; SetPassword is what `intercomd set-password` calls,
+// and needs nothing of the HTTP server.
+package auth
 
 import (
 	"context"
@@ -16,6 +21,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/intercomd/intercomd/internal/statefile"
 )
 
 // Paths a visitor without a session may fetch: the login page and its
@@ -39,9 +46,11 @@ const sessionSweepEvery = 5 * time.Second
 // maxLoginBody bounds a login or setup request.
 const maxLoginBody = 4 << 10
 
-// guard is the resident login: it answers the login API, admits requests
-// with a valid session cookie and turns everyone else away.
-type guard struct {
+// Guard is the resident login: it answers the login API, admits requests
+// with a valid session cookie and turns everyone else away. Create it with
+// New, put it in front of the routes with Wrap, and run Run beside the
+// server.
+type Guard struct {
 	log         *slog.Logger
 	secure      bool          // served over HTTPS: Secure, __Host- cookie
 	fingerprint func() string // of the TLS certificate; nil on plain HTTP
@@ -53,43 +62,52 @@ type guard struct {
 	setupCode string     // one-time code for the first password; "" when used up
 }
 
-// guardOptions configure newGuard.
-type guardOptions struct {
-	stateDir    string
-	secure      bool
-	fingerprint func() string
-	now         func() time.Time // nil: time.Now
+// Config is what the login needs.
+type Config struct {
+	// StateDir keeps the password hash and the sessions. Required.
+	StateDir string
+	// Secure: the server speaks HTTPS, so cookies are Secure with the
+	// __Host- prefix.
+	Secure bool
+	// Fingerprint, if set, is the TLS certificate's fingerprint, shown on
+	// the login page so a resident can compare it.
+	Fingerprint func() string
+	// Now is the clock; nil: time.Now.
+	Now func() time.Time
 }
 
-// newGuard loads the password and sessions from the state directory. With
-// no password yet, it makes a one-time setup code and logs it, once: a
+// New loads the password and sessions from the state directory. With no
+// password yet, it makes a one-time setup code and logs it, once: a
 // resident who reads the log can set the password from any device.
-func newGuard(o guardOptions, log *slog.Logger) (*guard, error) {
-	if o.stateDir == "" {
+func New(cfg Config, log *slog.Logger) (*Guard, error) {
+	if cfg.StateDir == "" {
 		return nil, errors.New("auth: no state directory for the password")
 	}
-	if o.now == nil {
-		o.now = time.Now
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
 	}
-	if err := ensureStateDir(o.stateDir); err != nil {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if err := statefile.EnsureDir(cfg.StateDir); err != nil {
 		return nil, err
 	}
-	pw, err := loadPasswords(o.stateDir, log)
+	pw, err := loadPasswords(cfg.StateDir, log)
 	if err != nil {
 		return nil, err
 	}
-	pw.now = o.now
-	sess, err := loadSessions(o.stateDir, log, o.now)
+	pw.now = cfg.Now
+	sess, err := loadSessions(cfg.StateDir, log, cfg.Now)
 	if err != nil {
 		return nil, err
 	}
-	g := &guard{
+	g := &Guard{
 		log:         log,
-		secure:      o.secure,
-		fingerprint: o.fingerprint,
+		secure:      cfg.Secure,
+		fingerprint: cfg.Fingerprint,
 		pw:          pw,
 		sess:        sess,
-		attempts:    newAttemptLimiter(loginAttempts, loginWindow, o.now),
+		attempts:    newAttemptLimiter(loginAttempts, loginWindow, cfg.Now),
 	}
 	if pw.current() == "" {
 		if g.setupCode, err = newSetupCode(); err != nil {
@@ -102,22 +120,23 @@ func newGuard(o guardOptions, log *slog.Logger) (*guard, error) {
 	return g, nil
 }
 
-// run ends expired sessions (closing their sockets) until ctx ends.
-func (g *guard) run(ctx context.Context) {
+// Run ends expired sessions (closing their sockets) until ctx ends.
+func (g *Guard) Run(ctx context.Context) error {
 	t := time.NewTicker(sessionSweepEvery)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
-			return
+			return nil
 		case <-t.C:
 			g.sess.expire(g.pw.current())
 		}
 	}
 }
 
-// wrap puts the login in front of next.
-func (g *guard) wrap(next http.Handler) http.Handler {
+// Wrap puts the login in front of next: the login API and the login
+// page's files are served without a session, everything else needs one.
+func (g *Guard) Wrap(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		upgrade := r.Header.Get("Upgrade") != ""
 		switch p := r.URL.Path; {
@@ -159,7 +178,7 @@ func (g *guard) wrap(next http.Handler) http.Handler {
 }
 
 // session returns the valid session token r carries.
-func (g *guard) session(r *http.Request) (token, bool) {
+func (g *Guard) session(r *http.Request) (token, bool) {
 	v := g.pw.current()
 	for _, t := range requestTokens(r, g.secure) {
 		if g.sess.valid(t, v) {
@@ -171,7 +190,7 @@ func (g *guard) session(r *http.Request) (token, bool) {
 
 // refuse answers a request without a valid session: pages go to the login,
 // everything else gets 401.
-func (g *guard) refuse(w http.ResponseWriter, r *http.Request, upgrade bool) {
+func (g *Guard) refuse(w http.ResponseWriter, r *http.Request, upgrade bool) {
 	w.Header().Set("Cache-Control", "no-store")
 	switch {
 	case upgrade:
@@ -205,7 +224,7 @@ func wantsPage(r *http.Request) bool {
 // that intercomd is up, but without a session it says only that. Who is
 // online, the door's state and the version are for residents (and for
 // processes on the Pi itself).
-func (g *guard) servePublicHealth(w http.ResponseWriter, r *http.Request, next http.Handler) {
+func (g *Guard) servePublicHealth(w http.ResponseWriter, r *http.Request, next http.Handler) {
 	if loopbackRequest(r) {
 		next.ServeHTTP(w, r)
 		return
@@ -214,8 +233,8 @@ func (g *guard) servePublicHealth(w http.ResponseWriter, r *http.Request, next h
 	writeJSON(w, http.StatusOK, map[string]any{"status": "ok"})
 }
 
-// authStatus is what the login page needs to know.
-type authStatus struct {
+// Status is what GET /api/auth answers: what the login page needs to know.
+type Status struct {
 	Authenticated bool `json:"authenticated"`
 	PasswordSet   bool `json:"passwordSet"`
 	// Setup says how this visitor may set the first password: "loopback"
@@ -226,13 +245,13 @@ type authStatus struct {
 	Fingerprint string `json:"fingerprint,omitempty"`
 }
 
-func (g *guard) serveStatus(w http.ResponseWriter, r *http.Request) {
+func (g *Guard) serveStatus(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		methodNotAllowed(w, "GET, HEAD")
 		return
 	}
 	_, authed := g.session(r)
-	st := authStatus{Authenticated: authed, PasswordSet: g.pw.current() != "", HTTPS: g.secure}
+	st := Status{Authenticated: authed, PasswordSet: g.pw.current() != "", HTTPS: g.secure}
 	if g.fingerprint != nil {
 		st.Fingerprint = g.fingerprint()
 	}
@@ -243,7 +262,7 @@ func (g *guard) serveStatus(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, st)
 }
 
-func (g *guard) setupMode(r *http.Request) string {
+func (g *Guard) setupMode(r *http.Request) string {
 	if loopbackRequest(r) {
 		return "loopback"
 	}
@@ -303,13 +322,13 @@ func parseLogin(contentType string, body []byte) (loginForm, error) {
 
 // readLogin enforces POST, the rate limit and the body format; it answers
 // the request itself and returns false when any of them fails.
-func (g *guard) readLogin(w http.ResponseWriter, r *http.Request) (loginForm, bool) {
+func (g *Guard) readLogin(w http.ResponseWriter, r *http.Request) (loginForm, bool) {
 	w.Header().Set("Cache-Control", "no-store")
 	if r.Method != http.MethodPost {
 		methodNotAllowed(w, "POST")
 		return loginForm{}, false
 	}
-	client, _ := clientKey(r.RemoteAddr)
+	client, _ := ClientKey(r.RemoteAddr)
 	if ok, wait := g.attempts.allow(client); !ok {
 		secs := int((wait + time.Second - 1) / time.Second)
 		w.Header().Set("Retry-After", strconv.Itoa(secs))
@@ -332,12 +351,12 @@ func (g *guard) readLogin(w http.ResponseWriter, r *http.Request) (loginForm, bo
 	return f, true
 }
 
-func (g *guard) serveLogin(w http.ResponseWriter, r *http.Request) {
+func (g *Guard) serveLogin(w http.ResponseWriter, r *http.Request) {
 	f, ok := g.readLogin(w, r)
 	if !ok {
 		return
 	}
-	client, _ := clientKey(r.RemoteAddr)
+	client, _ := ClientKey(r.RemoteAddr)
 	if g.pw.current() == "" {
 		writeJSON(w, http.StatusConflict, map[string]any{"error": "No password is set yet: set one first.", "setup": true})
 		return
@@ -351,12 +370,12 @@ func (g *guard) serveLogin(w http.ResponseWriter, r *http.Request) {
 	g.startSession(w, version, client)
 }
 
-func (g *guard) serveSetup(w http.ResponseWriter, r *http.Request) {
+func (g *Guard) serveSetup(w http.ResponseWriter, r *http.Request) {
 	f, ok := g.readLogin(w, r)
 	if !ok {
 		return
 	}
-	client, _ := clientKey(r.RemoteAddr)
+	client, _ := ClientKey(r.RemoteAddr)
 	if g.pw.current() != "" {
 		writeJSON(w, http.StatusConflict, map[string]any{"error": "A password is already set: log in with it."})
 		return
@@ -396,7 +415,7 @@ func (g *guard) serveSetup(w http.ResponseWriter, r *http.Request) {
 }
 
 // startSession logs the browser in.
-func (g *guard) startSession(w http.ResponseWriter, version, client string) {
+func (g *Guard) startSession(w http.ResponseWriter, version, client string) {
 	t, _, err := g.sess.create(version)
 	if err != nil {
 		g.log.Error("start session", "err", err)
@@ -408,7 +427,7 @@ func (g *guard) startSession(w http.ResponseWriter, version, client string) {
 	writeJSON(w, http.StatusOK, map[string]any{"ok": true})
 }
 
-func (g *guard) serveLogout(w http.ResponseWriter, r *http.Request) {
+func (g *Guard) serveLogout(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	if r.Method != http.MethodPost {
 		methodNotAllowed(w, "POST")

@@ -1,4 +1,4 @@
-package web
+package auth
 
 import (
 	"crypto/rand"
@@ -20,6 +20,8 @@ import (
 	"unicode/utf8"
 
 	"golang.org/x/crypto/argon2"
+
+	"github.com/intercomd/intercomd/internal/statefile"
 )
 
 // passwordFileName is the resident password's hash in the state directory.
@@ -146,10 +148,10 @@ func SetPassword(stateDir, pw string) error {
 	if err != nil {
 		return err
 	}
-	if err := ensureStateDir(stateDir); err != nil {
+	if err := statefile.EnsureDir(stateDir); err != nil {
 		return err
 	}
-	if err := writeFileAtomic(filepath.Join(stateDir, passwordFileName), []byte(h+"\n"), 0o600); err != nil {
+	if err := statefile.WriteAtomic(filepath.Join(stateDir, passwordFileName), []byte(h+"\n"), 0o600); err != nil {
 		return fmt.Errorf("save password: %w", err)
 	}
 	return nil
@@ -165,10 +167,10 @@ type passwords struct {
 	// noticeable slice of a small Pi's CPU.
 	slot chan struct{}
 
-	mu      sync.Mutex // guards the fields below
-	hash    string     // PHC string; "" when no password is set
-	version string     // short digest of hash; sessions remember it
-	stamp   fileStamp  // of the file hash came from
+	mu      sync.Mutex      // guards the fields below
+	hash    string          // PHC string; "" when no password is set
+	version string          // short digest of hash; sessions remember it
+	stamp   statefile.Stamp // of the file hash came from
 	checked time.Time
 }
 
@@ -190,9 +192,9 @@ func loadPasswords(stateDir string, log *slog.Logger) (*passwords, error) {
 
 // read loads the file into p; p.mu must be held (or p not yet shared).
 func (p *passwords) read() error {
-	stamp, err := stampOf(p.path)
+	stamp, err := statefile.StampOf(p.path)
 	if errors.Is(err, fs.ErrNotExist) {
-		p.hash, p.version, p.stamp = "", "", fileStamp{}
+		p.hash, p.version, p.stamp = "", "", statefile.Stamp{}
 		return nil
 	}
 	if err != nil {
@@ -221,7 +223,7 @@ func (p *passwords) refresh() {
 		return
 	}
 	p.checked = now
-	stamp, err := stampOf(p.path)
+	stamp, err := statefile.StampOf(p.path)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return
 	}
@@ -287,10 +289,10 @@ func (p *passwords) setFirst(pw string) (string, error) {
 	if p.hash != "" {
 		return "", errPasswordSet
 	}
-	if err := ensureStateDir(filepath.Dir(p.path)); err != nil {
+	if err := statefile.EnsureDir(filepath.Dir(p.path)); err != nil {
 		return "", err
 	}
-	if err := writeFileAtomic(p.path, []byte(h+"\n"), 0o600); err != nil {
+	if err := statefile.WriteAtomic(p.path, []byte(h+"\n"), 0o600); err != nil {
 		return "", fmt.Errorf("save password: %w", err)
 	}
 	if err := p.read(); err != nil {
