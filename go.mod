@@ -19,6 +19,7 @@ require (
 	github.com/pion/stun/v4 v4.0.1
 	github.com/pion/webrtc/v4 v4.2.26
 	golang.org/x/crypto v0.48.0
+	golang.org/x/image v0.23.0
 	golang.org/x/sys v0.41.0
 	golang.org/x/term v0.40.0
 	golang.org/x/time v0.14.0
@@ -41,6 +42,5 @@ require (
 	github.com/pion/transport/v5 v5.1.4 // indirect
 	github.com/pion/turn/v5 v5.1.3 // indirect
 	github.com/wlynxg/anet v0.0.5 // indirect
-	golang.org/x/image v0.23.0 // indirect
 	golang.org/x/net v0.50.0 // indirect
 )

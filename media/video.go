@@ -29,10 +29,11 @@ type videoPipe struct {
 	outs   []*videoOut // guarded by mu; one per codec, created on first use
 	active int         // guarded by mu; bindings over all outs
 
-	wake     chan struct{} // a binding appeared
-	quit     chan struct{} // Close
-	done     chan struct{} // the goroutine ended
-	captured atomic.Int64  // frames read from the camera
+	wake     chan struct{}        // a binding appeared
+	snaps    chan chan frameReply // Snapshot's requests for a frame
+	quit     chan struct{}        // Close
+	done     chan struct{}        // the goroutine ended
+	captured atomic.Int64         // frames read from the camera
 	started  sync.Once
 	closing  sync.Once
 }
@@ -57,7 +58,7 @@ func newVideoPipe(src video.Reader, width, height, fps, bitrate int, log *slog.L
 	return &videoPipe{
 		src: src, width: width, height: height, fps: fps, bitrate: bitrate,
 		log: log, onErr: onErr,
-		wake: make(chan struct{}, 1), quit: make(chan struct{}), done: make(chan struct{}),
+		wake: make(chan struct{}, 1), snaps: make(chan chan frameReply), quit: make(chan struct{}), done: make(chan struct{}),
 	}
 }
 
@@ -148,6 +149,9 @@ func (p *videoPipe) run() {
 			select {
 			case <-p.quit:
 				return
+			case r := <-p.snaps:
+				p.readForSnapshot(r)
+				continue
 			case <-p.wake:
 			}
 			last = time.Time{}
@@ -193,6 +197,7 @@ func (p *videoPipe) run() {
 			}
 			p.encode(o, img, d)
 		}
+		p.serveSnapshots(img)
 		release()
 	}
 }
