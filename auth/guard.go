@@ -130,8 +130,39 @@ func (g *Guard) Run(ctx context.Context) error {
 			return nil
 		case <-t.C:
 			g.sess.expire(g.pw.current())
+			g.liveSetupCode() // withdraws it once a password exists
 		}
 	}
+}
+
+// liveSetupCode is the setup code while it is valid, else "". The code has
+// one life: the first password, however it is set (the page here, the page
+// on the Pi, `intercomd set-password`), ends it for good, even if the
+// password file is deleted later; only a restart prints a new one.
+func (g *Guard) liveSetupCode() string {
+	set := g.pw.wasSet()
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if set && g.setupCode != "" {
+		g.setupCode = ""
+		g.log.Info("setup code withdrawn: a resident password is set")
+	}
+	return g.setupCode
+}
+
+// takeSetupCode spends the setup code if code matches it: one use, so two
+// requests racing with the right code cannot both set a password.
+func (g *Guard) takeSetupCode(code string) bool {
+	if g.liveSetupCode() == "" {
+		return false
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.setupCode == "" || subtle.ConstantTimeCompare([]byte(normalizeSetupCode(code)), []byte(normalizeSetupCode(g.setupCode))) != 1 {
+		return false
+	}
+	g.setupCode = ""
+	return true
 }
 
 // Wrap puts the login in front of next: the login API and the login
@@ -266,9 +297,7 @@ func (g *Guard) setupMode(r *http.Request) string {
 	if loopbackRequest(r) {
 		return "loopback"
 	}
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if g.setupCode != "" {
+	if g.liveSetupCode() != "" {
 		return "code"
 	}
 	return ""
@@ -381,14 +410,16 @@ func (g *Guard) serveSetup(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !loopbackRequest(r) {
-		g.mu.Lock()
-		code := g.setupCode
-		g.mu.Unlock()
+		// A password that breaks the rules does not spend the code.
+		if err := checkNewPassword(f.Password); err != nil {
+			writeJSON(w, http.StatusBadRequest, map[string]any{"error": "The " + err.Error() + "."})
+			return
+		}
 		switch {
-		case code == "":
+		case g.liveSetupCode() == "":
 			writeJSON(w, http.StatusForbidden, map[string]any{"error": "Setting the password from another device needs a setup code: restart intercomd to print a new one, or run intercomd set-password on it."})
 			return
-		case subtle.ConstantTimeCompare([]byte(normalizeSetupCode(f.Code)), []byte(normalizeSetupCode(code))) != 1:
+		case !g.takeSetupCode(f.Code):
 			g.log.Info("password setup refused: wrong setup code", "client", client)
 			writeJSON(w, http.StatusForbidden, map[string]any{"error": "Wrong setup code: it is in intercomd's log (journalctl -u intercomd)."})
 			return
@@ -407,9 +438,7 @@ func (g *Guard) serveSetup(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusInternalServerError, map[string]any{"error": "Could not save the password: see intercomd's log."})
 		return
 	}
-	g.mu.Lock()
-	g.setupCode = ""
-	g.mu.Unlock()
+	g.liveSetupCode() // a password from the Pi's own page ends the code too
 	g.log.Info("resident password set from the page", "client", client)
 	g.startSession(w, version, client)
 }

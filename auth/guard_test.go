@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -80,6 +82,9 @@ func (e *guardEnv) do(method, target, remote string, body string, hdr ...string)
 }
 
 const lan = "192.0.2.10:40000"
+
+// other is a second device on the LAN.
+const other = "192.0.2.66:40000"
 
 func TestGuardRefusesWithoutSession(t *testing.T) {
 	e := newGuardEnv(t, true, "resident secret")
@@ -488,4 +493,56 @@ func TestLogout(t *testing.T) {
 	if w := e.do("GET", "/api/logout", lan, ""); w.Code != http.StatusMethodNotAllowed {
 		t.Errorf("GET /api/logout = %d, want 405", w.Code)
 	}
+}
+
+// TestSetupCodeOneLife is issue 17 item 9: a password set with `intercomd
+// set-password` while intercomd runs ends the setup code; deleting the
+// password file later does not bring the old code (it was in the log) back.
+// The code is also spent by one use, and a password that breaks the rules
+// does not spend it.
+func TestSetupCodeOneLife(t *testing.T) {
+	t.Run("set-password while running", func(t *testing.T) {
+		e := newGuardEnv(t, true, "")
+		code := e.g.setupCode
+		if st := e.status(t, lan, nil); st.Setup != "code" {
+			t.Fatalf("before any password: setup %q, want code", st.Setup)
+		}
+		if err := SetPassword(e.dir, "set on the pi"); err != nil {
+			t.Fatal(err)
+		}
+		*e.clock = e.clock.Add(2 * time.Second) // the file is looked at once a second
+		if st := e.status(t, lan, nil); !st.PasswordSet || st.Setup != "" {
+			t.Fatalf("after set-password: %+v, want a password and no setup", st)
+		}
+		if err := os.Remove(filepath.Join(e.dir, passwordFileName)); err != nil {
+			t.Fatal(err)
+		}
+		*e.clock = e.clock.Add(2 * time.Second)
+		if st := e.status(t, lan, nil); st.PasswordSet || st.Setup != "" {
+			t.Fatalf("password file deleted: %+v, want no password and no setup offered", st)
+		}
+		w := e.do("POST", "/api/setup", other, jsonBody(loginForm{Password: "attacker secret", Code: code}))
+		if w.Code != http.StatusForbidden {
+			t.Fatalf("setup with the old code after the password file went = %d %s, want 403", w.Code, w.Body)
+		}
+		if st := e.status(t, lan, nil); st.PasswordSet {
+			t.Error("the old setup code set a password")
+		}
+	})
+	t.Run("one use", func(t *testing.T) {
+		e := newGuardEnv(t, true, "")
+		code := e.g.setupCode
+		if w := e.do("POST", "/api/setup", lan, jsonBody(loginForm{Password: "short", Code: code})); w.Code != http.StatusBadRequest {
+			t.Fatalf("setup with a too short password = %d, want 400", w.Code)
+		}
+		if !e.g.takeSetupCode(code) {
+			t.Fatal("a refused password spent the setup code")
+		}
+		if e.g.takeSetupCode(code) {
+			t.Error("the setup code worked twice")
+		}
+		if w := e.do("POST", "/api/setup", other, jsonBody(loginForm{Password: "resident secret", Code: code})); w.Code != http.StatusForbidden {
+			t.Errorf("setup with a spent code = %d, want 403", w.Code)
+		}
+	})
 }

@@ -172,6 +172,7 @@ type passwords struct {
 	version string          // short digest of hash; sessions remember it
 	stamp   statefile.Stamp // of the file hash came from
 	checked time.Time
+	everSet bool // a password was seen since start (the setup code's end)
 }
 
 // loadPasswords reads the password file in stateDir; a missing file means no
@@ -210,6 +211,7 @@ func (p *passwords) read() error {
 	}
 	sum := sha256.Sum256([]byte(h))
 	p.hash, p.version, p.stamp = h, hex.EncodeToString(sum[:8]), stamp
+	p.everSet = true
 	return nil
 }
 
@@ -246,6 +248,15 @@ func (p *passwords) current() string {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.version
+}
+
+// wasSet reports whether a password was in force at any time since start
+// (as far as current has looked: at most a second ago).
+func (p *passwords) wasSet() bool {
+	p.refresh()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.everSet
 }
 
 // check reports whether pw is the resident password, and the version it

@@ -318,12 +318,29 @@ func (c *Store) Fingerprint() string {
 	return c.fingerprint
 }
 
-// TLSConfig serves c's certificate. HTTP/1.1 only: the WebSocket library
-// takes over the connection, which HTTP/2 streams do not allow.
+// TLSConfig serves c's certificate: TLS 1.3, or 1.2 with forward-secret
+// AEAD suites only (Suites; no CBC, whose padding has a long history of
+// oracles). HTTP/1.1 only: the WebSocket library takes over the connection,
+// which HTTP/2 streams do not allow, and HTTP/2 would add per-connection
+// state (streams, HPACK tables) a 512 MB Pi does not need for a handful of
+// phones.
 func (c *Store) TLSConfig() *tls.Config {
 	return &tls.Config{
 		MinVersion:     tls.VersionTLS12,
+		CipherSuites:   Suites,
 		GetCertificate: c.getCertificate,
 		NextProtos:     []string{"http/1.1"},
 	}
+}
+
+// Suites are the TLS 1.2 cipher suites served (TLS 1.3's are fixed and all
+// AEAD): ECDHE with AES-GCM or ChaCha20-Poly1305, for ECDSA keys (the
+// generated certificate) and RSA keys (a configured one).
+var Suites = []uint16{
+	tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+	tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+	tls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+	tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+	tls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+	tls.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
 }

@@ -212,3 +212,52 @@ func TestServesTLS(t *testing.T) {
 		}
 	}
 }
+
+// TestNoCBCSuites: issue 17 item 10. A TLS 1.2 client that offers only the
+// CBC suites Go used to accept gets no connection; one offering AES-GCM does.
+func TestNoCBCSuites(t *testing.T) {
+	c, err := New(Config{StateDir: t.TempDir(), Hosts: testHosts}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", c.TLSConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				conn.(*tls.Conn).Handshake()
+				conn.Close()
+			}()
+		}
+	}()
+	for _, tt := range []struct {
+		name   string
+		suites []uint16
+		ok     bool
+	}{
+		{"ECDHE-ECDSA-AES128-SHA", []uint16{tls.TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA}, false},
+		{"ECDHE-ECDSA-AES256-SHA", []uint16{tls.TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA}, false},
+		{"ECDHE-ECDSA-AES128-SHA256", []uint16{tls.TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256}, false},
+		{"ECDHE-ECDSA-AES128-GCM-SHA256", []uint16{tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256}, true},
+		{"ECDHE-ECDSA-CHACHA20-POLY1305", []uint16{tls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256}, true},
+	} {
+		conn, err := tls.Dial("tcp", ln.Addr().String(), &tls.Config{
+			InsecureSkipVerify: true,
+			MaxVersion:         tls.VersionTLS12,
+			CipherSuites:       tt.suites,
+		})
+		if err == nil {
+			conn.Close()
+		}
+		if (err == nil) != tt.ok {
+			t.Errorf("TLS 1.2 with only %s: err = %v, want success %v", tt.name, err, tt.ok)
+		}
+	}
+}

@@ -10,14 +10,15 @@ import (
 
 // originPolicy decides which browser pages may use the WebSocket (and send
 // state-changing requests). A request without an Origin header comes from a
-// non-browser client and is allowed; a browser's Origin must name the host it
-// asked (same origin) or be one of the configured extra origins.
+// non-browser client and is allowed; a browser's Origin must be the server's
+// own (scheme, host and port) or one of the configured extra origins.
 type originPolicy struct {
-	extra map[string]bool // normalized scheme://host:port
+	scheme string          // the server's: "http" or "https"
+	extra  map[string]bool // normalized scheme://host:port
 }
 
-func newOriginPolicy(allow []string) (originPolicy, error) {
-	p := originPolicy{extra: make(map[string]bool, len(allow))}
+func newOriginPolicy(allow []string, scheme string) (originPolicy, error) {
+	p := originPolicy{scheme: scheme, extra: make(map[string]bool, len(allow))}
 	for _, o := range allow {
 		o = strings.TrimSpace(o)
 		if o == "" {
@@ -52,9 +53,14 @@ func (p originPolicy) allowed(r *http.Request) bool {
 	if p.extra[n] {
 		return true
 	}
-	// Same origin: the page's host is the host it asked for. The scheme is
-	// the page's own, so compare the host with its default port applied.
-	return hostPort(u.Host, u.Scheme) == hostPort(r.Host, u.Scheme)
+	// Same origin: the page came from this server, so its scheme is ours
+	// (a page on http://HOST must not drive an HTTPS listener: anyone on
+	// the path can serve that page) and its host and port are the ones the
+	// request went to.
+	if strings.ToLower(u.Scheme) != p.scheme {
+		return false
+	}
+	return hostPort(u.Host, p.scheme) == hostPort(r.Host, p.scheme)
 }
 
 // check refuses WebSocket upgrades and state-changing requests from foreign

@@ -152,7 +152,7 @@ func (sec *security) start(ctx context.Context, addr string) (stop func(), err e
 		}
 		_, port, _ := net.SplitHostPort(addr)
 		srv := &http.Server{
-			Handler:           securityHeaders(redirectToHTTPS(port)),
+			Handler:           securityHeaders(redirectToHTTPS(port), false),
 			ReadHeaderTimeout: 10 * time.Second,
 			ErrorLog:          slog.NewLogLogger(sec.log.Handler(), slog.LevelDebug),
 		}

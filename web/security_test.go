@@ -197,10 +197,11 @@ func TestSecureServer(t *testing.T) {
 		t.Errorf("GET /login = %d, want the login page", resp.StatusCode)
 	}
 	for name, want := range map[string]string{
-		"Content-Security-Policy": "frame-ancestors 'none'",
-		"X-Frame-Options":         "DENY",
-		"X-Content-Type-Options":  "nosniff",
-		"Referrer-Policy":         "no-referrer",
+		"Content-Security-Policy":   "frame-ancestors 'none'",
+		"X-Frame-Options":           "DENY",
+		"Strict-Transport-Security": "max-age=",
+		"X-Content-Type-Options":    "nosniff",
+		"Referrer-Policy":           "no-referrer",
 	} {
 		if got := resp.Header.Get(name); !strings.Contains(got, want) {
 			t.Errorf("login page header %s = %q, want %q", name, got, want)
@@ -231,6 +232,16 @@ func TestSecureServer(t *testing.T) {
 	cookie := ss.login(t, testPassword)
 	if _, code := ss.dialWS(t, "/ws", "https://evil.example", cookie); code != http.StatusForbidden {
 		t.Errorf("upgrade with a session from a foreign Origin = %d, want 403", code)
+	}
+	// Issue 17 item 8: a page on plain http://HOST (anyone on the path can
+	// serve one) must not drive the HTTPS listener, whose host and port it
+	// names exactly.
+	plainOrigin := "http://" + ss.addr
+	if _, code := ss.dialWS(t, "/ws", plainOrigin, cookie); code != http.StatusForbidden {
+		t.Errorf("upgrade with a session from Origin %s = %d, want 403", plainOrigin, code)
+	}
+	if resp, _ := ss.do(t, "POST", "/api/logout", "", "Cookie", cookie, "Origin", plainOrigin); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("logout from Origin %s = %d, want 403", plainOrigin, resp.StatusCode)
 	}
 	c, code := ss.dialWS(t, "/ws", ss.base, cookie)
 	if c == nil {

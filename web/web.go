@@ -96,16 +96,16 @@ func New(cfg Config, log *slog.Logger, h Hub) (*Server, error) {
 	if cfg.Listen == "" {
 		cfg.Listen = "localhost:8080"
 	}
-	origins, err := newOriginPolicy(cfg.AllowOrigins)
-	if err != nil {
-		return nil, err
-	}
 	static, err := loadStatic()
 	if err != nil {
 		return nil, err
 	}
 	log = log.With("component", "web")
 	sec, err := newSecurity(cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	origins, err := newOriginPolicy(cfg.AllowOrigins, sec.scheme())
 	if err != nil {
 		return nil, err
 	}
@@ -148,7 +148,7 @@ func (s *Server) routes() (h http.Handler, err error) {
 	for pattern, handler := range s.cfg.Handlers {
 		mux.Handle(pattern, handler)
 	}
-	return securityHeaders(s.origins.check(s.sec.wrap(mux))), nil
+	return securityHeaders(s.origins.check(s.sec.wrap(mux)), s.sec.certs != nil), nil
 }
 
 // Handler is the server's whole handler chain (for httptest and for

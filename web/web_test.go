@@ -320,6 +320,10 @@ func TestSecurityHeaders(t *testing.T) {
 		if strings.Contains(csp, "unsafe") {
 			t.Errorf("GET %s: Content-Security-Policy %q allows unsafe sources", path, csp)
 		}
+		// HSTS over plain HTTP would be ignored, and wrong: only HTTPS sends it.
+		if got := resp.Header.Get("Strict-Transport-Security"); got != "" {
+			t.Errorf("GET %s over HTTP: Strict-Transport-Security = %q, want none", path, got)
+		}
 	}
 }
 
