@@ -295,6 +295,7 @@ func (d *clockDriver) VideoRecord(p prop.Media) (video.Reader, error) {
 	img := image.NewYCbCr(image.Rect(0, 0, w, h), image.YCbCrSubsampleRatio420)
 	tick := time.NewTicker(time.Duration(float64(time.Second) / float64(p.FrameRate)))
 	done := d.ctx.Done()
+	var last time.Time // the previous frame's stamp; stamps never go back
 	return video.ReaderFunc(func() (image.Image, func(), error) {
 		var t time.Time
 		select {
@@ -308,6 +309,12 @@ func (d *clockDriver) VideoRecord(p prop.Media) (video.Reader, error) {
 		if time.Since(t) > 500*time.Millisecond {
 			t = time.Now()
 		}
+		// The ticker's next tick can be older than the Now that replaced a
+		// stale one: a camera's frames never run backwards.
+		if t.Before(last) {
+			t = last
+		}
+		last = t
 		PaintClock(img, t)
 		return img, func() {}, nil
 	}), nil
