@@ -25,6 +25,8 @@ type security struct {
 	certs    *certs.Store // nil: plain HTTP
 	guard    *auth.Guard  // nil: no login (NoAuth)
 	redirect string       // address of the plain-HTTP redirect; "" for none
+	// redirectLn is the redirect's socket when main opened it (else start does).
+	redirectLn net.Listener
 	// redirectAddr is where the redirect listens, once start has run.
 	redirectAddr string
 	maxConns     int // per client address; 0: no cap
@@ -37,10 +39,11 @@ type security struct {
 // NoAuth, which only a loopback Listen may ask for.
 func newSecurity(cfg Config, log *slog.Logger) (*security, error) {
 	sec := &security{
-		log:      log,
-		redirect: cfg.HTTPRedirect,
-		maxConns: orDefault(cfg.MaxConnsPerAddr, DefaultMaxConnsPerAddr),
-		msgRate:  orDefault(cfg.MsgsPerSecond, DefaultMsgsPerSecond),
+		log:        log,
+		redirect:   cfg.HTTPRedirect,
+		redirectLn: cfg.RedirectListener,
+		maxConns:   orDefault(cfg.MaxConnsPerAddr, DefaultMaxConnsPerAddr),
+		msgRate:    orDefault(cfg.MsgsPerSecond, DefaultMsgsPerSecond),
 	}
 	loopback := listenIsLoopback(cfg.Listen)
 	if cfg.NoAuth && !loopback {
@@ -144,11 +147,14 @@ func (sec *security) start(ctx context.Context, addr string) (stop func(), err e
 		wg.Go(func() { sec.guard.Run(ctx) })
 	}
 	if sec.redirect != "" {
-		ln, err := net.Listen("tcp", sec.redirect)
-		if err != nil {
-			cancel()
-			wg.Wait()
-			return nil, fmt.Errorf("listen %s (http_redirect): %w", sec.redirect, err)
+		ln := sec.redirectLn
+		if ln == nil {
+			var err error
+			if ln, err = net.Listen("tcp", sec.redirect); err != nil {
+				cancel()
+				wg.Wait()
+				return nil, fmt.Errorf("listen %s (http_redirect): %w", sec.redirect, err)
+			}
 		}
 		_, port, _ := net.SplitHostPort(addr)
 		srv := &http.Server{

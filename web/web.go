@@ -57,6 +57,10 @@ type Config struct {
 	// MsgsPerSecond slows each WebSocket to this many incoming frames a
 	// second. 0: DefaultMsgsPerSecond; negative: no limit.
 	MsgsPerSecond int
+	// Listener and RedirectListener, if set, are the open sockets for
+	// Listen and HTTPRedirect: main opens them before anything else, so a
+	// taken port is the first thing that fails. Run closes them.
+	Listener, RedirectListener net.Listener
 }
 
 // Hub is what the server needs of the signalling hub (*hub.Hub).
@@ -159,9 +163,12 @@ func (s *Server) Handler() http.Handler { return s.handler }
 // and serves until ctx ends; then it shuts down gracefully: no new
 // connections, running requests finish, WebSocket clients are let go.
 func (s *Server) Run(ctx context.Context, ready func(addr string)) error {
-	ln, err := net.Listen("tcp", s.cfg.Listen)
-	if err != nil {
-		return fmt.Errorf("listen %s: %w", s.cfg.Listen, err)
+	ln := s.cfg.Listener
+	if ln == nil {
+		var err error
+		if ln, err = net.Listen("tcp", s.cfg.Listen); err != nil {
+			return fmt.Errorf("listen %s: %w", s.cfg.Listen, err)
+		}
 	}
 	ln = s.sec.listener(ln)
 	stopSec, err := s.sec.start(ctx, ln.Addr().String())

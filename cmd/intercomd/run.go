@@ -57,6 +57,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready fun
 // reverse when ctx ends or one of them fails.
 func serve(ctx context.Context, cfg config, log *slog.Logger, ready func(addr string)) error {
 	log.Info("starting", "version", version, "listen", cfg.Listen, "name", cfg.Name)
+	lns, err := listen(cfg)
+	if err != nil {
+		return err
+	}
+	defer lns.close()
 	h := hub.New(hub.Config{}, log)
 
 	m, err := media.New(media.Config{
@@ -92,7 +97,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, ready func(addr st
 		handlers["/api/panel/"] = p.Sim
 	}
 	srv, err := web.New(web.Config{
-		Listen: cfg.Listen, AllowOrigins: cfg.AllowOrigins, Version: version,
+		Listen: cfg.Listen, Listener: lns.web, RedirectListener: lns.redirect, AllowOrigins: cfg.AllowOrigins, Version: version,
 		Handlers: handlers, StateDir: cfg.StateDir, NoAuth: cfg.NoAuth,
 		TLSCert: cfg.TLSCert, TLSKey: cfg.TLSKey, HTTPRedirect: cfg.HTTPRedirect,
 		Status: func() map[string]any {
