@@ -8,8 +8,15 @@ LISTEN  ?= localhost:8080
 
 all: build
 
+# The first build compiles the C codecs and the sound library (cgo), which
+# takes a minute or two without a word from go build: say so when Go's build
+# cache lacks them.
+CGO_PKGS := github.com/pion/mediadevices/pkg/codec/openh264 github.com/pion/mediadevices/pkg/codec/opus github.com/gen2brain/malgo
+
 build:
 	build/deps.sh run
+	@if $(GO) list -f '{{.Stale}}' $(CGO_PKGS) 2>/dev/null | grep -q true; then \
+	  echo "make: compiling OpenH264, Opus and miniaudio (C, through cgo) into Go's build cache: 1 to 2 minutes on 2 cores, once; later builds take seconds" >&2; fi
 	$(GO) build -ldflags '$(LDFLAGS)' -o bin/intercomd ./cmd/intercomd
 
 # A full demo on a laptop: test pattern camera, test tone microphone and a
@@ -19,6 +26,7 @@ run: build
 
 test:
 	build/deps.sh test
+	build/cache-test.sh
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 30m ./...
 	$(GO) test -count=1 -tags vpx -timeout 10m ./media/...
