@@ -230,6 +230,7 @@ func openPanelWith(ctx context.Context, cfg gpioConfig, log *slog.Logger, ls lin
 	log = log.With("component", "gpio")
 	parts := cfg.parts()
 	mode := cfg.Mode
+	var fallback []any // why auto chose the simulated panel, said in its one line
 	if mode == "auto" {
 		mode = "sim"
 		for _, p := range parts {
@@ -243,8 +244,7 @@ func openPanelWith(ctx context.Context, cfg gpioConfig, log *slog.Logger, ls lin
 				return nil, fmt.Errorf("gpio: this is a %s but none of its pins (%s) was found: %s; set gpio.mode to sim or none to run without the panel",
 					model, parts[0].pin, ls.why())
 			}
-			log.Info("no GPIO lines named as configured on this machine; using the simulated panel (open /panel to press its buttons)",
-				"pins", pinList(parts), "why", ls.why())
+			fallback = []any{"because", "no GPIO lines named as configured on this machine", "pins", pinList(parts), "why", ls.why()}
 		}
 	}
 	switch mode {
@@ -252,7 +252,7 @@ func openPanelWith(ctx context.Context, cfg gpioConfig, log *slog.Logger, ls lin
 		log.Info("GPIO panel off (gpio.mode none)")
 		return &panel{Mode: "none", Close: func() error { return nil }}, nil
 	case "sim":
-		return openSim(ctx, cfg, parts, log)
+		return openSim(ctx, cfg, parts, log, fallback...)
 	}
 	return openReal(ctx, cfg, parts, log, ls)
 }
@@ -324,8 +324,9 @@ func openReal(ctx context.Context, cfg gpioConfig, parts []part, log *slog.Logge
 	return p, nil
 }
 
-// openSim builds the simulated panel with the configured parts, wired alike.
-func openSim(ctx context.Context, cfg gpioConfig, parts []part, log *slog.Logger) (*panel, error) {
+// openSim builds the simulated panel with the configured parts, wired alike,
+// and says so in one line (with why, when auto fell back to it).
+func openSim(ctx context.Context, cfg gpioConfig, parts []part, log *slog.Logger, why ...any) (*panel, error) {
 	var sc sim.Config
 	for _, pt := range parts {
 		name := pt.key[strings.IndexByte(pt.key, '.')+1:]
@@ -355,7 +356,7 @@ func openSim(ctx context.Context, cfg gpioConfig, parts []part, log *slog.Logger
 			p.Relay = sp.Relay()
 		}
 	}
-	log.Info("simulated GPIO panel: open /panel to press its buttons and watch its lights", "parts", len(parts))
+	log.Info("simulated GPIO panel: open /panel to press its buttons and watch its lights", append([]any{"parts", len(parts)}, why...)...)
 	return p, nil
 }
 

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os/exec"
@@ -286,7 +287,8 @@ func TestOpenPanelModes(t *testing.T) {
 				cfg.Mode = tt.mode
 				ls := newFakeLines(tt.lines...)
 				ls.model = tt.model
-				p, err := openPanelWith(t.Context(), cfg, nil, ls)
+				var logs bytes.Buffer
+				p, err := openPanelWith(t.Context(), cfg, slog.New(slog.NewTextHandler(&logs, nil)), ls)
 				if tt.want == "error" {
 					if err == nil {
 						p.Close()
@@ -300,6 +302,13 @@ func TestOpenPanelModes(t *testing.T) {
 				defer p.Close()
 				if p.Mode != tt.want || (p.Sim != nil) != (tt.want == "sim") {
 					t.Errorf("mode %q (Sim %v), want %q", p.Mode, p.Sim != nil, tt.want)
+				}
+				// The simulated panel is announced once, with why when
+				// auto chose it.
+				if n := strings.Count(logs.String(), "\n"); tt.want == "sim" && (n != 1 ||
+					!strings.Contains(logs.String(), "simulated GPIO panel") ||
+					(tt.mode == "auto") != strings.Contains(logs.String(), "why=")) {
+					t.Errorf("logged %d lines, want one announcing the simulated panel (with why if auto):\n%s", n, &logs)
 				}
 				if tt.want == "none" && (p.Call != nil || p.Ready != nil || p.Relay != nil) {
 					t.Error("mode none has parts")
