@@ -29,31 +29,37 @@ done
 
 cache=${XDG_CACHE_HOME:-$HOME/.cache}/intercomd
 base=$cache/bookworm-systemd.tar
-# image_ok: the cached image is a whole tar (not a directory, not cut short)
-# with systemd and apt in it; anything else is made again.
+# shellcheck source=cache.sh
+. build/cache.sh
+# image_ok prints why the image $1 cannot be used and fails, or succeeds
+# silently: whole (build/cache.sh), and a tar with systemd and apt in it.
 image_ok() {
-  [ -f "$base" ] && [ -s "$base" ] || return 1
-  tar -tf "$base" 2>/dev/null | grep -qx -e './usr/lib/systemd/systemd' -e 'usr/lib/systemd/systemd' || return 1
-  tar -tf "$base" 2>/dev/null | grep -qx -e './usr/bin/apt-get' -e 'usr/bin/apt-get'
+  local why list
+  why=$(entry_check "$1") || { echo "$why"; return 1; }
+  list=$(tar -tf "$1" 2>/dev/null) || { echo "is not a tar archive"; return 1; }
+  grep -qx -e './usr/lib/systemd/systemd' -e 'usr/lib/systemd/systemd' <<<"$list" || { echo "has no systemd"; return 1; }
+  grep -qx -e './usr/bin/apt-get' -e 'usr/bin/apt-get' <<<"$list" || { echo "has no apt-get"; return 1; }
 }
-if ! image_ok; then
+if ! why=$(image_ok "$base"); then
   if [ -e "$base" ]; then
-    say "the cached image $base is not a whole bookworm image with systemd: making it again"
-    rm -rf "$base"
+    say "the cached image $base $why: making it again"
+    rm -rf "$base" "$base.sha256"
   else
     say "making a bookworm image with systemd (once; cached in $base)"
   fi
   mkdir -p "$cache"
   # mmdebstrap picks its output format from the file name: the partial file
   # must end in .tar, or it writes a directory.
-  part=$cache/bookworm-systemd.part.tar
-  rm -rf "$part"
+  # Each run its own partial file, so two runs at once do not mix theirs.
+  part=$cache/bookworm-systemd.$$.part.tar
+  find "$cache" -maxdepth 1 -name 'bookworm-systemd.*.part.tar' -mmin +60 -exec rm -rf {} + 2>/dev/null || true
   mmdebstrap --quiet --variant=minbase --mode=root \
     --include=systemd,systemd-sysv,dbus,adduser,init-system-helpers,libasound2,curl,ca-certificates \
     bookworm "$part" || { rm -rf "$part"; fail "mmdebstrap could not make the image"; }
   [ -f "$part" ] || { rm -rf "$part"; fail "mmdebstrap wrote no tar file at $part"; }
   mv "$part" "$base"
-  image_ok || fail "the new image $base lacks systemd or apt"
+  entry_seal "$base"
+  why=$(image_ok "$base") || fail "the image just made in $base $why"
 fi
 
 root=$(mktemp -d)

@@ -21,7 +21,7 @@
 # Exit status: the guest test's status; 1 when the VM never reported one.
 set -euo pipefail
 
-here=$(cd "$(dirname "$0")" && pwd)
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 cache=${VMTEST_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/intercomd-vmtest}
 timeout=${VMTEST_TIMEOUT:-300}
@@ -29,6 +29,8 @@ t0=$SECONDS
 
 say() { echo "vmtest: [$((SECONDS - t0))s] $*" >&2; }
 die() { echo "vmtest: FAIL: $*" >&2; exit 1; }
+# shellcheck source=../cache.sh
+. "$repo/build/cache.sh"
 
 # The modules the guest needs, in this order; modprobe -D adds what each
 # depends on. virtio_pci carries the network card for the port forwards.
@@ -45,6 +47,39 @@ noload=(gpio-mockup)
 # dependencies live; only these are unpacked.
 image_dirs=('drivers/media/*' 'drivers/virtio/*' 'drivers/net/virtio_net.ko' 'drivers/net/net_failover.ko'
   'net/core/*' 'fs/configfs/*' 'sound/*' 'drivers/gpio/*')
+
+# kernel_recipe names what a cached kernel directory was made for: the
+# modules, their parameters and the directories unpacked. A change to any of
+# them makes the kernel again.
+kernel_recipe() { declare -p modules modparams noload image_dirs | sha256sum | cut -c1-16; }
+
+# kernel_ok prints why the kernel directory $1 cannot be used and fails, or
+# succeeds silently: it must be whole (build/cache.sh), made for this recipe,
+# with an ELF vmlinux and every module load.order names.
+kernel_ok() {
+  local k=$1 why ko
+  why=$(entry_check "$k") || { echo "$why"; return 1; }
+  [ "$(cat "$k/recipe" 2>/dev/null)" = "$(kernel_recipe)" ] ||
+    { echo "was made for other modules or parameters than vmtest.sh's"; return 1; }
+  [ "$(head -c 4 "$k/vmlinux" 2>/dev/null | od -An -c | tr -d ' ')" = '177ELF' ] ||
+    { echo "has no ELF vmlinux"; return 1; }
+  [ -s "$k/version" ] || { echo "has no version"; return 1; }
+  [ -s "$k/modules/load.order" ] || { echo "has no modules/load.order"; return 1; }
+  while read -r ko _; do
+    [ -f "$k/modules/$ko" ] || { echo "lacks modules/$ko, which load.order names"; return 1; }
+  done <"$k/modules/load.order"
+}
+
+# base_ok prints why the base initramfs $1 cannot be used and fails, or
+# succeeds silently: whole, and a cpio archive with /init and the modules.
+base_ok() {
+  local b=$1 why list
+  why=$(entry_check "$b") || { echo "$why"; return 1; }
+  list=$(cpio -it --quiet <"$b" 2>/dev/null) || { echo "is not a cpio archive"; return 1; }
+  grep -qx -e ./init -e init <<<"$list" || { echo "has no /init"; return 1; }
+  grep -qx -e ./lib/modules/load.order -e lib/modules/load.order <<<"$list" ||
+    { echo "has no lib/modules/load.order"; return 1; }
+}
 
 # kernel_abi prints Debian's current 6.1 kernel ABI (6.1.0-NN-amd64).
 kernel_abi() {
@@ -153,11 +188,15 @@ build_kernel() {
   done <"$tmp/closure" >"$tmp/out/modules/load.order"
   mv "$tmp/vmlinux" "$tmp/out/vmlinux"
   echo "$ver" >"$tmp/out/version"
+  kernel_recipe >"$tmp/out/recipe"
   # One kernel is kept: the older ones are gone from Debian's archive anyway.
   rm -rf "$(dirname "$kdir")"
   mkdir -p "$(dirname "$kdir")"
   mv "$tmp/out" "$kdir"
+  entry_seal "$kdir"
   rm -rf "$tmp"
+  local why
+  why=$(kernel_ok "$kdir") || die "kernel: the kernel just made in $kdir $why"
 }
 
 # build_base makes the initramfs every run shares: busybox, the modules,
@@ -181,7 +220,10 @@ build_base() {
   chmod 755 "$r/init"
   (cd "$r" && find . -print0 | sort -z | cpio --null -o -H newc -R 0:0 --quiet) >"$tmp/base.cpio"
   mv "$tmp/base.cpio" "$out"
+  entry_seal "$out"
   rm -rf "$tmp"
+  local why
+  why=$(base_ok "$out") || die "initramfs: the base just made in $out $why"
 }
 
 # add_binary copies the binary $1 to $2 inside the run tree $3 with the
@@ -368,14 +410,22 @@ main() {
   local abi kdir
   abi=$(kernel_abi)
   kdir=$cache/kernel/$abi
-  if [ ! -f "$kdir/vmlinux" ]; then build_kernel "$abi" "$kdir"; fi
+  local why
+  if ! why=$(kernel_ok "$kdir"); then
+    [ ! -e "$kdir" ] || say "kernel: the cached $kdir $why: making it again"
+    build_kernel "$abi" "$kdir"
+  fi
   vmlinux=$kdir/vmlinux
   local key base
   key=$( (cat "$here/init" "$kdir/modules/load.order" /bin/busybox; echo "$abi") | sha256sum | cut -c1-16)
   base=$cache/base-$key.cpio
-  if [ ! -f "$base" ]; then
-    say "initramfs: building the base (busybox, modules, ALSA config, /init)"
-    rm -f "$cache"/base-*.cpio
+  if ! why=$(base_ok "$base"); then
+    if [ -e "$base" ]; then
+      say "initramfs: the cached $base $why: making it again"
+    else
+      say "initramfs: building the base (busybox, modules, ALSA config, /init)"
+    fi
+    rm -f "$cache"/base-*
     build_base "$kdir" "$base"
   fi
   work=$(mktemp -d "${TMPDIR:-/tmp}/intercomd-vmtest.XXXXXX")
@@ -402,4 +452,5 @@ main() {
   return $rc
 }
 
-main "$@"
+# Sourced (build/cache-test.sh), it only defines the functions.
+[ "${BASH_SOURCE[0]}" != "$0" ] || main "$@"
