@@ -56,7 +56,13 @@ type Guard struct {
 	fingerprint func() string // of the TLS certificate; nil on plain HTTP
 	pw          *passwords
 	sess        *sessions
-	attempts    *attemptLimiter
+	devices     *devices
+	hashes      hashQueue
+
+	limMu     sync.Mutex // makes a look at every budget and the spending one step
+	perAddr   *attemptLimiter
+	perNet    *attemptLimiter // IPv6 /64s
+	perDevice *attemptLimiter // trusted-device cookies
 
 	mu        sync.Mutex // guards setupCode
 	setupCode string     // one-time code for the first password; "" when used up
@@ -101,13 +107,20 @@ func New(cfg Config, log *slog.Logger) (*Guard, error) {
 	if err != nil {
 		return nil, err
 	}
+	dev, err := loadDevices(cfg.StateDir, log)
+	if err != nil {
+		return nil, err
+	}
 	g := &Guard{
 		log:         log,
 		secure:      cfg.Secure,
 		fingerprint: cfg.Fingerprint,
 		pw:          pw,
 		sess:        sess,
-		attempts:    newAttemptLimiter(loginAttempts, loginWindow, cfg.Now),
+		devices:     dev,
+		perAddr:     newAttemptLimiter(loginPerAddr, loginWindow, cfg.Now),
+		perNet:      newAttemptLimiter(loginPerNet, loginWindow, cfg.Now),
+		perDevice:   newAttemptLimiter(loginPerDevice, loginWindow, cfg.Now),
 	}
 	if pw.current() == "" {
 		if g.setupCode, err = newSetupCode(); err != nil {
@@ -193,13 +206,18 @@ func (g *Guard) Wrap(next http.Handler) http.Handler {
 		case ok && upgrade:
 			// The socket lives as long as its session: logging out, a
 			// new password or expiry ends it.
-			ctx, cancel := context.WithCancel(r.Context())
+			ctx, cancel := context.WithCancel(withResident(r.Context()))
 			release := g.sess.hold(t, cancel)
 			defer release()
 			defer cancel()
 			next.ServeHTTP(w, r.WithContext(ctx))
 		case ok:
-			next.ServeHTTP(w, r)
+			// A browser logged in before trusted-device cookies existed
+			// gets one with its next page.
+			if _, known := g.devices.fromRequest(r, g.secure); !known {
+				g.setDeviceCookie(w)
+			}
+			next.ServeHTTP(w, r.WithContext(withResident(r.Context())))
 		case r.URL.Path == "/healthz" && r.Method == http.MethodGet:
 			g.servePublicHealth(w, r, next)
 		default:
@@ -349,62 +367,115 @@ func parseLogin(contentType string, body []byte) (loginForm, error) {
 	return f, nil
 }
 
-// readLogin enforces POST, the rate limit and the body format; it answers
-// the request itself and returns false when any of them fails.
-func (g *Guard) readLogin(w http.ResponseWriter, r *http.Request) (loginForm, bool) {
+// login is one login or setup attempt on its way to the hash.
+type login struct {
+	form   loginForm
+	client Client
+	device string // trusted-device id; "" for a stranger
+}
+
+// readLogin enforces POST, the attempt budgets and the body format; it
+// answers the request itself and returns false when any of them fails.
+func (g *Guard) readLogin(w http.ResponseWriter, r *http.Request) (login, bool) {
 	w.Header().Set("Cache-Control", "no-store")
 	if r.Method != http.MethodPost {
 		methodNotAllowed(w, "POST")
-		return loginForm{}, false
+		return login{}, false
 	}
-	client, _ := ClientKey(r.RemoteAddr)
-	if ok, wait := g.attempts.allow(client); !ok {
+	l := login{client: ClientOf(r.RemoteAddr)}
+	l.device, _ = g.devices.fromRequest(r, g.secure)
+	if wait, who := g.spendAttempt(l); wait > 0 {
 		secs := int((wait + time.Second - 1) / time.Second)
 		w.Header().Set("Retry-After", strconv.Itoa(secs))
-		g.log.Debug("login attempt refused: too many", "client", client)
+		g.log.Debug("login attempt refused: too many", "client", l.client.Addr, "from", who)
 		writeJSON(w, http.StatusTooManyRequests, map[string]any{
-			"error": fmt.Sprintf("Too many attempts from your address: wait %d seconds and try again.", secs),
+			"error": fmt.Sprintf("Too many attempts from your %s: wait %d seconds and try again.", who, secs),
 		})
-		return loginForm{}, false
+		return login{}, false
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxLoginBody))
 	if err != nil {
 		writeJSON(w, http.StatusRequestEntityTooLarge, map[string]any{"error": "request too large"})
-		return loginForm{}, false
+		return login{}, false
 	}
-	f, err := parseLogin(r.Header.Get("Content-Type"), body)
+	l.form, err = parseLogin(r.Header.Get("Content-Type"), body)
 	if err != nil {
 		writeJSON(w, http.StatusBadRequest, map[string]any{"error": err.Error()})
-		return loginForm{}, false
+		return login{}, false
 	}
-	return f, true
+	return l, true
+}
+
+// spendAttempt spends one attempt of l's budgets, or refuses it and says
+// how long to wait and whose budget ran out. A trusted device has only its
+// own budget; a stranger spends its address's and, on IPv6, its /64's.
+func (g *Guard) spendAttempt(l login) (wait time.Duration, who string) {
+	g.limMu.Lock()
+	defer g.limMu.Unlock()
+	if l.device != "" {
+		if wait := g.perDevice.wait(l.device); wait > 0 {
+			return wait, "device"
+		}
+		g.perDevice.add(l.device)
+		return 0, ""
+	}
+	addr, network := l.client.Addr.String(), l.client.Net.String()
+	if wait := g.perAddr.wait(addr); wait > 0 {
+		return wait, "address"
+	}
+	if l.client.IsIPv6Net() {
+		if wait := g.perNet.wait(network); wait > 0 {
+			return wait, "network (IPv6 /64)"
+		}
+		g.perNet.add(network)
+	}
+	g.perAddr.add(addr)
+	return 0, ""
+}
+
+// hashSlot waits for the one argon2id slot: trusted devices (and the Pi
+// itself) first, strangers in a short line. When the line is full it
+// answers 503 at once and returns false.
+func (g *Guard) hashSlot(w http.ResponseWriter, r *http.Request, l login) (release func(), ok bool) {
+	release, ok = g.hashes.acquire(r.Context(), l.device != "" || l.client.Loopback)
+	if !ok {
+		w.Header().Set("Retry-After", "1")
+		writeJSON(w, http.StatusServiceUnavailable, map[string]any{
+			"error": "Busy checking other logins: try again in a moment.",
+		})
+	}
+	return release, ok
 }
 
 func (g *Guard) serveLogin(w http.ResponseWriter, r *http.Request) {
-	f, ok := g.readLogin(w, r)
+	l, ok := g.readLogin(w, r)
 	if !ok {
 		return
 	}
-	client, _ := ClientKey(r.RemoteAddr)
 	if g.pw.current() == "" {
 		writeJSON(w, http.StatusConflict, map[string]any{"error": "No password is set yet: set one first.", "setup": true})
 		return
 	}
-	ok, version := g.pw.check(f.Password)
+	release, ok := g.hashSlot(w, r, l)
 	if !ok {
-		g.log.Info("login failed: wrong password", "client", client)
+		return
+	}
+	ok, version := g.pw.check(l.form.Password)
+	release()
+	if !ok {
+		g.log.Info("login failed: wrong password", "client", l.client.Addr, "trusted_device", l.device != "")
 		writeJSON(w, http.StatusUnauthorized, map[string]any{"error": "Wrong password."})
 		return
 	}
-	g.startSession(w, version, client)
+	g.startSession(w, r, version, l.client)
 }
 
 func (g *Guard) serveSetup(w http.ResponseWriter, r *http.Request) {
-	f, ok := g.readLogin(w, r)
+	l, ok := g.readLogin(w, r)
 	if !ok {
 		return
 	}
-	client, _ := ClientKey(r.RemoteAddr)
+	f := l.form
 	if g.pw.current() != "" {
 		writeJSON(w, http.StatusConflict, map[string]any{"error": "A password is already set: log in with it."})
 		return
@@ -420,12 +491,17 @@ func (g *Guard) serveSetup(w http.ResponseWriter, r *http.Request) {
 			writeJSON(w, http.StatusForbidden, map[string]any{"error": "Setting the password from another device needs a setup code: restart intercomd to print a new one, or run intercomd set-password on it."})
 			return
 		case !g.takeSetupCode(f.Code):
-			g.log.Info("password setup refused: wrong setup code", "client", client)
+			g.log.Info("password setup refused: wrong setup code", "client", l.client.Addr)
 			writeJSON(w, http.StatusForbidden, map[string]any{"error": "Wrong setup code: it is in intercomd's log (journalctl -u intercomd)."})
 			return
 		}
 	}
+	release, ok := g.hashSlot(w, r, l)
+	if !ok {
+		return
+	}
 	version, err := g.pw.setFirst(f.Password)
+	release()
 	switch {
 	case errors.Is(err, ErrBadPassword):
 		writeJSON(w, http.StatusBadRequest, map[string]any{"error": "The " + err.Error() + "."})
@@ -439,12 +515,12 @@ func (g *Guard) serveSetup(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	g.liveSetupCode() // a password from the Pi's own page ends the code too
-	g.log.Info("resident password set from the page", "client", client)
-	g.startSession(w, version, client)
+	g.log.Info("resident password set from the page", "client", l.client.Addr)
+	g.startSession(w, r, version, l.client)
 }
 
-// startSession logs the browser in.
-func (g *Guard) startSession(w http.ResponseWriter, version, client string) {
+// startSession logs the browser in and marks it a trusted device.
+func (g *Guard) startSession(w http.ResponseWriter, r *http.Request, version string, client Client) {
 	t, _, err := g.sess.create(version)
 	if err != nil {
 		g.log.Error("start session", "err", err)
@@ -452,7 +528,10 @@ func (g *Guard) startSession(w http.ResponseWriter, version, client string) {
 		return
 	}
 	http.SetCookie(w, sessionCookie(t, sessionTTL, g.secure))
-	g.log.Info("login", "client", client)
+	if _, known := g.devices.fromRequest(r, g.secure); !known {
+		g.setDeviceCookie(w)
+	}
+	g.log.Info("login", "client", client.Addr)
 	writeJSON(w, http.StatusOK, map[string]any{"ok": true})
 }
 
@@ -468,7 +547,34 @@ func (g *Guard) serveLogout(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	http.SetCookie(w, sessionCookie(token{}, 0, g.secure))
+	// Logging out forgets the device too (it may be someone else's).
+	http.SetCookie(w, deviceCookie("", g.secure))
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// setDeviceCookie marks the browser as a trusted device.
+func (g *Guard) setDeviceCookie(w http.ResponseWriter) {
+	v, err := g.devices.issue()
+	if err != nil {
+		g.log.Error("trusted-device cookie", "err", err)
+		return
+	}
+	http.SetCookie(w, deviceCookie(v, g.secure))
+}
+
+// residentKey marks a request context as carrying a valid session.
+type residentKey struct{}
+
+func withResident(ctx context.Context) context.Context {
+	return context.WithValue(ctx, residentKey{}, true)
+}
+
+// Resident reports whether the request with this context passed the Guard
+// with a valid session: the server keeps such a resident's connection
+// whatever strangers do.
+func Resident(ctx context.Context) bool {
+	v, _ := ctx.Value(residentKey{}).(bool)
+	return v
 }
 
 // setupAlphabet is Crockford's base32: no I, L, O or U to misread.

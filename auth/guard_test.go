@@ -238,7 +238,7 @@ func TestAuthStatus(t *testing.T) {
 
 func TestLoginRateLimit(t *testing.T) {
 	e := newGuardEnv(t, true, "resident secret")
-	for i := range loginAttempts {
+	for i := range loginPerAddr {
 		w := e.do("POST", "/api/login", lan, jsonBody(loginForm{Password: "guess " + string(rune('a'+i))}))
 		if w.Code != http.StatusUnauthorized {
 			t.Fatalf("wrong password %d = %d %s, want 401", i+1, w.Code, w.Body)
@@ -283,7 +283,7 @@ func TestLoginRequests(t *testing.T) {
 		{"two values", "POST", "application/json", `{"password":"x"}{}`, 400},
 		{"huge", "POST", "application/json", `{"password":"` + strings.Repeat("x", maxLoginBody) + `"}`, 413},
 	} {
-		e.g.attempts = newAttemptLimiter(100, time.Minute, time.Now)
+		e.g.perAddr = newAttemptLimiter(100, time.Minute, time.Now)
 		r := httptest.NewRequest(tt.method, "/api/login", strings.NewReader(tt.body))
 		r.RemoteAddr = lan
 		if tt.ctype != "" {
@@ -350,7 +350,15 @@ func TestLoginThenWebSocket(t *testing.T) {
 	if resp.StatusCode != 200 {
 		t.Fatalf("login = %d", resp.StatusCode)
 	}
-	cookie := resp.Cookies()[0]
+	var cookie *http.Cookie
+	for _, c := range resp.Cookies() {
+		if c.Name == CookieName(false) {
+			cookie = c
+		}
+	}
+	if cookie == nil {
+		t.Fatalf("login set no session cookie: %v", resp.Cookies())
+	}
 	hdr := http.Header{"Cookie": {cookie.Name + "=" + cookie.Value}}
 	c, _, err := websocket.DefaultDialer.Dial(wsURL, hdr)
 	if err != nil {

@@ -6,31 +6,61 @@ import (
 	"time"
 )
 
+// Login limits. Each budget is separate, so running out of one does not
+// spend another: a guest guessing from one address of the household's IPv6
+// /64 uses up that address, not the phones beside it; a phone that logged in
+// before has its own budget (device.go) that no stranger can touch.
 const (
-	// loginAttempts per loginWindow per client address: the next one is
-	// refused with 429 until the oldest leaves the window.
-	loginAttempts = 5
-	loginWindow   = time.Minute
-	// maxTrackedClients bounds the login limiter's memory.
+	// loginPerAddr attempts per loginWindow from one address.
+	loginPerAddr = 5
+	// loginPerNet attempts per loginWindow from one IPv6 /64 (SLAAC gives
+	// every phone of a household an address in the same /64): enough for
+	// a few phones logging in at once, few enough that one machine
+	// rotating through its /64 guesses slowly.
+	loginPerNet = 30
+	// loginPerDevice attempts per loginWindow with one trusted-device
+	// cookie.
+	loginPerDevice = 5
+	loginWindow    = time.Minute
+	// maxTrackedClients bounds each limiter's memory. When it is full the
+	// client whose last attempt is oldest is forgotten: nobody is refused
+	// because of how many others tried.
 	maxTrackedClients = 10000
 )
 
-// ClientKey names the client behind addr (host:port) for rate limits: its
-// IP, or for IPv6 its /64, since one machine commonly holds a whole /64.
-func ClientKey(addr string) (key string, loopback bool) {
-	ap, err := netip.ParseAddrPort(addr)
-	if err != nil {
-		return addr, false
-	}
-	ip := ap.Addr().Unmap()
-	if ip.Is6() && !ip.IsLoopback() {
-		p, _ := ip.Prefix(64)
-		return p.String(), false
-	}
-	return ip.String(), ip.IsLoopback()
+// Client is the network origin of a request, as the limits see it.
+type Client struct {
+	// Addr is the client's address (IPv4-mapped addresses unmapped).
+	Addr netip.Addr
+	// Net is the network a machine commonly holds whole: the /64 of an
+	// IPv6 address; for IPv4, the address itself.
+	Net netip.Prefix
+	// Loopback: the request comes from this machine.
+	Loopback bool
 }
 
-// attemptLimiter allows at most max attempts per client in any window
+// ClientOf names the client behind a remote address (host:port). An
+// address that does not parse gives the zero Client, which is not loopback.
+func ClientOf(remoteAddr string) Client {
+	ap, err := netip.ParseAddrPort(remoteAddr)
+	if err != nil {
+		return Client{}
+	}
+	ip := ap.Addr().Unmap().WithZone("")
+	c := Client{Addr: ip, Loopback: ip.IsLoopback()}
+	if ip.Is6() {
+		c.Net, _ = ip.Prefix(64)
+	} else {
+		c.Net, _ = ip.Prefix(32)
+	}
+	return c
+}
+
+// IsIPv6Net reports whether c's Net is wider than its address (an IPv6 /64),
+// so it needs a budget of its own besides the address's.
+func (c Client) IsIPv6Net() bool { return c.Net.Bits() == 64 }
+
+// attemptLimiter allows at most max attempts per key in any window
 // (a sliding window: the sixth attempt within a minute is refused, whatever
 // their spacing).
 type attemptLimiter struct {
@@ -39,7 +69,7 @@ type attemptLimiter struct {
 	now    func() time.Time
 
 	mu     sync.Mutex             // guards recent
-	recent map[string][]time.Time // per client, oldest first, at most max
+	recent map[string][]time.Time // per key, oldest first, at most max
 }
 
 func newAttemptLimiter(max int, window time.Duration, now func() time.Time) *attemptLimiter {
@@ -49,26 +79,58 @@ func newAttemptLimiter(max int, window time.Duration, now func() time.Time) *att
 // allow records an attempt by key, or refuses it and says how long until the
 // next one is allowed.
 func (l *attemptLimiter) allow(key string) (ok bool, wait time.Duration) {
+	if wait := l.wait(key); wait > 0 {
+		return false, wait
+	}
+	l.add(key)
+	return true, 0
+}
+
+// wait is how long until key may try again: 0 when it may now.
+func (l *attemptLimiter) wait(key string) time.Duration {
 	now := l.now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	ts := l.fresh(l.recent[key], now)
-	if len(ts) >= l.max {
-		l.recent[key] = ts
-		return false, ts[0].Add(l.window).Sub(now)
+	if len(ts) < l.max {
+		return 0
 	}
+	return max(ts[0].Add(l.window).Sub(now), time.Nanosecond)
+}
+
+// add records an attempt by key.
+func (l *attemptLimiter) add(key string) {
+	now := l.now()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	ts := l.fresh(l.recent[key], now)
 	if len(ts) == 0 && len(l.recent) >= maxTrackedClients {
-		for k, v := range l.recent {
-			if len(l.fresh(v, now)) == 0 {
-				delete(l.recent, k)
-			}
-		}
-		if len(l.recent) >= maxTrackedClients {
-			return false, l.window // a flood of addresses: everyone waits
-		}
+		l.forgetLocked(now)
+	}
+	if len(ts) >= l.max {
+		ts = ts[1:]
 	}
 	l.recent[key] = append(ts, now)
-	return true, 0
+}
+
+// forgetLocked makes room: it drops every key whose attempts left the
+// window, and if none did, the key whose last attempt is oldest.
+func (l *attemptLimiter) forgetLocked(now time.Time) {
+	var oldest string
+	var at time.Time
+	found := false
+	for k, v := range l.recent {
+		if len(l.fresh(v, now)) == 0 {
+			delete(l.recent, k)
+			continue
+		}
+		if last := v[len(v)-1]; !found || last.Before(at) {
+			oldest, at, found = k, last, true
+		}
+	}
+	if len(l.recent) >= maxTrackedClients {
+		delete(l.recent, oldest)
+	}
 }
 
 // fresh drops the attempts that left the window.

@@ -5,25 +5,25 @@ import (
 	"time"
 )
 
-func TestClientKey(t *testing.T) {
+func TestClientOf(t *testing.T) {
 	for _, tt := range []struct {
-		addr, key string
-		loopback  bool
+		addr, ip, net string
+		loopback      bool
 	}{
-		{"192.0.2.1:5000", "192.0.2.1", false},
-		{"127.0.0.1:5000", "127.0.0.1", true},
-		{"127.9.9.9:1", "127.9.9.9", true},
-		{"[::1]:5000", "::1", true},
-		{"[::ffff:192.0.2.1]:5000", "192.0.2.1", false},
-		{"[::ffff:127.0.0.1]:5000", "127.0.0.1", true},
-		{"[2001:db8:1:2:3:4:5:6]:5000", "2001:db8:1:2::/64", false},
-		{"[2001:db8:1:2:ffff::1]:1", "2001:db8:1:2::/64", false},
-		{"[fe80::1%eth0]:1", "fe80::/64", false},
-		{"garbage", "garbage", false},
+		{"192.0.2.1:5000", "192.0.2.1", "192.0.2.1/32", false},
+		{"127.0.0.1:5000", "127.0.0.1", "127.0.0.1/32", true},
+		{"127.9.9.9:1", "127.9.9.9", "127.9.9.9/32", true},
+		{"[::1]:5000", "::1", "::/64", true},
+		{"[::ffff:192.0.2.1]:5000", "192.0.2.1", "192.0.2.1/32", false},
+		{"[::ffff:127.0.0.1]:5000", "127.0.0.1", "127.0.0.1/32", true},
+		{"[2001:db8:1:2:3:4:5:6]:5000", "2001:db8:1:2:3:4:5:6", "2001:db8:1:2::/64", false},
+		{"[2001:db8:1:2:ffff::1]:1", "2001:db8:1:2:ffff::1", "2001:db8:1:2::/64", false},
+		{"[fe80::1%eth0]:1", "fe80::1", "fe80::/64", false},
+		{"garbage", "invalid IP", "invalid Prefix", false},
 	} {
-		key, loop := ClientKey(tt.addr)
-		if key != tt.key || loop != tt.loopback {
-			t.Errorf("ClientKey(%q) = %q, %v; want %q, %v", tt.addr, key, loop, tt.key, tt.loopback)
+		c := ClientOf(tt.addr)
+		if c.Addr.String() != tt.ip || c.Net.String() != tt.net || c.Loopback != tt.loopback {
+			t.Errorf("ClientOf(%q) = %v %v %v; want %s %s %v", tt.addr, c.Addr, c.Net, c.Loopback, tt.ip, tt.net, tt.loopback)
 		}
 	}
 }
@@ -54,20 +54,28 @@ func TestAttemptLimiter(t *testing.T) {
 	}
 }
 
+// TestAttemptLimiterBoundsMemory: a flood of addresses (10,000 IPv6 /64s
+// each trying once) fills the table; the next client is still allowed (no
+// global cap answers a resident 429) and the table stays bounded.
 func TestAttemptLimiterBoundsMemory(t *testing.T) {
 	clock := time.Now()
 	l := newAttemptLimiter(5, time.Minute, func() time.Time { return clock })
 	for i := range maxTrackedClients {
 		l.allow(string(rune(i)))
+		clock = clock.Add(time.Microsecond)
 	}
-	if ok, _ := l.allow("new"); ok {
-		t.Error("a new client was tracked beyond the bound")
+	if ok, _ := l.allow("resident"); !ok {
+		t.Error("a new client was refused because the table was full")
+	}
+	if len(l.recent) > maxTrackedClients {
+		t.Errorf("%d clients tracked, want at most %d", len(l.recent), maxTrackedClients)
+	}
+	if _, ok := l.recent[string(rune(0))]; ok {
+		t.Error("the client whose last attempt is oldest was kept, want it forgotten")
 	}
 	clock = clock.Add(time.Minute)
-	if ok, _ := l.allow("new"); !ok {
-		t.Error("after the window, old clients were not swept")
-	}
+	l.allow("late")
 	if len(l.recent) != 1 {
-		t.Errorf("%d clients tracked after the sweep, want 1", len(l.recent))
+		t.Errorf("%d clients tracked after the window, want 1", len(l.recent))
 	}
 }

@@ -11,7 +11,7 @@ import (
 // name matters: a foreign web page can point its own domain at 127.0.0.1
 // (DNS rebinding), but it cannot make the browser send Host: localhost.
 func loopbackRequest(r *http.Request) bool {
-	if _, loop := ClientKey(r.RemoteAddr); !loop {
+	if !ClientOf(r.RemoteAddr).Loopback {
 		return false
 	}
 	return loopbackHost(r.Host)

@@ -163,9 +163,7 @@ type passwords struct {
 	path string
 	log  *slog.Logger
 	now  func() time.Time
-	// slot lets one hash run at a time: argon2id takes 19 MiB and a
-	// noticeable slice of a small Pi's CPU.
-	slot chan struct{}
+	// Hashes run one at a time: the Guard's hashQueue admits them.
 
 	mu      sync.Mutex      // guards the fields below
 	hash    string          // PHC string; "" when no password is set
@@ -182,7 +180,6 @@ func loadPasswords(stateDir string, log *slog.Logger) (*passwords, error) {
 		path: filepath.Join(stateDir, passwordFileName),
 		log:  log,
 		now:  time.Now,
-		slot: make(chan struct{}, 1),
 	}
 	if err := p.read(); err != nil {
 		return nil, fmt.Errorf("%w (run intercomd set-password to write a new one)", err)
@@ -260,7 +257,7 @@ func (p *passwords) wasSet() bool {
 }
 
 // check reports whether pw is the resident password, and the version it
-// matched (for the new session).
+// matched (for the new session). It hashes: hold the hashQueue's slot.
 func (p *passwords) check(pw string) (ok bool, version string) {
 	p.refresh()
 	p.mu.Lock()
@@ -269,8 +266,6 @@ func (p *passwords) check(pw string) (ok bool, version string) {
 	if h == "" || len(pw) > maxPasswordBytes {
 		return false, ""
 	}
-	p.slot <- struct{}{}
-	defer func() { <-p.slot }()
 	ok, err := verifyPassword(h, pw)
 	if err != nil {
 		p.log.Error("verify password", "err", err) // the hash was checked on load; cannot happen
@@ -280,15 +275,14 @@ func (p *passwords) check(pw string) (ok bool, version string) {
 }
 
 // setFirst sets the password only if none is set yet (first-run setup), and
-// returns the new version. errPasswordSet when someone else was first.
+// returns the new version. It hashes: hold the hashQueue's slot.
+// errPasswordSet when someone else was first.
 func (p *passwords) setFirst(pw string) (string, error) {
 	if err := checkNewPassword(pw); err != nil {
 		return "", err
 	}
 	p.refresh()
-	p.slot <- struct{}{}
 	h, err := hashPassword(pw, defaultArgon)
-	<-p.slot
 	if err != nil {
 		return "", err
 	}

@@ -56,7 +56,8 @@ func (l *perAddrListener) Accept() (net.Conn, error) {
 		if err != nil {
 			return nil, err
 		}
-		key, loopback := auth.ClientKey(c.RemoteAddr().String())
+		client := auth.ClientOf(c.RemoteAddr().String())
+		key, loopback := client.Net.String(), client.Loopback
 		if loopback {
 			return c, nil
 		}
