@@ -42,6 +42,7 @@ type config struct {
 	ICEServers   []string `yaml:"ice_servers"`
 
 	GPIO gpioConfig `yaml:"gpio"`
+	MQTT mqttConfig `yaml:"mqtt"`
 }
 
 // defaults are what a laptop gets with no config file: loopback only, test
@@ -184,6 +185,9 @@ func (c config) validate() error {
 	}
 	if c.RingTimeout <= 0 || c.AnswerTimeout <= 0 {
 		return errors.New("config: ring_timeout and answer_timeout must be positive")
+	}
+	if err := c.MQTT.validate(c); err != nil {
+		return err
 	}
 	return c.GPIO.validate()
 }

@@ -43,6 +43,14 @@ func TestLoadConfig(t *testing.T) {
 		{"bad size", []string{"-config", file("fps: 0\n")}, nil, "must be positive"},
 		{"no-auth off loopback", []string{"-listen", ":8443", "-no-auth"}, nil, "-no-auth (no_auth) is refused on :8443"},
 		{"no-auth on loopback", []string{"-listen", "[::1]:8080", "-no-auth"}, func(c config) bool { return c.NoAuth }, ""},
+		{"mqtt off by default", nil, func(c config) bool { return !c.MQTT.Enabled && !c.MQTT.AllowOpenDoor }, ""},
+		{"mqtt", []string{"-config", file("name: Front door\nmqtt:\n  enabled: true\n  broker: mqtts://ha.local\n  username: u\n  password: p\n")}, func(c config) bool {
+			m := c.mqttClient()
+			return c.MQTT.Enabled && m.Node == "Front_door" && m.Password == "p" && !m.AllowOpenDoor
+		}, ""},
+		{"mqtt without broker", []string{"-config", file("mqtt:\n  enabled: true\n")}, nil, "mqtt: broker is empty"},
+		{"mqtt bad scheme", []string{"-config", file("mqtt:\n  enabled: true\n  broker: tcp://ha.local\n")}, nil, `broker scheme "tcp"`},
+		{"mqtt unknown key", []string{"-config", file("mqtt:\n  allow_open: true\n")}, nil, "field allow_open not found"},
 		{"pin twice", []string{"-config", file("gpio:\n  relay:\n    pin: GPIO17\n")}, nil, "GPIO17 used twice"},
 	}
 	for _, tt := range tests {
@@ -63,5 +71,29 @@ func TestLoadConfig(t *testing.T) {
 				t.Fatalf("loadConfig(%q) = %+v, not as expected", tt.args, c)
 			}
 		})
+	}
+}
+
+func TestWebURL(t *testing.T) {
+	host, _ := os.Hostname()
+	mdns := "https://" + host + ".local/"
+	if strings.Contains(host, ".") {
+		mdns = "https://" + host + "/"
+	}
+	for _, tc := range []struct {
+		listen string
+		https  bool
+		want   string
+	}{
+		{"localhost:8080", false, "http://localhost:8080/"},
+		{"192.0.2.5:443", true, "https://192.0.2.5/"},
+		{"[2001:db8::1]:443", true, "https://[2001:db8::1]/"},
+		{"[2001:db8::1]:8443", true, "https://[2001:db8::1]:8443/"},
+		{":443", true, mdns},
+		{"nonsense", true, ""},
+	} {
+		if got := webURL(tc.listen, tc.https); got != tc.want {
+			t.Errorf("webURL(%q, %v) = %q, want %q", tc.listen, tc.https, got, tc.want)
+		}
 	}
 }

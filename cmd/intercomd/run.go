@@ -16,6 +16,7 @@ import (
 	"github.com/intercomd/intercomd/device"
 	"github.com/intercomd/intercomd/hub"
 	"github.com/intercomd/intercomd/media"
+	"github.com/intercomd/intercomd/mqtt"
 	"github.com/intercomd/intercomd/web"
 )
 
@@ -81,15 +82,29 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, ready func(addr st
 	}
 	defer p.Close()
 
+	// MQTT watches the door, and drives it: made after it, called (by
+	// the door's Run) only after that.
+	var mq *mqtt.Client
+	var observers []func(device.Event)
+	if cfg.MQTT.Enabled {
+		observers = append(observers, func(e device.Event) { mq.Observe(e) })
+	}
+
 	local := h.Local("door")
 	defer local.Close()
 	door := device.New(device.Config{
 		Name: cfg.Name, Answer: answerMode(cfg.Answer), AnswerTimeout: cfg.AnswerTimeout,
-		RingGroup: cfg.RingGroup, RingTimeout: cfg.RingTimeout,
+		RingGroup: cfg.RingGroup, RingTimeout: cfg.RingTimeout, Observers: observers,
 	}, log.With("component", "device"), signaller{local}, m, device.Panel{
 		Call: p.Call, Answer: p.Answer, Hangup: p.Hangup,
 		Ringing: p.Ringing, InCall: p.InCall, Ready: p.Ready, Relay: p.Relay,
 	})
+
+	if cfg.MQTT.Enabled {
+		if mq, err = mqtt.New(cfg.mqttClient(), log.With("component", "mqtt"), door, nil); err != nil {
+			return err
+		}
+	}
 
 	handlers := map[string]http.Handler{}
 	if p.Sim != nil {
@@ -117,7 +132,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, ready func(addr st
 	}
 
 	var wg sync.WaitGroup
-	errs := make(chan error, 4)
+	errs := make(chan error, 8)
 	start := func(name string, f func(context.Context) error) {
 		wg.Add(1)
 		go func() {
@@ -130,6 +145,11 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, ready func(addr st
 	start("hub", h.Run)
 	start("door", door.Run)
 	start("door signalling", func(ctx context.Context) error { return pump(ctx, local, door) })
+	if mq != nil {
+		start("mqtt", mq.Run)
+	} else if cfg.MQTT.Broker != "" {
+		start("mqtt removal", func(ctx context.Context) error { return removeMQTT(ctx, cfg, log.With("component", "mqtt")) })
+	}
 	start("web", func(ctx context.Context) error {
 		return srv.Run(ctx, func(addr string) {
 			go notifyReady(ctx, log, door.Ping)
