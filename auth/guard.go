@@ -394,8 +394,13 @@ func (g *Guard) readLogin(w http.ResponseWriter, r *http.Request) (login, bool) 
 		return login{}, false
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxLoginBody))
-	if err != nil {
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooBig):
 		writeJSON(w, http.StatusRequestEntityTooLarge, map[string]any{"error": "request too large"})
+		return login{}, false
+	case err != nil: // a body that stopped coming (the server's deadline)
+		writeJSON(w, http.StatusRequestTimeout, map[string]any{"error": "the request did not arrive in time"})
 		return login{}, false
 	}
 	l.form, err = parseLogin(r.Header.Get("Content-Type"), body)

@@ -2,103 +2,20 @@ package web
 
 import (
 	"bufio"
-	"log/slog"
 	"net"
 	"net/http"
 	"sync"
 	"time"
 
 	"golang.org/x/time/rate"
-
-	"github.com/intercomd/intercomd/auth"
 )
 
-// Limits that keep one client on the LAN from hurting the others. Their
-// defaults admit the hub benchmark (10,000 WebSockets from 127.0.0.1; 20,000
-// relayed messages/s over 50 pairs, so at most about 400/s on any one
-// socket): loopback is exempt from the connection cap, and the message rate
-// is well above what any one socket of the benchmark sends.
-const (
-	// DefaultMaxConnsPerAddr caps open TCP connections per client address
-	// (IPv6: per /64). A phone needs a handful; loopback is not capped.
-	DefaultMaxConnsPerAddr = 64
-	// DefaultMsgsPerSecond is each WebSocket's sustained rate of incoming
-	// frames; a burst of as many is allowed. Browsers send a few per
-	// second at most (a call's ICE candidates come in tens). A faster
-	// client is slowed down, not cut off: its frames wait.
-	DefaultMsgsPerSecond = 1000
-)
-
-// perAddrListener closes connections from a client address that already
-// holds max open ones. Loopback clients are not capped: the local machine can
-// exhaust the daemon in other ways anyway, and the hub benchmark runs there.
-type perAddrListener struct {
-	net.Listener
-	max int
-	log *slog.Logger
-
-	mu         sync.Mutex // guards the fields below
-	open       map[string]int
-	lastWarned time.Time
-}
-
-func limitPerAddr(ln net.Listener, max int, log *slog.Logger) net.Listener {
-	if max <= 0 {
-		return ln
-	}
-	return &perAddrListener{Listener: ln, max: max, log: log, open: map[string]int{}}
-}
-
-// Accept returns the next connection whose address is under the cap.
-func (l *perAddrListener) Accept() (net.Conn, error) {
-	for {
-		c, err := l.Listener.Accept()
-		if err != nil {
-			return nil, err
-		}
-		client := auth.ClientOf(c.RemoteAddr().String())
-		key, loopback := client.Net.String(), client.Loopback
-		if loopback {
-			return c, nil
-		}
-		l.mu.Lock()
-		if l.open[key] >= l.max {
-			warn := time.Since(l.lastWarned) > time.Minute
-			if warn {
-				l.lastWarned = time.Now()
-			}
-			l.mu.Unlock()
-			c.Close()
-			if warn {
-				l.log.Warn("refusing connections: too many open from one address", "client", key, "max", l.max)
-			}
-			continue
-		}
-		l.open[key]++
-		l.mu.Unlock()
-		return &countedConn{Conn: c, release: func() { l.release(key) }}, nil
-	}
-}
-
-func (l *perAddrListener) release(key string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.open[key]--; l.open[key] <= 0 {
-		delete(l.open, key)
-	}
-}
-
-// countedConn gives its slot back once, on the first Close.
-type countedConn struct {
-	net.Conn
-	once    sync.Once
-	release func()
-}
-
-func (c *countedConn) Close() error {
-	c.once.Do(c.release)
-	return c.Conn.Close()
-}
+// DefaultMsgsPerSecond is each WebSocket's sustained rate of incoming
+// frames; a burst of as many is allowed. Browsers send a few per second at
+// most (a call's ICE candidates come in tens); the hub benchmark's busiest
+// socket sends about 400. A faster client is slowed down, not cut off: its
+// frames wait.
+const DefaultMsgsPerSecond = 1000
 
 // throttleSockets slows each WebSocket to perSecond incoming frames. It
 // works below the WebSocket library: the upgrade's hijacked connection is

@@ -3,7 +3,6 @@ package web
 import (
 	"bytes"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -14,80 +13,6 @@ import (
 
 	"github.com/gorilla/websocket"
 )
-
-// fakeListener hands out the conns pushed into it.
-type fakeListener struct{ conns chan net.Conn }
-
-func (l *fakeListener) Accept() (net.Conn, error) {
-	c, ok := <-l.conns
-	if !ok {
-		return nil, net.ErrClosed
-	}
-	return c, nil
-}
-func (l *fakeListener) Close() error   { return nil }
-func (l *fakeListener) Addr() net.Addr { return &net.TCPAddr{} }
-
-// addrConn is a pipe end that claims a remote address.
-type addrConn struct {
-	net.Conn
-	remote net.Addr
-	closed bool
-}
-
-func (c *addrConn) RemoteAddr() net.Addr { return c.remote }
-func (c *addrConn) Close() error         { c.closed = true; return c.Conn.Close() }
-
-func pipeFrom(ip string) *addrConn {
-	a, _ := net.Pipe()
-	return &addrConn{Conn: a, remote: &net.TCPAddr{IP: net.ParseIP(ip), Port: 1}}
-}
-
-func TestPerAddrListener(t *testing.T) {
-	fl := &fakeListener{conns: make(chan net.Conn, 100)}
-	ln := limitPerAddr(fl, 2, slog.New(slog.DiscardHandler))
-	accept := func(c *addrConn) (net.Conn, bool) {
-		fl.conns <- c
-		fl.conns <- pipeFrom("192.0.2.250") // a sentinel, always admitted
-		got, err := ln.Accept()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got.RemoteAddr().String() == "192.0.2.250:1" {
-			return nil, false
-		}
-		if s, _ := ln.Accept(); s != nil {
-			s.Close()
-		}
-		return got, true
-	}
-	a1, ok1 := accept(pipeFrom("192.0.2.1"))
-	_, ok2 := accept(pipeFrom("192.0.2.1"))
-	third := pipeFrom("192.0.2.1")
-	_, ok3 := accept(third)
-	if !ok1 || !ok2 || ok3 {
-		t.Fatalf("admitted %v %v %v, want the first two from one address and not the third", ok1, ok2, ok3)
-	}
-	if !third.closed {
-		t.Error("the refused connection was left open")
-	}
-	if _, ok := accept(pipeFrom("192.0.2.2")); !ok {
-		t.Error("another address was refused")
-	}
-	for range 10 {
-		if _, ok := accept(pipeFrom("127.0.0.1")); !ok {
-			t.Fatal("a loopback connection was refused: loopback is exempt")
-		}
-	}
-	a1.Close()
-	a1.Close() // twice: the slot is given back once
-	if _, ok := accept(pipeFrom("192.0.2.1")); !ok {
-		t.Error("after a close, a new connection from the address was refused")
-	}
-	if _, ok := accept(pipeFrom("192.0.2.1")); ok {
-		t.Error("a double Close gave back two slots")
-	}
-}
 
 // wsFrames returns one masked client frame per size, as a browser sends
 // them, recorded off the wire.

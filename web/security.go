@@ -11,7 +11,6 @@ import (
 	"net/netip"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/intercomd/intercomd/auth"
 	"github.com/intercomd/intercomd/certs"
@@ -29,7 +28,7 @@ type security struct {
 	redirectLn net.Listener
 	// redirectAddr is where the redirect listens, once start has run.
 	redirectAddr string
-	maxConns     int // per client address; 0: no cap
+	conns        connLimits
 	msgRate      int // frames per second per WebSocket; 0: no limit
 }
 
@@ -42,8 +41,12 @@ func newSecurity(cfg Config, log *slog.Logger) (*security, error) {
 		log:        log,
 		redirect:   cfg.HTTPRedirect,
 		redirectLn: cfg.RedirectListener,
-		maxConns:   orDefault(cfg.MaxConnsPerAddr, DefaultMaxConnsPerAddr),
-		msgRate:    orDefault(cfg.MsgsPerSecond, DefaultMsgsPerSecond),
+		conns: connLimits{
+			perAddr: orDefault(cfg.MaxConnsPerAddr, DefaultMaxConnsPerAddr),
+			perNet:  orDefault(cfg.MaxConnsPerNet, DefaultMaxConnsPerNet),
+			total:   orDefault(cfg.MaxConns, DefaultMaxConns),
+		},
+		msgRate: orDefault(cfg.MsgsPerSecond, DefaultMsgsPerSecond),
 	}
 	loopback := listenIsLoopback(cfg.Listen)
 	if cfg.NoAuth && !loopback {
@@ -113,7 +116,7 @@ func listenIsLoopback(listen string) bool {
 // in front of the routes. The Origin check and the security headers go
 // outside it, so a foreign page is refused before anything else.
 func (sec *security) wrap(next http.Handler) http.Handler {
-	next = throttleSockets(next, sec.msgRate)
+	next = markResidents(throttleSockets(next, sec.msgRate))
 	if sec.guard == nil {
 		return auth.LoopbackOnly(next)
 	}
@@ -122,7 +125,7 @@ func (sec *security) wrap(next http.Handler) http.Handler {
 
 // listener caps connections per client and adds TLS.
 func (sec *security) listener(ln net.Listener) net.Listener {
-	ln = limitPerAddr(ln, sec.maxConns, sec.log)
+	ln = limitConns(ln, sec.conns, sec.log)
 	if sec.certs != nil {
 		ln = tls.NewListener(ln, sec.certs.TLSConfig())
 	}
@@ -159,12 +162,15 @@ func (sec *security) start(ctx context.Context, addr string) (stop func(), err e
 		_, port, _ := net.SplitHostPort(addr)
 		srv := &http.Server{
 			Handler:           securityHeaders(redirectToHTTPS(port), false),
-			ReadHeaderTimeout: 10 * time.Second,
+			ReadHeaderTimeout: readHeaderTimeout,
+			ReadTimeout:       readHeaderTimeout,
+			WriteTimeout:      writeTimeout,
+			IdleTimeout:       idleTimeout,
 			ErrorLog:          slog.NewLogLogger(sec.log.Handler(), slog.LevelDebug),
 		}
 		sec.redirectAddr = ln.Addr().String()
 		sec.log.Info("redirecting plain HTTP to HTTPS", "addr", sec.redirectAddr)
-		wg.Go(func() { srv.Serve(limitPerAddr(ln, sec.maxConns, sec.log)) })
+		wg.Go(func() { srv.Serve(limitConns(ln, sec.conns, sec.log)) })
 		wg.Go(func() {
 			<-ctx.Done()
 			srv.Close()

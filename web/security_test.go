@@ -1,11 +1,13 @@
 package web
 
 import (
+	"bufio"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -438,5 +440,35 @@ func TestCSPNamesOnlyOurHost(t *testing.T) {
 		if !strings.HasSuffix(csp, want) || strings.Contains(csp, " ws: ") || strings.Count(csp, "script-src") != 1 {
 			t.Errorf("cspFor(%q) = %q, want it to end in %q", host, csp, want)
 		}
+	}
+}
+
+// TestSlowBodyTimesOut is issue 17 item 1: a login whose body trickles in
+// (it costs no attempt until it is read) is cut off by the body deadline, so
+// a slow client cannot hold a connection and its memory for ever.
+func TestSlowBodyTimesOut(t *testing.T) {
+	ss := startSecure(t, testPassword, func(c *Config) { c.BodyTimeout = 300 * time.Millisecond })
+	conn, err := tls.Dial("tcp", ss.addr, ss.tls)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprintf(conn, "POST /api/login HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{", ss.addr)
+	// Send nothing more; the server must answer or hang up by itself.
+	conn.SetReadDeadline(time.Now().Add(30 * time.Second))
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			t.Fatal("the server still waits for the body after 30 s")
+		}
+		return // hung up: also holds
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusRequestTimeout {
+		t.Errorf("trickled login = %d, want 408", resp.StatusCode)
+	}
+	if _, err := conn.Read(make([]byte, 1)); err == nil {
+		t.Error("the connection stayed open after the timed-out body")
 	}
 }

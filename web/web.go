@@ -54,6 +54,15 @@ type Config struct {
 	// MaxConnsPerAddr caps open connections per client address; loopback
 	// is never capped. 0: DefaultMaxConnsPerAddr; negative: no cap.
 	MaxConnsPerAddr int
+	// MaxConnsPerNet caps open connections per IPv6 /64. 0:
+	// DefaultMaxConnsPerNet; negative: no cap.
+	MaxConnsPerNet int
+	// MaxConns caps open connections from everyone but loopback. 0:
+	// DefaultMaxConns; negative: no cap.
+	MaxConns int
+	// BodyTimeout bounds reading a request's body, from the end of its
+	// headers. 0: DefaultBodyTimeout.
+	BodyTimeout time.Duration
 	// MsgsPerSecond slows each WebSocket to this many incoming frames a
 	// second. 0: DefaultMsgsPerSecond; negative: no limit.
 	MsgsPerSecond int
@@ -152,7 +161,11 @@ func (s *Server) routes() (h http.Handler, err error) {
 	for pattern, handler := range s.cfg.Handlers {
 		mux.Handle(pattern, handler)
 	}
-	return securityHeaders(s.origins.check(s.sec.wrap(mux)), s.sec.certs != nil), nil
+	body := s.cfg.BodyTimeout
+	if body <= 0 {
+		body = DefaultBodyTimeout
+	}
+	return securityHeaders(limitRequests(s.origins.check(s.sec.wrap(mux)), body), s.sec.certs != nil), nil
 }
 
 // Handler is the server's whole handler chain (for httptest and for
@@ -178,12 +191,16 @@ func (s *Server) Run(ctx context.Context, ready func(addr string)) error {
 	}
 	defer stopSec()
 	srv := &http.Server{
-		Handler:           s.handler,
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
+		Handler: s.handler,
+		// Also bounds the TLS handshake. A request's body and its answer
+		// get deadlines of their own (limitRequests): the WebSocket must
+		// not inherit them.
+		ReadHeaderTimeout: readHeaderTimeout,
+		IdleTimeout:       idleTimeout,
 		MaxHeaderBytes:    64 << 10,
 		// Requests, and so the hub's sockets, end when ctx does.
 		BaseContext: func(net.Listener) context.Context { return ctx },
+		ConnContext: withConn,
 		ErrorLog:    slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
 	}
 	served := make(chan error, 1)
