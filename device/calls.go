@@ -4,22 +4,24 @@ import (
 	"context"
 	"slices"
 	"time"
+
+	"github.com/intercomd/intercomd/wire"
 )
 
 // setupTimeout bounds making an offer or an answer.
 const setupTimeout = 10 * time.Second
 
-func (c *Controller) onMessage(m Message) {
+func (c *Controller) onMessage(m wire.Message) {
 	switch m.Type {
-	case "Register":
+	case wire.TypeRegister:
 		c.onRegister(m)
-	case "Get Users":
+	case wire.TypeGetUsers:
 		clear(c.users)
 		for _, u := range m.Users {
 			c.users[u.Name] = u
 		}
 		c.ringLateJoiners()
-	case "Users Delta":
+	case wire.TypeUsersDelta:
 		for _, name := range m.Left {
 			delete(c.users, name)
 			delete(c.rung, name) // coming back (from a notification) rings again
@@ -28,28 +30,28 @@ func (c *Controller) onMessage(m Message) {
 			c.users[u.Name] = u
 		}
 		c.ringLateJoiners()
-	case "Invite":
+	case wire.TypeInvite:
 		c.onInvite(m)
-	case "Caller Session Description":
+	case wire.TypeCallerSDP:
 		c.onOffer(m)
-	case "Callee Session Description":
+	case wire.TypeCalleeSDP:
 		c.onAnswer(m)
-	case "ICE Candidate":
+	case wire.TypeICE:
 		if m.From == c.peer && c.call != nil {
 			if err := c.call.AddCandidate(m.Text); err != nil {
 				c.log.Warn("remote candidate refused", "peer", m.From, "err", err)
 			}
 		}
-	case "Hangup":
+	case wire.TypeHangup:
 		c.onHangup(m)
-	case "Open Door":
+	case wire.TypeOpenDoor:
 		c.onOpenDoor(m)
-	case "Error":
+	case wire.TypeError:
 		c.log.Warn("hub refused a message", "type", text(m), "reason", m.Reason)
 	}
 }
 
-func (c *Controller) onRegister(m Message) {
+func (c *Controller) onRegister(m wire.Message) {
 	if m.Status == "OK" {
 		c.registered = true
 		c.log.Info("registered on the hub", "name", c.cfg.Name)
@@ -62,14 +64,14 @@ func (c *Controller) onRegister(m Message) {
 }
 
 // party names the other user of a status reply to the door's Invite.
-func (c *Controller) party(m Message) string {
+func (c *Controller) party(m wire.Message) string {
 	if m.From != "" && m.From != c.cfg.Name {
 		return m.From
 	}
 	return m.To
 }
 
-func (c *Controller) onInvite(m Message) {
+func (c *Controller) onInvite(m wire.Message) {
 	switch text(m) {
 	case "Incoming":
 		c.onIncoming(m.From)
@@ -83,13 +85,13 @@ func (c *Controller) onIncoming(from string) {
 	if c.state != StateIdle {
 		// The hub answers Busy for a door in a call; this is a race with the
 		// door's own ring group, so say no the protocol's way.
-		c.send(Message{Type: "Invite", Text: quote("Rejected"), To: from, Reason: "Busy"})
+		c.send(wire.Message{Type: wire.TypeInvite, Text: wire.Quote("Rejected"), To: from, Reason: "Busy"})
 		return
 	}
 	c.peer, c.caller = from, false
 	c.newRing()
 	c.emit(Event{Kind: EventIncoming, Peer: from})
-	c.send(Message{Type: "Invite", Text: quote("Ringing"), To: from})
+	c.send(wire.Message{Type: wire.TypeInvite, Text: wire.Quote("Ringing"), To: from})
 	if c.cfg.Answer == AnswerAuto {
 		c.accept()
 		return
@@ -112,16 +114,16 @@ func (c *Controller) accept() {
 	stop(&c.deadline)
 	if err := c.newCall(); err != nil {
 		c.log.Error("cannot answer: media", "peer", c.peer, "err", err)
-		c.send(Message{Type: "Invite", Text: quote("Rejected"), To: c.peer, Reason: "Door media failed"})
+		c.send(wire.Message{Type: wire.TypeInvite, Text: wire.Quote("Rejected"), To: c.peer, Reason: "Door media failed"})
 		c.toIdle("Door media failed")
 		return
 	}
-	c.send(Message{Type: "Invite", Text: quote("Accepted"), To: c.peer})
+	c.send(wire.Message{Type: wire.TypeInvite, Text: wire.Quote("Accepted"), To: c.peer})
 	c.setState(StateInCall)
 	c.deadline = time.NewTimer(c.cfg.MediaTimeout)
 }
 
-func (c *Controller) onOffer(m Message) {
+func (c *Controller) onOffer(m wire.Message) {
 	if c.state != StateInCall || c.caller || m.From != c.peer || c.call == nil {
 		return
 	}
@@ -133,10 +135,10 @@ func (c *Controller) onOffer(m Message) {
 		c.endCall("Media negotiation failed")
 		return
 	}
-	c.send(Message{Type: "Callee Session Description", Text: answer, To: c.peer})
+	c.send(wire.Message{Type: wire.TypeCalleeSDP, Text: answer, To: c.peer})
 }
 
-func (c *Controller) onAnswer(m Message) {
+func (c *Controller) onAnswer(m wire.Message) {
 	if c.state != StateInCall || !c.caller || m.From != c.peer || c.call == nil {
 		return
 	}
@@ -224,7 +226,7 @@ func (c *Controller) onInviteStatus(from, status, reason string) {
 			c.endCall("Door media failed")
 			return
 		}
-		c.send(Message{Type: "Caller Session Description", Text: offer, To: from})
+		c.send(wire.Message{Type: wire.TypeCallerSDP, Text: offer, To: from})
 	case "Rejected", "Busy", "Fail":
 		c.log.Info("ring group member declined", "who", from, "status", status, "reason", reason)
 		delete(c.pending, from)
@@ -238,7 +240,7 @@ func (c *Controller) onInviteStatus(from, status, reason string) {
 // cancelPending stops every ring group member still ringing.
 func (c *Controller) cancelPending(reason string) {
 	for _, p := range sortedKeys(c.pending) {
-		c.send(Message{Type: "Hangup", Text: quote("Local"), To: p, Reason: reason})
+		c.send(wire.Message{Type: wire.TypeHangup, Text: wire.Quote("Local"), To: p, Reason: reason})
 	}
 	clear(c.pending)
 }
@@ -252,7 +254,7 @@ func sortedKeys(m map[string]bool) []string {
 	return out
 }
 
-func (c *Controller) onHangup(m Message) {
+func (c *Controller) onHangup(m wire.Message) {
 	switch {
 	case c.state == StateCalling && c.pending[m.From]:
 		delete(c.pending, m.From)
@@ -276,7 +278,7 @@ func (c *Controller) onDeadline() {
 		c.toIdle("No answer")
 	case StateRinging:
 		c.log.Info("nobody answered at the door", "caller", c.peer, "after", c.cfg.AnswerTimeout)
-		c.send(Message{Type: "Invite", Text: quote("Rejected"), To: c.peer, Reason: "No answer"})
+		c.send(wire.Message{Type: wire.TypeInvite, Text: wire.Quote("Rejected"), To: c.peer, Reason: "No answer"})
 		c.toIdle("No answer")
 	case StateInCall:
 		if !c.connected {
@@ -291,7 +293,7 @@ func (c *Controller) hangup() error {
 	case StateInCall:
 		c.endCall("Requested")
 	case StateRinging:
-		c.send(Message{Type: "Invite", Text: quote("Rejected"), To: c.peer, Reason: "Rejected at the door"})
+		c.send(wire.Message{Type: wire.TypeInvite, Text: wire.Quote("Rejected"), To: c.peer, Reason: "Rejected at the door"})
 		c.toIdle("Rejected at the door")
 	case StateCalling:
 		c.log.Info("the door cancelled its call")
@@ -306,7 +308,7 @@ func (c *Controller) hangup() error {
 // endCall hangs up the current call with a reason the resident sees.
 func (c *Controller) endCall(reason string) {
 	if c.peer != "" {
-		c.send(Message{Type: "Hangup", Text: quote("Local"), To: c.peer, Reason: reason})
+		c.send(wire.Message{Type: wire.TypeHangup, Text: wire.Quote("Local"), To: c.peer, Reason: reason})
 	}
 	c.closeCall()
 	c.toIdle(reason)
@@ -392,7 +394,7 @@ func or(s, fallback string) string {
 
 func (c *Controller) onCallEvent(ev CallEvent) {
 	if ev.Candidate != nil {
-		c.send(Message{Type: "ICE Candidate", Text: ev.Candidate, To: c.peer})
+		c.send(wire.Message{Type: wire.TypeICE, Text: ev.Candidate, To: c.peer})
 	}
 	switch ev.State {
 	case ConnConnected:
@@ -418,11 +420,11 @@ func (c *Controller) onCallEvent(ev CallEvent) {
 
 // onOpenDoor pulses the relay for the resident in a call with the door, and
 // for nobody else.
-func (c *Controller) onOpenDoor(m Message) {
+func (c *Controller) onOpenDoor(m wire.Message) {
 	if m.Status != "" {
 		return // a reply, not a request
 	}
-	reply := Message{Type: "Open Door", To: m.From}
+	reply := wire.Message{Type: wire.TypeOpenDoor, To: m.From}
 	switch {
 	case c.state != StateInCall || m.From != c.peer:
 		c.log.Warn("door opening refused: not in a call with the door", "by", m.From)

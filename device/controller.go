@@ -2,11 +2,12 @@ package device
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"log/slog"
 	"sync"
 	"time"
+
+	"github.com/intercomd/intercomd/wire"
 )
 
 // Errors of the door's commands.
@@ -112,26 +113,26 @@ type Controller struct {
 	ctx        context.Context
 	state      State
 	registered bool
-	peer       string          // the other party of the call or incoming ring
-	caller     bool            // the door placed the current call
-	call       Call            // the current peer connection, or nil
-	callID     int             // tells current call events from stale ones
-	connected  bool            // the current call's media has connected
-	ring       uint64          // id of the current ring or call (Event.Call), 0 when none
-	rings      uint64          // last ring id given out
-	mediaUp    time.Time       // when the current call's media connected, or zero
-	pending    map[string]bool // ring group members still ringing
-	rung       map[string]bool // members rung in this ring (until they leave)
-	users      map[string]User // who is online, from the hub's lists
-	deadline   *time.Timer     // ring or answer timeout of the current state
-	grace      *time.Timer     // disconnect grace of the current call
-	retry      *time.Timer     // next registration attempt
-	lights     [3]LightMode    // last modes set: ringing, in call, ready
+	peer       string               // the other party of the call or incoming ring
+	caller     bool                 // the door placed the current call
+	call       Call                 // the current peer connection, or nil
+	callID     int                  // tells current call events from stale ones
+	connected  bool                 // the current call's media has connected
+	ring       uint64               // id of the current ring or call (Event.Call), 0 when none
+	rings      uint64               // last ring id given out
+	mediaUp    time.Time            // when the current call's media connected, or zero
+	pending    map[string]bool      // ring group members still ringing
+	rung       map[string]bool      // members rung in this ring (until they leave)
+	users      map[string]wire.User // who is online, from the hub's lists
+	deadline   *time.Timer          // ring or answer timeout of the current state
+	grace      *time.Timer          // disconnect grace of the current call
+	retry      *time.Timer          // next registration attempt
+	lights     [3]LightMode         // last modes set: ringing, in call, ready
 	lightsSet  bool
 }
 
 type event struct {
-	msg    *Message
+	msg    *wire.Message
 	callID int
 	callEv *CallEvent
 	cmd    func() error
@@ -151,13 +152,13 @@ func New(cfg Config, log *slog.Logger, sig Signaller, media Media, panel Panel) 
 		done:    make(chan struct{}),
 		pending: map[string]bool{},
 		rung:    map[string]bool{},
-		users:   map[string]User{},
+		users:   map[string]wire.User{},
 		status:  Status{Name: cfg.Name, State: StateIdle.String()},
 	}
 }
 
 // Deliver hands the door a message from the hub.
-func (c *Controller) Deliver(m Message) {
+func (c *Controller) Deliver(m wire.Message) {
 	c.post(event{msg: &m})
 }
 
@@ -283,28 +284,20 @@ func stop(t **time.Timer) {
 }
 
 // send hands a message to the hub; the hub answers problems with messages.
-func (c *Controller) send(m Message) {
+func (c *Controller) send(m wire.Message) {
 	if err := c.sig.Send(m); err != nil {
 		c.log.Warn("send to hub", "type", m.Type, "to", m.To, "err", err)
 	}
 }
 
-func quote(s string) json.RawMessage {
-	b, _ := json.Marshal(s) // a string always marshals
-	return b
-}
-
 // text reads a message's text as a string ("" when it is not one).
-func text(m Message) string {
-	var s string
-	if json.Unmarshal(m.Text, &s) != nil {
-		return ""
-	}
+func text(m wire.Message) string {
+	s, _ := m.TextString()
 	return s
 }
 
 func (c *Controller) register() {
-	c.send(Message{Type: "Register", Text: quote(c.cfg.Name), Param2: "delta"})
+	c.send(wire.Message{Type: wire.TypeRegister, Text: wire.Quote(c.cfg.Name), Param2: wire.Quote("delta")})
 }
 
 func (c *Controller) setState(s State) {
@@ -352,9 +345,9 @@ func (c *Controller) refresh() {
 func (c *Controller) shutdown() {
 	switch c.state {
 	case StateInCall:
-		c.send(Message{Type: "Hangup", Text: quote("Local"), To: c.peer, Reason: "Door shutting down"})
+		c.send(wire.Message{Type: wire.TypeHangup, Text: wire.Quote("Local"), To: c.peer, Reason: "Door shutting down"})
 	case StateRinging:
-		c.send(Message{Type: "Invite", Text: quote("Rejected"), To: c.peer, Reason: "Door shutting down"})
+		c.send(wire.Message{Type: wire.TypeInvite, Text: wire.Quote("Rejected"), To: c.peer, Reason: "Door shutting down"})
 	case StateCalling:
 		c.cancelPending("Door shutting down")
 	}

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/intercomd/intercomd/wire"
 )
 
 // The hub, media and panel are stood in for here so the state machine's every
@@ -19,10 +21,10 @@ import (
 
 type sigRecorder struct {
 	mu   sync.Mutex
-	sent []Message
+	sent []wire.Message
 }
 
-func (s *sigRecorder) Send(m Message) error {
+func (s *sigRecorder) Send(m wire.Message) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.sent = append(s.sent, m)
@@ -30,7 +32,7 @@ func (s *sigRecorder) Send(m Message) error {
 }
 
 // take returns and forgets what was sent so far.
-func (s *sigRecorder) take() []Message {
+func (s *sigRecorder) take() []wire.Message {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out := s.sent
@@ -153,7 +155,7 @@ type rig struct {
 }
 
 // newRig starts a door inside the synctest bubble and registers it.
-func newRig(t *testing.T, cfg Config, users ...User) *rig {
+func newRig(t *testing.T, cfg Config, users ...wire.User) *rig {
 	t.Helper()
 	r := &rig{t: t, sig: &sigRecorder{}, media: &mediaStub{}, relay: &relayStub{},
 		call: make(buttonStub), answer: make(buttonStub), hangup: make(buttonStub)}
@@ -172,17 +174,17 @@ func newRig(t *testing.T, cfg Config, users ...User) *rig {
 	t.Cleanup(func() { cancel(); synctest.Wait() })
 	synctest.Wait()
 	got := r.sig.take()
-	if len(got) != 1 || got[0].Type != "Register" || text(got[0]) != cfg.Name || got[0].Param2 != "delta" {
+	if len(got) != 1 || got[0].Type != "Register" || text(got[0]) != cfg.Name || string(got[0].Param2) != `"delta"` {
 		t.Fatalf("on start the door sent %+v, want one Register %q with param2 delta", got, cfg.Name)
 	}
-	r.deliver(Message{Type: "Register", Text: quote(cfg.Name), Status: "OK"})
+	r.deliver(wire.Message{Type: "Register", Text: wire.Quote(cfg.Name), Status: "OK"})
 	if users != nil {
-		r.deliver(Message{Type: "Get Users", Status: "OK", Users: users})
+		r.deliver(wire.Message{Type: "Get Users", Status: "OK", Users: users})
 	}
 	return r
 }
 
-func (r *rig) deliver(m Message) {
+func (r *rig) deliver(m wire.Message) {
 	r.c.Deliver(m)
 	synctest.Wait()
 }
@@ -193,7 +195,7 @@ func (r *rig) press(b buttonStub) {
 }
 
 // expect checks the door sent exactly these (type, text, to) messages.
-func (r *rig) expect(want ...Message) {
+func (r *rig) expect(want ...wire.Message) {
 	r.t.Helper()
 	got := r.sig.take()
 	if len(got) != len(want) {
@@ -208,7 +210,7 @@ func (r *rig) expect(want ...Message) {
 	}
 }
 
-func brief(ms []Message) string {
+func brief(ms []wire.Message) string {
 	b, _ := json.Marshal(ms)
 	return string(b)
 }
@@ -228,9 +230,11 @@ func (r *rig) lightsAre(ringing, incall, ready LightMode) {
 	}
 }
 
-func invite(sub, from string) Message { return Message{Type: "Invite", Text: quote(sub), From: from} }
+func invite(sub, from string) wire.Message {
+	return wire.Message{Type: "Invite", Text: wire.Quote(sub), From: from}
+}
 
-var browsers = []User{{Name: "door", Kind: "door"}, {Name: "alice", Kind: "browser"}, {Name: "bob", Kind: "browser"}, {Name: "gate", Kind: "door"}}
+var browsers = []wire.User{{Name: "door", Kind: "door"}, {Name: "alice", Kind: "browser"}, {Name: "bob", Kind: "browser"}, {Name: "gate", Kind: "door"}}
 
 func TestResidentCallsDoorAutoAnswer(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
@@ -239,29 +243,29 @@ func TestResidentCallsDoorAutoAnswer(t *testing.T) {
 		r.lightsAre(LightOff, LightOff, LightOn)
 
 		r.deliver(invite("Incoming", "alice"))
-		r.expect(Message{Type: "Invite", Text: quote("Ringing"), To: "alice"}, Message{Type: "Invite", Text: quote("Accepted"), To: "alice"})
+		r.expect(wire.Message{Type: "Invite", Text: wire.Quote("Ringing"), To: "alice"}, wire.Message{Type: "Invite", Text: wire.Quote("Accepted"), To: "alice"})
 		r.state(StateInCall)
 		r.lightsAre(LightOff, LightOn, LightOff)
 
 		offer := json.RawMessage(`{"type":"offer","sdp":"v=0"}`)
-		r.deliver(Message{Type: "Caller Session Description", Text: offer, From: "alice"})
-		r.expect(Message{Type: "Callee Session Description", Text: json.RawMessage(`{"type":"answer","sdp":"door"}`), To: "alice"})
+		r.deliver(wire.Message{Type: "Caller Session Description", Text: offer, From: "alice"})
+		r.expect(wire.Message{Type: "Callee Session Description", Text: json.RawMessage(`{"type":"answer","sdp":"door"}`), To: "alice"})
 		call := r.media.last()
 		if string(call.answered) != string(offer) {
 			t.Fatalf("media answered %s, want the caller's offer %s", call.answered, offer)
 		}
 
 		cand := json.RawMessage(`{"candidate":"candidate:1 1 udp 1 127.0.0.1 5000 typ host"}`)
-		r.deliver(Message{Type: "ICE Candidate", Text: cand, From: "alice"})
-		r.deliver(Message{Type: "ICE Candidate", Text: cand, From: "mallory"}) // not the peer: ignored
+		r.deliver(wire.Message{Type: "ICE Candidate", Text: cand, From: "alice"})
+		r.deliver(wire.Message{Type: "ICE Candidate", Text: cand, From: "mallory"}) // not the peer: ignored
 		if len(call.candidates) != 1 {
 			t.Fatalf("call got %d remote candidates, want 1 (only the peer's)", len(call.candidates))
 		}
 		call.events(CallEvent{Candidate: cand})
 		synctest.Wait()
-		r.expect(Message{Type: "ICE Candidate", Text: cand, To: "alice"})
+		r.expect(wire.Message{Type: "ICE Candidate", Text: cand, To: "alice"})
 
-		r.deliver(Message{Type: "Hangup", Text: quote("Remote"), From: "alice"})
+		r.deliver(wire.Message{Type: "Hangup", Text: wire.Quote("Remote"), From: "alice"})
 		r.state(StateIdle)
 		if !call.closed {
 			t.Fatal("call not closed after the resident hung up")
@@ -274,19 +278,19 @@ func TestResidentCallsDoorButtonAnswer(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		r := newRig(t, Config{Answer: AnswerButton, AnswerTimeout: 20 * time.Second})
 		r.deliver(invite("Incoming", "alice"))
-		r.expect(Message{Type: "Invite", Text: quote("Ringing"), To: "alice"})
+		r.expect(wire.Message{Type: "Invite", Text: wire.Quote("Ringing"), To: "alice"})
 		r.state(StateRinging)
 		r.lightsAre(LightBlink, LightOff, LightOff)
 
 		r.deliver(invite("Incoming", "bob")) // a second caller while ringing
-		r.expect(Message{Type: "Invite", Text: quote("Rejected"), To: "bob", Reason: "Busy"})
+		r.expect(wire.Message{Type: "Invite", Text: wire.Quote("Rejected"), To: "bob", Reason: "Busy"})
 
 		r.press(r.answer)
-		r.expect(Message{Type: "Invite", Text: quote("Accepted"), To: "alice"})
+		r.expect(wire.Message{Type: "Invite", Text: wire.Quote("Accepted"), To: "alice"})
 		r.state(StateInCall)
 
 		r.press(r.hangup)
-		r.expect(Message{Type: "Hangup", Text: quote("Local"), To: "alice"})
+		r.expect(wire.Message{Type: "Hangup", Text: wire.Quote("Local"), To: "alice"})
 		r.state(StateIdle)
 	})
 }
@@ -301,7 +305,7 @@ func TestResidentCallsDoorNobodyAnswers(t *testing.T) {
 		r.state(StateRinging)
 		time.Sleep(2 * time.Second)
 		synctest.Wait()
-		r.expect(Message{Type: "Invite", Text: quote("Rejected"), To: "alice", Reason: "No answer"})
+		r.expect(wire.Message{Type: "Invite", Text: wire.Quote("Rejected"), To: "alice", Reason: "No answer"})
 		r.state(StateIdle)
 	})
 }
@@ -311,7 +315,7 @@ func TestResidentCancelsWhileDoorRings(t *testing.T) {
 		r := newRig(t, Config{Answer: AnswerButton})
 		r.deliver(invite("Incoming", "alice"))
 		r.sig.take()
-		r.deliver(Message{Type: "Hangup", Text: quote("Local"), From: "alice"})
+		r.deliver(wire.Message{Type: "Hangup", Text: wire.Quote("Local"), From: "alice"})
 		r.state(StateIdle)
 		r.press(r.answer) // too late: nothing to answer
 		r.expect()
@@ -322,28 +326,28 @@ func TestDoorRingsRingGroup(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		r := newRig(t, Config{}, browsers...)
 		r.press(r.call)
-		r.expect(Message{Type: "Invite", Text: quote("Start"), To: "alice"}, Message{Type: "Invite", Text: quote("Start"), To: "bob"})
+		r.expect(wire.Message{Type: "Invite", Text: wire.Quote("Start"), To: "alice"}, wire.Message{Type: "Invite", Text: wire.Quote("Start"), To: "bob"})
 		r.state(StateCalling)
 		r.lightsAre(LightBlink, LightOff, LightOff)
 
-		r.deliver(Message{Type: "Invite", Text: quote("Start"), Status: "Ringing", From: "bob"})
-		r.deliver(Message{Type: "Invite", Text: quote("Start"), Status: "Accepted", From: "bob"})
-		r.expect(Message{Type: "Hangup", Text: quote("Local"), To: "alice", Reason: "Answered elsewhere"},
-			Message{Type: "Caller Session Description", Text: json.RawMessage(`{"type":"offer","sdp":"door"}`), To: "bob"})
+		r.deliver(wire.Message{Type: "Invite", Text: wire.Quote("Start"), Status: "Ringing", From: "bob"})
+		r.deliver(wire.Message{Type: "Invite", Text: wire.Quote("Start"), Status: "Accepted", From: "bob"})
+		r.expect(wire.Message{Type: "Hangup", Text: wire.Quote("Local"), To: "alice", Reason: "Answered elsewhere"},
+			wire.Message{Type: "Caller Session Description", Text: json.RawMessage(`{"type":"offer","sdp":"door"}`), To: "bob"})
 		r.state(StateInCall)
 		if got := r.c.Status().Peer; got != "bob" {
 			t.Fatalf("peer = %q, want bob", got)
 		}
 		// alice's late Accepted changes nothing.
-		r.deliver(Message{Type: "Invite", Text: quote("Start"), Status: "Accepted", From: "alice"})
+		r.deliver(wire.Message{Type: "Invite", Text: wire.Quote("Start"), Status: "Accepted", From: "alice"})
 		r.expect()
 
 		ans := json.RawMessage(`{"type":"answer","sdp":"bob"}`)
-		r.deliver(Message{Type: "Callee Session Description", Text: ans, From: "bob"})
+		r.deliver(wire.Message{Type: "Callee Session Description", Text: ans, From: "bob"})
 		if got := r.media.last().setAnswer; string(got) != string(ans) {
 			t.Fatalf("media got answer %s, want %s", got, ans)
 		}
-		r.deliver(Message{Type: "Hangup", Text: quote("Remote"), From: "bob"})
+		r.deliver(wire.Message{Type: "Hangup", Text: wire.Quote("Remote"), From: "bob"})
 		r.state(StateIdle)
 	})
 }
@@ -353,16 +357,16 @@ func TestDoorRingGroupConfigured(t *testing.T) {
 		r := newRig(t, Config{RingGroup: []string{"bob", "carol"}}, browsers...)
 		r.press(r.call)
 		// carol is offline: only bob rings.
-		r.expect(Message{Type: "Invite", Text: quote("Start"), To: "bob"})
+		r.expect(wire.Message{Type: "Invite", Text: wire.Quote("Start"), To: "bob"})
 		// carol comes online during the ring: she is rung too.
-		r.deliver(Message{Type: "Users Delta", Joined: []User{{Name: "carol", Kind: "browser"}}, Left: []string{"bob"}})
-		r.expect(Message{Type: "Invite", Text: quote("Start"), To: "carol"})
-		r.deliver(Message{Type: "Invite", Text: quote("Start"), Status: "Fail", From: "bob"})
+		r.deliver(wire.Message{Type: "Users Delta", Joined: []wire.User{{Name: "carol", Kind: "browser"}}, Left: []string{"bob"}})
+		r.expect(wire.Message{Type: "Invite", Text: wire.Quote("Start"), To: "carol"})
+		r.deliver(wire.Message{Type: "Invite", Text: wire.Quote("Start"), Status: "Fail", From: "bob"})
 		r.state(StateCalling)
-		r.deliver(Message{Type: "Invite", Text: quote("Start"), Status: "Rejected", From: "carol"})
+		r.deliver(wire.Message{Type: "Invite", Text: wire.Quote("Start"), Status: "Rejected", From: "carol"})
 		r.state(StateIdle)
 		r.press(r.call)
-		r.expect(Message{Type: "Invite", Text: quote("Start"), To: "carol"})
+		r.expect(wire.Message{Type: "Invite", Text: wire.Quote("Start"), To: "carol"})
 	})
 }
 
@@ -375,8 +379,8 @@ func TestDoorRingTimeout(t *testing.T) {
 		r.sig.take()
 		time.Sleep(31 * time.Second)
 		synctest.Wait()
-		r.expect(Message{Type: "Hangup", Text: quote("Local"), To: "alice", Reason: "No answer"},
-			Message{Type: "Hangup", Text: quote("Local"), To: "bob", Reason: "No answer"})
+		r.expect(wire.Message{Type: "Hangup", Text: wire.Quote("Local"), To: "alice", Reason: "No answer"},
+			wire.Message{Type: "Hangup", Text: wire.Quote("Local"), To: "bob", Reason: "No answer"})
 		r.state(StateIdle)
 	})
 }
@@ -386,9 +390,9 @@ func TestDoorRingGroupAllDecline(t *testing.T) {
 		r := newRig(t, Config{}, browsers...)
 		r.press(r.call)
 		r.sig.take()
-		r.deliver(Message{Type: "Invite", Text: quote("Start"), Status: "Rejected", From: "alice"})
+		r.deliver(wire.Message{Type: "Invite", Text: wire.Quote("Start"), Status: "Rejected", From: "alice"})
 		r.state(StateCalling)
-		r.deliver(Message{Type: "Invite", Text: quote("Start"), Status: "Busy", From: "bob"})
+		r.deliver(wire.Message{Type: "Invite", Text: wire.Quote("Start"), Status: "Busy", From: "bob"})
 		r.state(StateIdle)
 		r.expect()
 	})
@@ -402,8 +406,8 @@ func TestDoorCancelsItsCall(t *testing.T) {
 		r.press(r.call) // a second press while ringing changes nothing
 		r.expect()
 		r.press(r.hangup)
-		r.expect(Message{Type: "Hangup", Text: quote("Local"), To: "alice", Reason: "Cancelled"},
-			Message{Type: "Hangup", Text: quote("Local"), To: "bob", Reason: "Cancelled"})
+		r.expect(wire.Message{Type: "Hangup", Text: wire.Quote("Local"), To: "alice", Reason: "Cancelled"},
+			wire.Message{Type: "Hangup", Text: wire.Quote("Local"), To: "bob", Reason: "Cancelled"})
 		r.state(StateIdle)
 	})
 }
@@ -415,7 +419,7 @@ func TestCallErrors(t *testing.T) {
 			t.Fatalf("Call() with nobody online = %v, want ErrNobody", err)
 		}
 		r.deliver(invite("Incoming", "alice"))
-		r.deliver(Message{Type: "Users Delta", Joined: []User{{Name: "bob", Kind: "browser"}}})
+		r.deliver(wire.Message{Type: "Users Delta", Joined: []wire.User{{Name: "bob", Kind: "browser"}}})
 		if err := r.c.Call(); !errors.Is(err, ErrBusy) {
 			t.Fatalf("Call() in a call = %v, want ErrBusy", err)
 		}
@@ -434,7 +438,7 @@ func TestNameRefusedRetries(t *testing.T) {
 		go r.c.Run(ctx)
 		synctest.Wait()
 		r.sig.take()
-		r.deliver(Message{Type: "Register", Status: "Fail", Reason: "name already in use"})
+		r.deliver(wire.Message{Type: "Register", Status: "Fail", Reason: "name already in use"})
 		if err := r.c.Call(); !errors.Is(err, ErrNotRegistered) {
 			t.Fatalf("Call() unregistered = %v, want ErrNotRegistered", err)
 		}
@@ -466,7 +470,7 @@ func TestDisconnectGrace(t *testing.T) {
 		time.Sleep(2100 * time.Millisecond)
 		synctest.Wait()
 		r.state(StateIdle)
-		r.expect(Message{Type: "Hangup", Text: quote("Local"), To: "alice", Reason: "Connection lost"})
+		r.expect(wire.Message{Type: "Hangup", Text: wire.Quote("Local"), To: "alice", Reason: "Connection lost"})
 		if !call.closed {
 			t.Fatal("call not closed")
 		}
@@ -486,30 +490,30 @@ func TestFailedConnectionEndsCall(t *testing.T) {
 		r.media.last().events(CallEvent{State: ConnFailed})
 		synctest.Wait()
 		r.state(StateIdle)
-		r.expect(Message{Type: "Hangup", Text: quote("Local"), To: "alice", Reason: "Connection lost"})
+		r.expect(wire.Message{Type: "Hangup", Text: wire.Quote("Local"), To: "alice", Reason: "Connection lost"})
 	})
 }
 
 func TestOpenDoor(t *testing.T) {
-	open := func(from string) Message { return Message{Type: "Open Door", To: "door", From: from} }
+	open := func(from string) wire.Message { return wire.Message{Type: "Open Door", To: "door", From: from} }
 	synctest.Test(t, func(t *testing.T) {
 		r := newRig(t, Config{})
 		r.deliver(open("alice")) // not in a call
-		r.expect(Message{Type: "Open Door", To: "alice", Status: "Fail"})
+		r.expect(wire.Message{Type: "Open Door", To: "alice", Status: "Fail"})
 
 		r.deliver(invite("Incoming", "alice"))
 		r.sig.take()
 		r.deliver(open("mallory")) // not the party in the call
-		r.expect(Message{Type: "Open Door", To: "mallory", Status: "Fail"})
+		r.expect(wire.Message{Type: "Open Door", To: "mallory", Status: "Fail"})
 		if n := r.relay.count(); n != 0 {
 			t.Fatalf("relay pulsed %d times for strangers, want 0", n)
 		}
 		r.deliver(open("alice"))
-		r.expect(Message{Type: "Open Door", To: "alice", Status: "OK"})
+		r.expect(wire.Message{Type: "Open Door", To: "alice", Status: "OK"})
 		if n := r.relay.count(); n != 1 {
 			t.Fatalf("relay pulsed %d times, want 1", n)
 		}
-		r.deliver(Message{Type: "Open Door", From: "alice", Status: "OK"}) // a reply is no request
+		r.deliver(wire.Message{Type: "Open Door", From: "alice", Status: "OK"}) // a reply is no request
 		if n := r.relay.count(); n != 1 {
 			t.Fatalf("relay pulsed %d times after a reply, want 1", n)
 		}
@@ -520,7 +524,7 @@ func TestLightsShowMediaFault(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		r := newRig(t, Config{})
 		r.media.err = errors.New("no camera")
-		r.deliver(Message{Type: "Get Users"})
+		r.deliver(wire.Message{Type: "Get Users"})
 		r.lightsAre(LightOff, LightOff, LightBlink)
 	})
 }
@@ -538,7 +542,7 @@ func TestShutdownHangsUp(t *testing.T) {
 		if err := r.c.Ping(context.Background()); !errors.Is(err, ErrStopped) {
 			t.Fatalf("Ping() after stop = %v, want ErrStopped", err)
 		}
-		r.expect(Message{Type: "Hangup", Text: quote("Local"), To: "alice"})
+		r.expect(wire.Message{Type: "Hangup", Text: wire.Quote("Local"), To: "alice"})
 		if err := r.c.Call(); !errors.Is(err, ErrStopped) {
 			t.Fatalf("Call() after stop = %v, want ErrStopped", err)
 		}

@@ -10,41 +10,16 @@ package device
 import (
 	"context"
 	"encoding/json"
+
+	"github.com/intercomd/intercomd/wire"
 )
-
-// Message is one signalling message, the same envelope a WebSocket client
-// sends and receives (see docs/PROTOCOL.md). Text holds the raw JSON value:
-// a quoted string for names and sub-verbs, an object for SDP and ICE.
-type Message struct {
-	Type   string          `json:"type"`
-	Text   json.RawMessage `json:"text,omitempty"`
-	Status string          `json:"status,omitempty"`
-	From   string          `json:"from,omitempty"`
-	To     string          `json:"to,omitempty"`
-	Reason string          `json:"reason,omitempty"`
-	// Param2 carries Register's "delta" request for compact user lists.
-	Param2 string `json:"param2,omitempty"`
-	// Users is the user list of a "Get Users" message.
-	Users []User `json:"users,omitempty"`
-	// Joined and Left are the changes of a "Users Delta" message.
-	Joined []User   `json:"joined,omitempty"`
-	Left   []string `json:"left,omitempty"`
-}
-
-// User is one entry of the hub's user list.
-type User struct {
-	Name string `json:"name"`
-	// Kind is "door" for in-process devices and "browser" for WebSocket
-	// clients.
-	Kind string `json:"kind,omitempty"`
-}
 
 // Signaller is the door's connection to the hub. It follows exactly the rules
 // every WebSocket client follows: the hub sets From, checks every message and
 // answers errors with messages of its own.
 type Signaller interface {
 	// Send hands one message to the hub as if it came over a socket.
-	Send(m Message) error
+	Send(m wire.Message) error
 }
 
 // Media makes the peer connections of calls. Capture devices are opened once,

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/intercomd/intercomd/wire"
 )
 
 type eventRecorder struct {
@@ -74,7 +76,7 @@ func TestEventsDoorRingAnswered(t *testing.T) {
 		rec := &eventRecorder{}
 		r := newRig(t, Config{Observers: []func(Event){rec.observe}}, browsers...)
 		r.press(r.call)
-		r.deliver(Message{Type: "Invite", Text: quote("Start"), Status: "Accepted", From: "bob"})
+		r.deliver(wire.Message{Type: "Invite", Text: wire.Quote("Start"), Status: "Accepted", From: "bob"})
 		expectEvents(t, rec,
 			Event{Kind: EventRing, Call: 1, Via: "button", State: StateCalling},
 			Event{Kind: EventRingAnswered, Call: 1, Peer: "bob", State: StateInCall})
@@ -85,7 +87,7 @@ func TestEventsDoorRingAnswered(t *testing.T) {
 		r.media.last().events(CallEvent{State: ConnDisconnected}) // a blip
 		r.media.last().events(CallEvent{State: ConnConnected})    // is no new call
 		synctest.Wait()
-		r.deliver(Message{Type: "Hangup", Text: quote("Local"), From: "bob", Reason: "Requested"})
+		r.deliver(wire.Message{Type: "Hangup", Text: wire.Quote("Local"), From: "bob", Reason: "Requested"})
 		expectEvents(t, rec,
 			Event{Kind: EventCallStarted, Call: 1, Peer: "bob", State: StateInCall},
 			Event{Kind: EventCallEnded, Call: 1, Peer: "bob", State: StateInCall, Dur: 90 * time.Second, Reason: "Requested"})
@@ -107,8 +109,8 @@ func TestEventsRingMissed(t *testing.T) {
 		r.press(r.call)
 		r.press(r.hangup)
 		r.press(r.call)
-		r.deliver(Message{Type: "Invite", Text: quote("Start"), Status: "Rejected", From: "alice"})
-		r.deliver(Message{Type: "Invite", Text: quote("Start"), Status: "Busy", From: "bob"})
+		r.deliver(wire.Message{Type: "Invite", Text: wire.Quote("Start"), Status: "Rejected", From: "alice"})
+		r.deliver(wire.Message{Type: "Invite", Text: wire.Quote("Start"), Status: "Busy", From: "bob"})
 		expectEvents(t, rec,
 			Event{Kind: EventRing, Call: 1, Via: "api", State: StateCalling},
 			Event{Kind: EventRingMissed, Call: 1, State: StateCalling, Reason: "No answer"},
@@ -156,7 +158,7 @@ func TestOpenDoorCommand(t *testing.T) {
 			t.Fatalf("relay pulsed %d times, want 1", n)
 		}
 		r.deliver(invite("Incoming", "bob"))
-		r.deliver(Message{Type: "Open Door", To: "door", From: "bob"})
+		r.deliver(wire.Message{Type: "Open Door", To: "door", From: "bob"})
 		expectEvents(t, rec,
 			Event{Kind: EventDoorOpened, Peer: "alice", Via: "api", State: StateIdle},
 			Event{Kind: EventIncoming, Call: 1, Peer: "bob", State: StateIdle},

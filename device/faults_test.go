@@ -5,6 +5,8 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/intercomd/intercomd/wire"
 )
 
 // A call whose teardown never returns (pion's GracefulClose has deadlocked)
@@ -20,21 +22,21 @@ func TestStuckTeardownDoesNotStopNextCall(t *testing.T) {
 		stuck := r.media.last()
 		r.media.hang = nil
 
-		r.deliver(Message{Type: "Hangup", Text: quote("Remote"), From: "alice"})
+		r.deliver(wire.Message{Type: "Hangup", Text: wire.Quote("Remote"), From: "alice"})
 		r.state(StateIdle)
 		r.lightsAre(LightOff, LightOff, LightOn)
 
 		// The next call, while the first one's Close still hangs.
 		r.deliver(invite("Incoming", "bob"))
-		r.expect(Message{Type: "Invite", Text: quote("Ringing"), To: "bob"}, Message{Type: "Invite", Text: quote("Accepted"), To: "bob"})
+		r.expect(wire.Message{Type: "Invite", Text: wire.Quote("Ringing"), To: "bob"}, wire.Message{Type: "Invite", Text: wire.Quote("Accepted"), To: "bob"})
 		r.state(StateInCall)
 		next := r.media.last()
 		if next == stuck {
 			t.Fatal("the second call reused the stuck one")
 		}
 		offer := json.RawMessage(`{"type":"offer","sdp":"v=0"}`)
-		r.deliver(Message{Type: "Caller Session Description", Text: offer, From: "bob"})
-		r.expect(Message{Type: "Callee Session Description", To: "bob"})
+		r.deliver(wire.Message{Type: "Caller Session Description", Text: offer, From: "bob"})
+		r.expect(wire.Message{Type: "Callee Session Description", To: "bob"})
 		next.events(CallEvent{State: ConnConnected})
 		synctest.Wait()
 
@@ -43,7 +45,7 @@ func TestStuckTeardownDoesNotStopNextCall(t *testing.T) {
 		synctest.Wait()
 		r.state(StateInCall)
 		r.press(r.hangup)
-		r.expect(Message{Type: "Hangup", Text: quote("Local"), To: "bob"})
+		r.expect(wire.Message{Type: "Hangup", Text: wire.Quote("Local"), To: "bob"})
 		r.state(StateIdle)
 		if !next.closed {
 			t.Fatal("the second call was not closed")
@@ -88,23 +90,23 @@ func TestCallWithoutMediaEnds(t *testing.T) {
 		}},
 		{"ice never connects", func(r *rig) {
 			r.deliver(invite("Incoming", "alice"))
-			r.deliver(Message{Type: "Caller Session Description", Text: offer, From: "alice"})
+			r.deliver(wire.Message{Type: "Caller Session Description", Text: offer, From: "alice"})
 		}},
 		{"disconnected, never connected", func(r *rig) {
 			r.deliver(invite("Incoming", "alice"))
-			r.deliver(Message{Type: "Caller Session Description", Text: offer, From: "alice"})
+			r.deliver(wire.Message{Type: "Caller Session Description", Text: offer, From: "alice"})
 			r.media.last().events(CallEvent{State: ConnDisconnected})
 		}},
 		{"door calls, no answer sdp", func(r *rig) {
 			r.press(r.call)
-			r.deliver(Message{Type: "Invite", Text: quote("Start"), From: "alice", Status: "Accepted"})
+			r.deliver(wire.Message{Type: "Invite", Text: wire.Quote("Start"), From: "alice", Status: "Accepted"})
 		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				r := newRig(t, Config{MediaTimeout: 20 * time.Second, DisconnectGrace: time.Hour, RingGroup: []string{"alice"}},
-					User{Name: "alice", Kind: "browser"})
+					wire.User{Name: "alice", Kind: "browser"})
 				tt.start(r)
 				r.state(StateInCall)
 				r.sig.take()
@@ -114,7 +116,7 @@ func TestCallWithoutMediaEnds(t *testing.T) {
 				time.Sleep(2 * time.Second)
 				synctest.Wait()
 				r.state(StateIdle)
-				r.expect(Message{Type: "Hangup", Text: quote("Local"), To: "alice", Reason: "No media"})
+				r.expect(wire.Message{Type: "Hangup", Text: wire.Quote("Local"), To: "alice", Reason: "No media"})
 				if !r.media.last().closed {
 					t.Fatal("call not closed")
 				}

@@ -1,10 +1,12 @@
 package device
 
+import "github.com/intercomd/intercomd/wire"
+
 // ringMember sends one ring group member the door's Invite.
 func (c *Controller) ringMember(name string) {
 	c.pending[name] = true
 	c.rung[name] = true
-	c.send(Message{Type: "Invite", Text: quote("Start"), To: name})
+	c.send(wire.Message{Type: "Invite", Text: wire.Quote("Start"), To: name})
 }
 
 // ringLateJoiners rings the ring group members who came online while the

@@ -5,23 +5,27 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/intercomd/intercomd/wire"
 )
 
-func start(to string) Message { return Message{Type: "Invite", Text: quote("Start"), To: to} }
+func start(to string) wire.Message {
+	return wire.Message{Type: "Invite", Text: wire.Quote("Start"), To: to}
+}
 
-func status(st, from string) Message {
-	return Message{Type: "Invite", Text: quote("Start"), Status: st, From: from}
+func status(st, from string) wire.Message {
+	return wire.Message{Type: "Invite", Text: wire.Quote("Start"), Status: st, From: from}
 }
 
 func TestLateJoinerIsRung(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		r := newRig(t, Config{}, User{Name: "door", Kind: "door"}, User{Name: "alice", Kind: "browser"})
+		r := newRig(t, Config{}, wire.User{Name: "door", Kind: "door"}, wire.User{Name: "alice", Kind: "browser"})
 		r.press(r.call)
 		r.expect(start("alice"))
-		r.deliver(Message{Type: "Users Delta", Joined: []User{{Name: "bob", Kind: "browser"}}})
+		r.deliver(wire.Message{Type: "Users Delta", Joined: []wire.User{{Name: "bob", Kind: "browser"}}})
 		r.expect(start("bob"))
 		// Another join rings only the newcomer, never alice again.
-		r.deliver(Message{Type: "Users Delta", Joined: []User{{Name: "carol", Kind: "browser"}}})
+		r.deliver(wire.Message{Type: "Users Delta", Joined: []wire.User{{Name: "carol", Kind: "browser"}}})
 		r.expect(start("carol"))
 		r.deliver(status("Accepted", "bob"))
 		r.state(StateInCall)
@@ -30,21 +34,21 @@ func TestLateJoinerIsRung(t *testing.T) {
 		}
 		// Someone joining during the call is not rung.
 		r.sig.take()
-		r.deliver(Message{Type: "Users Delta", Joined: []User{{Name: "dave", Kind: "browser"}}})
+		r.deliver(wire.Message{Type: "Users Delta", Joined: []wire.User{{Name: "dave", Kind: "browser"}}})
 		r.expect()
 	})
 }
 
 func TestHoldRingWithNobodyOnline(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		r := newRig(t, Config{HoldRing: true, RingTimeout: 30 * time.Second}, User{Name: "door", Kind: "door"})
+		r := newRig(t, Config{HoldRing: true, RingTimeout: 30 * time.Second}, wire.User{Name: "door", Kind: "door"})
 		if err := r.c.Call(); err != nil {
 			t.Fatalf("Call() with nobody online and HoldRing = %v, want nil (push reaches them)", err)
 		}
 		r.expect()
 		r.state(StateCalling)
 		time.Sleep(10 * time.Second)
-		r.deliver(Message{Type: "Users Delta", Joined: []User{{Name: "alice", Kind: "browser"}}})
+		r.deliver(wire.Message{Type: "Users Delta", Joined: []wire.User{{Name: "alice", Kind: "browser"}}})
 		r.expect(start("alice"))
 		r.deliver(status("Accepted", "alice"))
 		r.state(StateInCall)
@@ -61,19 +65,19 @@ func TestHoldRingOutlastsDeclines(t *testing.T) {
 		r.state(StateCalling) // a phone woken by a notification may still answer
 		// bob's page goes away and comes back (he tapped the notification):
 		// he is rung again; alice, still online, is not.
-		r.deliver(Message{Type: "Users Delta", Left: []string{"bob"}})
-		r.deliver(Message{Type: "Users Delta", Joined: []User{{Name: "bob", Kind: "browser"}}})
+		r.deliver(wire.Message{Type: "Users Delta", Left: []string{"bob"}})
+		r.deliver(wire.Message{Type: "Users Delta", Joined: []wire.User{{Name: "bob", Kind: "browser"}}})
 		r.expect(start("bob"))
 		time.Sleep(31 * time.Second)
 		synctest.Wait()
-		r.expect(Message{Type: "Hangup", Text: quote("Local"), To: "bob", Reason: "No answer"})
+		r.expect(wire.Message{Type: "Hangup", Text: wire.Quote("Local"), To: "bob", Reason: "No answer"})
 		r.state(StateIdle)
 	})
 }
 
 func TestNobodyOnlineWithoutHoldRing(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		r := newRig(t, Config{}, User{Name: "door", Kind: "door"})
+		r := newRig(t, Config{}, wire.User{Name: "door", Kind: "door"})
 		if err := r.c.Call(); !errors.Is(err, ErrNobody) {
 			t.Fatalf("Call() = %v, want ErrNobody", err)
 		}

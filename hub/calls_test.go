@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/intercomd/intercomd/wire"
 )
 
 const (
@@ -42,7 +44,7 @@ func TestSeedCallFlow(t *testing.T) {
 	for _, dir := range [][2]*wsClient{{a, b}, {b, a}} {
 		dir[0].send(`{"type":"ICE Candidate","text":` + candidate + `,"to":"` + dir[1].name + `"}`)
 		f := dir[1].nextNonList()
-		if f.m.Type != TypeICE || f.m.From != dir[0].name || !strings.Contains(string(f.raw), `"text":`+candidate+`,`) {
+		if f.m.Type != wire.TypeICE || f.m.From != dir[0].name || !strings.Contains(string(f.raw), `"text":`+candidate+`,`) {
 			t.Errorf("ICE %s -> %s: got %s", dir[0].name, dir[1].name, f.raw)
 		}
 	}
@@ -60,14 +62,14 @@ func TestSeedCallFlow(t *testing.T) {
 func connect(t *testing.T, a, b *wsClient) {
 	t.Helper()
 	a.send(seedMsg("Invite", "Start", b.name, nil))
-	if f := b.nextNonList(); f.m.Type != TypeInvite || string(f.m.Text) != `"Incoming"` {
+	if f := b.nextNonList(); f.m.Type != wire.TypeInvite || string(f.m.Text) != `"Incoming"` {
 		t.Fatalf("%s: got %s, want Incoming", b.name, f.raw)
 	}
-	if f := a.nextNonList(); f.m.Status != StatusAttempting {
+	if f := a.nextNonList(); f.m.Status != wire.StatusAttempting {
 		t.Fatalf("%s: got %s, want Attempting", a.name, f.raw)
 	}
 	b.send(seedMsg("Invite", "Accepted", a.name, nil))
-	if f := a.nextNonList(); f.m.Status != StatusAccepted {
+	if f := a.nextNonList(); f.m.Status != wire.StatusAccepted {
 		t.Fatalf("%s: got %s, want Accepted", a.name, f.raw)
 	}
 }
@@ -186,7 +188,7 @@ func TestRelayRules(t *testing.T) {
 	} {
 		tc.from.send(tc.msg)
 		f := tc.from.nextNonList()
-		if f.m.Type != TypeError || f.m.Reason != tc.reason {
+		if f.m.Type != wire.TypeError || f.m.Reason != tc.reason {
 			t.Errorf("%s: got %s, want Error %q", tc.msg, f.raw, tc.reason)
 		}
 	}
@@ -212,11 +214,11 @@ func TestThirdPartyCannotInject(t *testing.T) {
 		`{"type":"Invite","text":"Accepted","from":"bob","to":"alice"}`,
 	} {
 		mallory.send(msg)
-		if f := mallory.nextNonList(); f.m.Type != TypeError {
+		if f := mallory.nextNonList(); f.m.Type != wire.TypeError {
 			t.Errorf("mallory %s: got %s, want Error", msg, f.raw)
 		}
 		anon.send(msg)
-		if f := anon.nextNonList(); f.m.Type != TypeError || f.m.Reason != "register first" {
+		if f := anon.nextNonList(); f.m.Type != wire.TypeError || f.m.Reason != "register first" {
 			t.Errorf("unregistered %s: got %s, want Error register first", msg, f.raw)
 		}
 	}
@@ -224,7 +226,7 @@ func TestThirdPartyCannotInject(t *testing.T) {
 	b.quiet()
 	// The call still works.
 	a.send(`{"type":"ICE Candidate","text":` + candidate + `,"to":"bob"}`)
-	if f := b.nextNonList(); f.m.Type != TypeICE || f.m.From != "alice" {
+	if f := b.nextNonList(); f.m.Type != wire.TypeICE || f.m.From != "alice" {
 		t.Errorf("after the attack: got %s, want alice's candidate", f.raw)
 	}
 }
@@ -354,7 +356,7 @@ func TestForking(t *testing.T) {
 	b.expect(map[string]any{"type": "Invite", "text": "Incoming", "from": "erin", "to": "bob"})
 	// The answered leg works.
 	door.send(`{"type":"Caller Session Description","text":` + offer + `,"to":"carol"}`)
-	if f := c.nextNonList(); f.m.Type != TypeCallerSDP || f.m.From != "door" {
+	if f := c.nextNonList(); f.m.Type != wire.TypeCallerSDP || f.m.From != "door" {
 		t.Errorf("offer: got %s", f.raw)
 	}
 }

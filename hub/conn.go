@@ -11,10 +11,9 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
-)
 
-// KindBrowser is the kind of every socket client in the user list.
-const KindBrowser = "browser"
+	"github.com/intercomd/intercomd/wire"
+)
 
 // Limits of one socket's outbound queue; a client that falls further
 // behind is dropped with close code 1008.
@@ -31,7 +30,7 @@ const (
 // ends or Run ends. It always closes conn.
 func (h *Hub) ServeConn(ctx context.Context, conn *websocket.Conn) {
 	s := &socket{ws: conn, h: h, ping: h.cfg.PingInterval, listAt: -1, wake: make(chan struct{}, 1)}
-	c := h.addClient(s, KindBrowser, nil)
+	c := h.addClient(s, wire.KindBrowser, nil)
 	if c == nil {
 		conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(closeGoingAway, "server shutting down"),
 			time.Now().Add(time.Second))
@@ -49,7 +48,7 @@ func (h *Hub) ServeConn(ctx context.Context, conn *websocket.Conn) {
 	go s.writeLoop()
 
 	h.mu.Lock()
-	h.send(c, &Message{Type: TypeSocketEvent, Text: textConn})
+	h.send(c, &wire.Message{Type: wire.TypeSocketEvent, Text: textConn})
 	h.mu.Unlock()
 
 	err := h.readLoop(c, s)
@@ -158,11 +157,11 @@ var framePool = sync.Pool{New: func() any { return new([]byte) }}
 // maxPooledFrame is the largest buffer kept in framePool.
 const maxPooledFrame = 16 << 10
 
-func (s *socket) push(m *Message, b []byte, list bool) bool {
+func (s *socket) push(m *wire.Message, b []byte, list bool) bool {
 	f := outFrame{b: b}
 	if b == nil {
 		f.buf = framePool.Get().(*[]byte)
-		f.b = m.appendJSON((*f.buf)[:0])
+		f.b = m.AppendJSON((*f.buf)[:0])
 	}
 	s.mu.Lock()
 	switch {

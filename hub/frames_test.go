@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/intercomd/intercomd/wire"
 )
 
 // resetConn ends c's TCP connection with a reset, as a crashed client does.
@@ -71,7 +73,7 @@ func TestBadFrames(t *testing.T) {
 	a.quiet()
 	b.quiet()
 	a.send(`{"type":"ICE Candidate","text":` + candidate + `,"to":"bob"}`)
-	if f := b.nextNonList(); f.m.Type != TypeICE {
+	if f := b.nextNonList(); f.m.Type != wire.TypeICE {
 		t.Errorf("call after bad frames: got %s, want ICE", f.raw)
 	}
 }
@@ -88,7 +90,7 @@ func TestOversizedFrames(t *testing.T) {
 	echo := []byte(`{"type":"Echo","text":"`)
 	exact := append(append(echo, bytes.Repeat([]byte("x"), DefaultMaxMessage-len(echo)-2)...), '"', '}')
 	c.send(exact)
-	if f := c.nextNonList(); f.m.Type != TypeEcho || len(f.m.Text) != DefaultMaxMessage-len(echo) {
+	if f := c.nextNonList(); f.m.Type != wire.TypeEcho || len(f.m.Text) != DefaultMaxMessage-len(echo) {
 		t.Fatalf("Echo of a %d-byte frame: got %.80s", len(exact), f.raw)
 	}
 
@@ -106,7 +108,7 @@ func TestOversizedFrames(t *testing.T) {
 	a.quiet()
 	b.quiet()
 	a.send(`{"type":"ICE Candidate","text":` + candidate + `,"to":"bob"}`)
-	if f := b.nextNonList(); f.m.Type != TypeICE {
+	if f := b.nextNonList(); f.m.Type != wire.TypeICE {
 		t.Errorf("call after oversized frames: got %s, want ICE", f.raw)
 	}
 }
@@ -162,11 +164,11 @@ func TestSlowClientDropped(t *testing.T) {
 		a.send(big)
 		a.send(seedMsg("Echo", "x", "", nil))
 		f := a.nextNonList()
-		if f.m.Type == TypeHangup {
+		if f.m.Type == wire.TypeHangup {
 			wantWire(t, f.raw, map[string]any{"type": "Hangup", "text": "Remote", "from": "bob", "to": "alice", "reason": "Connection lost", "id": "1", "date": float64(f.m.Date)})
 			break
 		}
-		if f.m.Type != TypeEcho {
+		if f.m.Type != wire.TypeEcho {
 			t.Fatalf("got %s", f.raw)
 		}
 	}

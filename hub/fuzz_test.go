@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/intercomd/intercomd/wire"
 )
 
 // checkInvariants checks the hub's routing state: every registered user is
@@ -59,8 +61,8 @@ func checkInvariants(t testing.TB, h *Hub) {
 // Vocabulary for template frames, so that the fuzzer reaches deep call
 // states quickly.
 var (
-	fuzzTypes = []string{TypeRegister, TypeEcho, TypeGetUsers, TypeInvite, TypeCallerSDP, TypeCalleeSDP, TypeICE,
-		TypeHangup, TypeOpenDoor, TypeSocketEvent, TypeUsersDelta, "Bogus"}
+	fuzzTypes = []string{wire.TypeRegister, wire.TypeEcho, wire.TypeGetUsers, wire.TypeInvite, wire.TypeCallerSDP, wire.TypeCalleeSDP, wire.TypeICE,
+		wire.TypeHangup, wire.TypeOpenDoor, wire.TypeSocketEvent, wire.TypeUsersDelta, "Bogus"}
 	fuzzTexts = []string{`"Start"`, `"Ringing"`, `"Accepted"`, `"Rejected"`, `"Busy"`, `"Local"`, `"Remote"`,
 		`{"candidate":"x"}`, `null`, `"a"`, `"b"`, `"c"`, `"Incoming"`, `"z"`}
 	fuzzTos = []string{"a", "b", "c", "", "Server", "z"}
@@ -69,7 +71,7 @@ var (
 // fuzzClient is one socket in FuzzHub and what it sent.
 type fuzzClient struct {
 	*wsClient
-	sent []Message // decoded frames it sent
+	sent []wire.Message // decoded frames it sent
 }
 
 // FuzzHub plays arbitrary frame sequences from three clients against a live
@@ -118,12 +120,12 @@ func FuzzHub(f *testing.F) {
 				kind := websocket.TextMessage
 				if op>>2%4 == 2 {
 					kind = websocket.BinaryMessage
-				} else if m, err := Decode(frame); err == nil {
+				} else if m, err := wire.Decode(frame); err == nil {
 					c.sent = append(c.sent, m)
 				}
 				c.ws.WriteMessage(kind, frame)
 			case 1:
-				m := Message{Type: fuzzTypes[arg()%len(fuzzTypes)], Text: json.RawMessage(fuzzTexts[arg()%len(fuzzTexts)]),
+				m := wire.Message{Type: fuzzTypes[arg()%len(fuzzTypes)], Text: json.RawMessage(fuzzTexts[arg()%len(fuzzTexts)]),
 					To: fuzzTos[arg()%len(fuzzTos)]}
 				b, _ := json.Marshal(m)
 				c.sent = append(c.sent, m)
@@ -141,7 +143,7 @@ func FuzzHub(f *testing.F) {
 		checkInvariants(t, th.Hub)
 		for c, frames := range got {
 			for _, f := range frames {
-				if f.m.Type == TypeRegister && f.m.Status == StatusOK {
+				if f.m.Type == wire.TypeRegister && f.m.Status == wire.StatusOK {
 					n, _ := f.m.TextString()
 					names[n] = append(names[n], c)
 				}
@@ -181,10 +183,10 @@ func (c *fuzzClient) fuzzSync(t *testing.T) []frame {
 				}
 				return got
 			}
-			if f.m.Type == TypeGetUsers || f.m.Type == TypeUsersDelta {
+			if f.m.Type == wire.TypeGetUsers || f.m.Type == wire.TypeUsersDelta {
 				continue
 			}
-			if s, _ := f.m.TextString(); f.m.Type == TypeEcho && s == "fuzz-sync" {
+			if s, _ := f.m.TextString(); f.m.Type == wire.TypeEcho && s == "fuzz-sync" {
 				return got
 			}
 			got = append(got, f)
@@ -200,13 +202,13 @@ func checkRelayed(t *testing.T, c *fuzzClient, f frame, names map[string][]*fuzz
 	t.Helper()
 	var sentType string
 	switch {
-	case f.m.Type == TypeCallerSDP || f.m.Type == TypeCalleeSDP || f.m.Type == TypeICE || f.m.Type == TypeOpenDoor:
+	case f.m.Type == wire.TypeCallerSDP || f.m.Type == wire.TypeCalleeSDP || f.m.Type == wire.TypeICE || f.m.Type == wire.TypeOpenDoor:
 		sentType = f.m.Type
-	case f.m.Type == TypeInvite && !slices.Contains(names[f.m.From], c):
-		sentType = TypeInvite // Incoming, or a callee's answer
-	case f.m.Type == TypeHangup && f.m.Reason != ReasonNoAnswer && f.m.Reason != ReasonConnectionLost &&
-		f.m.Reason != ReasonAnsweredElsewhere:
-		sentType = TypeHangup
+	case f.m.Type == wire.TypeInvite && !slices.Contains(names[f.m.From], c):
+		sentType = wire.TypeInvite // Incoming, or a callee's answer
+	case f.m.Type == wire.TypeHangup && f.m.Reason != wire.ReasonNoAnswer && f.m.Reason != wire.ReasonConnectionLost &&
+		f.m.Reason != wire.ReasonAnsweredElsewhere:
+		sentType = wire.TypeHangup
 	default:
 		return
 	}

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/intercomd/intercomd/wire"
 )
 
 // wait is how long a test waits for something that should happen at once.
@@ -86,7 +88,7 @@ type wsClient struct {
 	in   chan frame
 
 	mu     sync.Mutex // guards the fields below
-	users  map[string]User
+	users  map[string]wire.User
 	lists  int // list messages received
 	closed *websocket.CloseError
 }
@@ -95,7 +97,7 @@ type wsClient struct {
 // that ended the connection.
 type frame struct {
 	raw []byte
-	m   Message
+	m   wire.Message
 	err error
 }
 
@@ -105,7 +107,7 @@ func (th *testHub) dial(t testing.TB) *wsClient {
 	if err != nil {
 		t.Fatalf("dial %s: %v", th.url, err)
 	}
-	c := &wsClient{t: t, ws: ws, in: make(chan frame, 1<<14), users: map[string]User{}}
+	c := &wsClient{t: t, ws: ws, in: make(chan frame, 1<<14), users: map[string]wire.User{}}
 	go c.read()
 	t.Cleanup(func() { ws.Close() })
 	f := c.next()
@@ -135,20 +137,20 @@ func (c *wsClient) read() {
 			c.in <- frame{err: err}
 			return
 		}
-		var m Message
+		var m wire.Message
 		if err := json.Unmarshal(raw, &m); err != nil {
 			c.in <- frame{raw: raw, err: fmt.Errorf("hub sent invalid JSON %q: %w", raw, err)}
 			return
 		}
 		c.mu.Lock()
 		switch m.Type {
-		case TypeGetUsers:
+		case wire.TypeGetUsers:
 			c.lists++
-			c.users = map[string]User{}
+			c.users = map[string]wire.User{}
 			for _, u := range m.Users {
 				c.users[u.Name] = u
 			}
-		case TypeUsersDelta:
+		case wire.TypeUsersDelta:
 			c.lists++
 			for _, n := range m.Left {
 				delete(c.users, n)
@@ -195,7 +197,7 @@ func (c *wsClient) nextNonList() frame {
 	c.t.Helper()
 	for {
 		f := c.next()
-		if f.m.Type != TypeGetUsers && f.m.Type != TypeUsersDelta {
+		if f.m.Type != wire.TypeGetUsers && f.m.Type != wire.TypeUsersDelta {
 			return f
 		}
 	}
@@ -226,7 +228,7 @@ func (c *wsClient) register(name string) {
 	c.t.Helper()
 	c.send(seedMsg("Register", name, "", nil))
 	f := c.nextNonList()
-	if f.m.Type != TypeRegister || f.m.Status != StatusOK {
+	if f.m.Type != wire.TypeRegister || f.m.Status != wire.StatusOK {
 		c.t.Fatalf("Register %q: got %s", name, f.raw)
 	}
 	c.name = name
@@ -257,7 +259,7 @@ func (c *wsClient) sync() []frame {
 	var got []frame
 	for {
 		f := c.nextNonList()
-		if s, _ := f.m.TextString(); f.m.Type == TypeEcho && s == token {
+		if s, _ := f.m.TextString(); f.m.Type == wire.TypeEcho && s == token {
 			return got
 		}
 		got = append(got, f)
@@ -295,7 +297,7 @@ func (c *wsClient) closedWith() *websocket.CloseError {
 }
 
 // waitUsers waits until c's user list satisfies ok.
-func (c *wsClient) waitUsers(desc string, ok func(map[string]User) bool) {
+func (c *wsClient) waitUsers(desc string, ok func(map[string]wire.User) bool) {
 	c.t.Helper()
 	waitFor(c.t, desc, func() bool {
 		c.mu.Lock()

@@ -14,6 +14,8 @@ import (
 	"log/slog"
 	"sync"
 	"time"
+
+	"github.com/intercomd/intercomd/wire"
 )
 
 // Config tunes the hub; zero values take the defaults.
@@ -173,7 +175,7 @@ type client struct {
 // (shared, read-only) or nil; list marks a full user list that a newer one
 // may replace while it is still queued.
 type outbox interface {
-	push(m *Message, b []byte, list bool) bool
+	push(m *wire.Message, b []byte, list bool) bool
 	// close ends the client with a WebSocket close code and reason.
 	close(code int, reason string)
 	// probe asks the client to prove it is alive within d.
@@ -200,7 +202,7 @@ func (h *Hub) addClient(out outbox, kind string, l *Local) *client {
 }
 
 // send stamps m and hands it to c. Called with h.mu held.
-func (h *Hub) send(c *client, m *Message) {
+func (h *Hub) send(c *client, m *wire.Message) {
 	if c.gone {
 		return
 	}
@@ -221,9 +223,9 @@ func (h *Hub) drop(c *client, reason string) {
 // refuse answers a message the hub will not act on with an Error reply.
 // Called with h.mu held.
 func (h *Hub) refuse(c *client, typ, reason string) {
-	m := Message{Type: TypeError, Status: StatusFail, Reason: reason}
+	m := wire.Message{Type: wire.TypeError, Status: wire.StatusFail, Reason: reason}
 	if typ != "" {
-		m.Text = quote(typ)
+		m.Text = wire.Quote(typ)
 	}
 	h.send(c, &m)
 }
@@ -240,7 +242,7 @@ func (h *Hub) leave(c *client) {
 		l := c.legs[0]
 		h.endLeg(l)
 		other := l.other(c)
-		h.send(other, &Message{Type: TypeHangup, Text: textRemote, From: c.name, To: other.name, Reason: ReasonConnectionLost})
+		h.send(other, &wire.Message{Type: wire.TypeHangup, Text: textRemote, From: c.name, To: other.name, Reason: wire.ReasonConnectionLost})
 	}
 	c.gone = true
 	delete(h.clients, c)
@@ -267,7 +269,7 @@ func (h *Hub) leave(c *client) {
 			h.take(w, c.name)
 		} else {
 			w.waiting = ""
-			h.send(w, &Message{Type: TypeRegister, Text: quote(c.name), Status: StatusFail, Reason: "name already in use"})
+			h.send(w, &wire.Message{Type: wire.TypeRegister, Text: wire.Quote(c.name), Status: wire.StatusFail, Reason: "name already in use"})
 		}
 	}
 	c.waiters = nil

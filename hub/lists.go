@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"strconv"
 	"time"
+
+	"github.com/intercomd/intercomd/wire"
 )
 
 // flushLists sends every client that needs one its user list: a full list
@@ -27,12 +29,12 @@ func (h *Hub) flushLists() int {
 
 	var (
 		full, short, delta []byte
-		fullMsg, deltaMsg  *Message
+		fullMsg, deltaMsg  *wire.Message
 	)
 	// fullList is the whole list: seed entries, or the short entries of
 	// delta clients (their list is N names for each of N users, so the
 	// bytes per entry decide what a crowd costs).
-	fullList := func(local, compact bool) (*Message, []byte) {
+	fullList := func(local, compact bool) (*wire.Message, []byte) {
 		buf := &full
 		if compact {
 			buf = &short
@@ -59,16 +61,16 @@ func (h *Hub) flushLists() int {
 			*buf = append(b, ']', '}')
 		}
 		if local && fullMsg == nil {
-			users := make([]User, len(h.order))
+			users := make([]wire.User, len(h.order))
 			for i, c := range h.order {
-				users[i] = User{Name: c.name, RegDate: c.regdate, Kind: c.kind}
+				users[i] = wire.User{Name: c.name, RegDate: c.regdate, Kind: c.kind}
 			}
-			fullMsg = &Message{Type: TypeGetUsers, Text: textOK, Status: StatusOK, From: ServerName,
+			fullMsg = &wire.Message{Type: wire.TypeGetUsers, Text: textOK, Status: wire.StatusOK, From: wire.ServerName,
 				Reason: "Requested", ID: "1", Date: now, Users: users}
 		}
 		return fullMsg, *buf
 	}
-	deltaList := func(local bool) (*Message, []byte) {
+	deltaList := func(local bool) (*wire.Message, []byte) {
 		if delta == nil {
 			b := append(make([]byte, 0, 64+len(joined)*32), `{"type":"Users Delta","id":"1","date":`...)
 			b = strconv.AppendInt(b, now, 10)
@@ -84,16 +86,16 @@ func (h *Hub) flushLists() int {
 				if i > 0 {
 					b = append(b, ',')
 				}
-				b = appendString(b, n)
+				b = wire.AppendString(b, n)
 			}
 			delta = append(b, ']', '}')
 		}
 		if local && deltaMsg == nil {
-			users := make([]User, len(joined))
+			users := make([]wire.User, len(joined))
 			for i, c := range joined {
-				users[i] = User{Name: c.name, RegDate: c.regdate, Kind: c.kind}
+				users[i] = wire.User{Name: c.name, RegDate: c.regdate, Kind: c.kind}
 			}
-			deltaMsg = &Message{Type: TypeUsersDelta, ID: "1", Date: now, Joined: users,
+			deltaMsg = &wire.Message{Type: wire.TypeUsersDelta, ID: "1", Date: now, Joined: users,
 				Left: append([]string{}, h.left...)}
 		}
 		return deltaMsg, delta
@@ -101,7 +103,7 @@ func (h *Hub) flushLists() int {
 
 	for _, c := range h.order {
 		var (
-			m    *Message
+			m    *wire.Message
 			b    []byte
 			list bool
 		)

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"sync"
 	"time"
+
+	"github.com/intercomd/intercomd/wire"
 )
 
 // ErrClosed is what Local.Send returns after Close or once the hub stopped.
@@ -19,13 +21,13 @@ const maxLocalQueue = 4096
 type Local struct {
 	h    *Hub
 	c    *client // nil when made after the hub stopped
-	ch   chan Message
+	ch   chan wire.Message
 	wake chan struct{}
 	done chan struct{}
 	once sync.Once
 
 	mu      sync.Mutex // guards the fields below
-	q       []Message
+	q       []wire.Message
 	listAt  int // index in q of a full list a newer one replaces, or -1
 	dropped int
 }
@@ -34,7 +36,7 @@ type Local struct {
 // "door"). It receives {"type":"Socket Event","text":"Connected"} first, like
 // a socket.
 func (h *Hub) Local(kind string) *Local {
-	l := &Local{h: h, ch: make(chan Message, 16), wake: make(chan struct{}, 1), done: make(chan struct{}), listAt: -1}
+	l := &Local{h: h, ch: make(chan wire.Message, 16), wake: make(chan struct{}, 1), done: make(chan struct{}), listAt: -1}
 	go l.pump()
 	c := h.addClient(localOut{l}, kind, l)
 	if c == nil {
@@ -43,7 +45,7 @@ func (h *Hub) Local(kind string) *Local {
 	}
 	l.c = c
 	h.mu.Lock()
-	h.send(c, &Message{Type: TypeSocketEvent, Text: textConn})
+	h.send(c, &wire.Message{Type: wire.TypeSocketEvent, Text: textConn})
 	h.mu.Unlock()
 	return l
 }
@@ -51,7 +53,7 @@ func (h *Hub) Local(kind string) *Local {
 // Send hands m to the hub as if it had arrived on a socket: encoded, then
 // decoded and checked the same way. Refusals come back on Messages. The
 // error is ErrClosed after Close, nil otherwise.
-func (l *Local) Send(m Message) error {
+func (l *Local) Send(m wire.Message) error {
 	select {
 	case <-l.done:
 		return ErrClosed
@@ -60,14 +62,14 @@ func (l *Local) Send(m Message) error {
 	if l.c == nil {
 		return ErrClosed
 	}
-	l.h.handleFrame(l.c, m.appendJSON(make([]byte, 0, 128+len(m.Text))))
+	l.h.handleFrame(l.c, m.AppendJSON(make([]byte, 0, 128+len(m.Text))))
 	return nil
 }
 
 // Messages delivers what the hub sends this user, in order. A full user
 // list still waiting here is replaced by a newer one. Users slices are
 // shared: do not modify them. The channel is closed after Close.
-func (l *Local) Messages() <-chan Message { return l.ch }
+func (l *Local) Messages() <-chan wire.Message { return l.ch }
 
 // Close leaves the hub like a socket closing: calls in progress end with
 // Hangup "Connection lost" to the other party.
@@ -107,7 +109,7 @@ func (l *Local) pump() {
 // localOut is a Local's outbox.
 type localOut struct{ l *Local }
 
-func (o localOut) push(m *Message, _ []byte, list bool) bool {
+func (o localOut) push(m *wire.Message, _ []byte, list bool) bool {
 	l := o.l
 	l.mu.Lock()
 	defer l.mu.Unlock()

@@ -9,11 +9,13 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/intercomd/intercomd/wire"
 )
 
 // localNext returns the next message for l that is not a user list, waiting
 // up to the test deadline.
-func localNext(t *testing.T, l *Local) Message {
+func localNext(t *testing.T, l *Local) wire.Message {
 	t.Helper()
 	timeout := time.After(wait)
 	for {
@@ -22,7 +24,7 @@ func localNext(t *testing.T, l *Local) Message {
 			if !ok {
 				t.Fatal("Local's channel closed")
 			}
-			if m.Type != TypeGetUsers && m.Type != TypeUsersDelta {
+			if m.Type != wire.TypeGetUsers && m.Type != wire.TypeUsersDelta {
 				return m
 			}
 		case <-timeout:
@@ -31,7 +33,7 @@ func localNext(t *testing.T, l *Local) Message {
 	}
 }
 
-func localExpect(t *testing.T, l *Local, want Message) Message {
+func localExpect(t *testing.T, l *Local, want wire.Message) wire.Message {
 	t.Helper()
 	m := localNext(t, l)
 	if m.ID != "1" || m.Date == 0 {
@@ -45,7 +47,7 @@ func localExpect(t *testing.T, l *Local, want Message) Message {
 	return m
 }
 
-func mustJSON(t *testing.T, m Message) string {
+func mustJSON(t *testing.T, m wire.Message) string {
 	t.Helper()
 	b, err := json.Marshal(m)
 	if err != nil {
@@ -60,23 +62,23 @@ func raw(s string) json.RawMessage { return json.RawMessage(s) }
 func TestLocalDoor(t *testing.T) {
 	th := newTestHub(t, Config{}, true)
 	door := th.Local("door")
-	if m := <-door.Messages(); m.Type != TypeSocketEvent || string(m.Text) != `"Connected"` {
+	if m := <-door.Messages(); m.Type != wire.TypeSocketEvent || string(m.Text) != `"Connected"` {
 		t.Fatalf("first message %+v, want Socket Event Connected", m)
 	}
 	// Before Register it may not call.
-	door.Send(Message{Type: TypeInvite, Text: raw(`"Start"`), To: "alice"})
-	localExpect(t, door, Message{Type: TypeError, Text: raw(`"Invite"`), Status: StatusFail, Reason: "register first"})
-	door.Send(Message{Type: TypeRegister, Text: raw(`"door"`), From: "spoof"})
-	localExpect(t, door, Message{Type: TypeRegister, Text: raw(`"door"`), Status: StatusOK, From: ServerName,
+	door.Send(wire.Message{Type: wire.TypeInvite, Text: raw(`"Start"`), To: "alice"})
+	localExpect(t, door, wire.Message{Type: wire.TypeError, Text: raw(`"Invite"`), Status: wire.StatusFail, Reason: "register first"})
+	door.Send(wire.Message{Type: wire.TypeRegister, Text: raw(`"door"`), From: "spoof"})
+	localExpect(t, door, wire.Message{Type: wire.TypeRegister, Text: raw(`"door"`), Status: wire.StatusOK, From: wire.ServerName,
 		To: "door", Reason: "Requested", Param1: raw("1")})
 
 	a := th.dialAs(t, "alice")
-	a.waitUsers("the door, kind door", func(u map[string]User) bool { return u["door"].Kind == "door" })
+	a.waitUsers("the door, kind door", func(u map[string]wire.User) bool { return u["door"].Kind == "door" })
 	waitFor(t, "door's list with alice", func() bool {
 		for {
 			select {
 			case m := <-door.Messages():
-				if m.Type == TypeGetUsers && len(m.Users) == 2 {
+				if m.Type == wire.TypeGetUsers && len(m.Users) == 2 {
 					return true
 				}
 			default:
@@ -87,34 +89,34 @@ func TestLocalDoor(t *testing.T) {
 
 	// alice calls the door; the door answers.
 	a.send(seedMsg("Invite", "Start", "door", nil))
-	localExpect(t, door, Message{Type: TypeInvite, Text: raw(`"Incoming"`), From: "alice", To: "door"})
+	localExpect(t, door, wire.Message{Type: wire.TypeInvite, Text: raw(`"Incoming"`), From: "alice", To: "door"})
 	a.nextNonList()
-	door.Send(Message{Type: TypeInvite, Text: raw(`"Accepted"`), To: "alice", From: "bob"})
+	door.Send(wire.Message{Type: wire.TypeInvite, Text: raw(`"Accepted"`), To: "alice", From: "bob"})
 	a.expect(map[string]any{"type": "Invite", "text": "Start", "status": "Accepted", "from": "door", "to": "alice"})
 	a.send(`{"type":"Caller Session Description","text":` + offer + `,"to":"door"}`)
-	m := localExpect(t, door, Message{Type: TypeCallerSDP, Text: raw(offer), From: "alice", To: "door"})
+	m := localExpect(t, door, wire.Message{Type: wire.TypeCallerSDP, Text: raw(offer), From: "alice", To: "door"})
 	if string(m.Text) != offer {
 		t.Errorf("offer %s, want byte for byte %s", m.Text, offer)
 	}
-	door.Send(Message{Type: TypeCalleeSDP, Text: raw(answer), To: "alice"})
+	door.Send(wire.Message{Type: wire.TypeCalleeSDP, Text: raw(answer), To: "alice"})
 	a.expect(map[string]any{"type": "Callee Session Description", "from": "door", "to": "alice",
 		"text": map[string]any{"type": "answer", "sdp": "v=0\r\n"}})
 	a.send(`{"type":"Open Door","to":"door"}`)
-	localExpect(t, door, Message{Type: TypeOpenDoor, From: "alice", To: "door"})
-	door.Send(Message{Type: TypeOpenDoor, Status: StatusOK, To: "alice"})
+	localExpect(t, door, wire.Message{Type: wire.TypeOpenDoor, From: "alice", To: "door"})
+	door.Send(wire.Message{Type: wire.TypeOpenDoor, Status: wire.StatusOK, To: "alice"})
 	a.expect(map[string]any{"type": "Open Door", "status": "OK", "from": "door", "to": "alice"})
 
 	// Errors come back as messages.
-	door.Send(Message{Type: TypeICE, Text: raw(candidate), To: "nobody"})
-	localExpect(t, door, Message{Type: TypeError, Text: raw(`"ICE Candidate"`), Status: StatusFail, Reason: `no call with "nobody"`})
-	door.Send(Message{Type: TypeICE, Text: raw(`{broken`), To: "alice"})
-	localExpect(t, door, Message{Type: TypeError, Status: StatusFail, Reason: "invalid JSON"})
+	door.Send(wire.Message{Type: wire.TypeICE, Text: raw(candidate), To: "nobody"})
+	localExpect(t, door, wire.Message{Type: wire.TypeError, Text: raw(`"ICE Candidate"`), Status: wire.StatusFail, Reason: `no call with "nobody"`})
+	door.Send(wire.Message{Type: wire.TypeICE, Text: raw(`{broken`), To: "alice"})
+	localExpect(t, door, wire.Message{Type: wire.TypeError, Status: wire.StatusFail, Reason: "invalid JSON"})
 
 	// Close is a socket closing.
 	door.Close()
 	a.expect(map[string]any{"type": "Hangup", "text": "Remote", "from": "door", "to": "alice", "reason": "Connection lost"})
-	a.waitUsers("the door gone", func(u map[string]User) bool { return len(u) == 1 })
-	if err := door.Send(Message{Type: TypeEcho}); !errors.Is(err, ErrClosed) {
+	a.waitUsers("the door gone", func(u map[string]wire.User) bool { return len(u) == 1 })
+	if err := door.Send(wire.Message{Type: wire.TypeEcho}); !errors.Is(err, ErrClosed) {
 		t.Errorf("Send after Close = %v, want ErrClosed", err)
 	}
 	for range door.Messages() {
@@ -126,18 +128,18 @@ func TestLocalDoor(t *testing.T) {
 func TestLocalForking(t *testing.T) {
 	th := newTestHub(t, Config{}, true)
 	door := th.Local("door")
-	door.Send(Message{Type: TypeRegister, Text: raw(`"door"`)})
+	door.Send(wire.Message{Type: wire.TypeRegister, Text: raw(`"door"`)})
 	b := th.dialAs(t, "bob")
 	c := th.dialAs(t, "carol")
 	for _, callee := range []*wsClient{b, c} {
-		door.Send(Message{Type: TypeInvite, Text: raw(`"Start"`), To: callee.name})
+		door.Send(wire.Message{Type: wire.TypeInvite, Text: raw(`"Start"`), To: callee.name})
 		callee.expect(map[string]any{"type": "Invite", "text": "Incoming", "from": "door", "to": callee.name})
 	}
 	b.send(seedMsg("Invite", "Accepted", "door", nil))
 	var statuses []string
 	for len(statuses) < 3 {
 		m := localNext(t, door)
-		if m.Type == TypeInvite {
+		if m.Type == wire.TypeInvite {
 			statuses = append(statuses, m.Status+" "+m.From+">"+m.To)
 		}
 	}
@@ -147,8 +149,8 @@ func TestLocalForking(t *testing.T) {
 	}
 	c.send(seedMsg("Invite", "Accepted", "door", nil))
 	c.expect(map[string]any{"type": "Hangup", "text": "Remote", "from": "door", "to": "carol", "reason": "Answered elsewhere"})
-	door.Send(Message{Type: TypeEcho, Text: raw(`"sync"`)})
-	if m := localNext(t, door); m.Type != TypeEcho {
+	door.Send(wire.Message{Type: wire.TypeEcho, Text: raw(`"sync"`)})
+	if m := localNext(t, door); m.Type != wire.TypeEcho {
 		t.Errorf("door got %+v after carol's late Accepted, want only its Echo", m)
 	}
 	door.Close()
@@ -161,7 +163,7 @@ func TestLocalNotReading(t *testing.T) {
 	door := th.Local("door")
 	defer door.Close()
 	for range 2 * maxLocalQueue {
-		door.Send(Message{Type: TypeEcho})
+		door.Send(wire.Message{Type: wire.TypeEcho})
 	}
 	a := th.dialAs(t, "alice")
 	a.send(seedMsg("Echo", "x", "", nil))
@@ -177,15 +179,15 @@ func TestListPacing(t *testing.T) {
 		done := make(chan error)
 		go func() { done <- h.Run(ctx) }()
 		obs := h.Local("browser")
-		obs.Send(Message{Type: TypeRegister, Text: raw(`"observer"`)})
+		obs.Send(wire.Message{Type: wire.TypeRegister, Text: raw(`"observer"`)})
 		var (
 			mu    sync.Mutex
 			times []time.Time
-			last  Message
+			last  wire.Message
 		)
 		go func() {
 			for m := range obs.Messages() {
-				if m.Type == TypeGetUsers {
+				if m.Type == wire.TypeGetUsers {
 					mu.Lock()
 					times = append(times, time.Now())
 					last = m
@@ -197,7 +199,7 @@ func TestListPacing(t *testing.T) {
 		start := time.Now()
 		for i := range n {
 			l := h.Local("browser")
-			l.Send(Message{Type: TypeRegister, Text: raw(fmt.Sprintf(`"u%d"`, i)), Param2: raw(`"delta"`)})
+			l.Send(wire.Message{Type: wire.TypeRegister, Text: raw(fmt.Sprintf(`"u%d"`, i)), Param2: raw(`"delta"`)})
 			time.Sleep(every)
 		}
 		time.Sleep(time.Second)
@@ -231,13 +233,13 @@ func TestRingTimeoutDefault(t *testing.T) {
 		done := make(chan error)
 		go func() { done <- h.Run(ctx) }()
 		a, b := h.Local("browser"), h.Local("browser")
-		a.Send(Message{Type: TypeRegister, Text: raw(`"a"`)})
-		b.Send(Message{Type: TypeRegister, Text: raw(`"b"`)})
-		drain := func(l *Local) []Message {
+		a.Send(wire.Message{Type: wire.TypeRegister, Text: raw(`"a"`)})
+		b.Send(wire.Message{Type: wire.TypeRegister, Text: raw(`"b"`)})
+		drain := func(l *Local) []wire.Message {
 			synctest.Wait()
-			var got []Message
+			var got []wire.Message
 			for len(l.Messages()) > 0 {
-				if m := <-l.Messages(); m.Type != TypeGetUsers && m.Type != TypeSocketEvent && m.Type != TypeRegister {
+				if m := <-l.Messages(); m.Type != wire.TypeGetUsers && m.Type != wire.TypeSocketEvent && m.Type != wire.TypeRegister {
 					got = append(got, m)
 				}
 				synctest.Wait()
@@ -245,7 +247,7 @@ func TestRingTimeoutDefault(t *testing.T) {
 			return got
 		}
 		start := time.Now()
-		a.Send(Message{Type: TypeInvite, Text: raw(`"Start"`), To: "b"})
+		a.Send(wire.Message{Type: wire.TypeInvite, Text: raw(`"Start"`), To: "b"})
 		drain(a)
 		drain(b)
 		time.Sleep(DefaultRingTimeout - time.Millisecond)
@@ -254,16 +256,16 @@ func TestRingTimeoutDefault(t *testing.T) {
 		}
 		time.Sleep(time.Millisecond)
 		got := drain(a)
-		if len(got) != 1 || got[0].Status != StatusFail || got[0].Reason != ReasonNoAnswer {
+		if len(got) != 1 || got[0].Status != wire.StatusFail || got[0].Reason != wire.ReasonNoAnswer {
 			t.Errorf("caller after %v: %+v, want Fail No answer", time.Since(start), got)
 		}
 		got = drain(b)
-		if len(got) != 1 || got[0].Type != TypeHangup || got[0].Reason != ReasonNoAnswer {
+		if len(got) != 1 || got[0].Type != wire.TypeHangup || got[0].Reason != wire.ReasonNoAnswer {
 			t.Errorf("callee after %v: %+v, want Hangup No answer", time.Since(start), got)
 		}
 
-		a.Send(Message{Type: TypeInvite, Text: raw(`"Start"`), To: "b"})
-		b.Send(Message{Type: TypeInvite, Text: raw(`"Accepted"`), To: "a"})
+		a.Send(wire.Message{Type: wire.TypeInvite, Text: raw(`"Start"`), To: "b"})
+		b.Send(wire.Message{Type: wire.TypeInvite, Text: raw(`"Accepted"`), To: "a"})
 		drain(a)
 		drain(b)
 		time.Sleep(10 * DefaultRingTimeout)

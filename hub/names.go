@@ -5,6 +5,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/intercomd/intercomd/wire"
 )
 
 // MaxNameLen is the longest user name, in characters.
@@ -23,7 +25,7 @@ var (
 // control characters it refuses invisible format characters (bidi overrides,
 // zero-width joiners), which let one name pose as another in a list.
 func checkName(raw []byte) (string, error) {
-	s, ok := rawString(raw)
+	s, ok := wire.Unquote(raw)
 	if !ok {
 		return "", errNameNotString
 	}
@@ -33,7 +35,7 @@ func checkName(raw []byte) (string, error) {
 		return "", errNameEmpty
 	case utf8.RuneCountInString(s) > MaxNameLen:
 		return "", errNameLong
-	case strings.EqualFold(s, ServerName):
+	case strings.EqualFold(s, wire.ServerName):
 		return "", errNameReserved
 	}
 	for _, r := range s {

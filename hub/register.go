@@ -4,13 +4,15 @@ import (
 	"encoding/json"
 	"strconv"
 	"time"
+
+	"github.com/intercomd/intercomd/wire"
 )
 
 // register gives c the name in m, or says why not. Called with h.mu held.
-func (h *Hub) register(c *client, m *Message) {
+func (h *Hub) register(c *client, m *wire.Message) {
 	fail := func(reason string) {
-		r := Message{Type: TypeRegister, Status: StatusFail, Reason: reason}
-		if _, ok := rawString(m.Text); ok {
+		r := wire.Message{Type: wire.TypeRegister, Status: wire.StatusFail, Reason: reason}
+		if _, ok := wire.Unquote(m.Text); ok {
 			r.Text = m.Text
 		}
 		h.send(c, &r)
@@ -58,9 +60,9 @@ func (h *Hub) take(c *client, name string) {
 	c.name = name
 	c.waiting = ""
 	c.regdate = time.Now().UnixMilli()
-	u := User{Name: name, RegDate: c.regdate, Kind: c.kind}
-	c.entry = u.appendJSON(nil)
-	c.short = u.appendShort(nil)
+	u := wire.User{Name: name, RegDate: c.regdate, Kind: c.kind}
+	c.entry = u.AppendJSON(nil)
+	c.short = u.AppendShort(nil)
 	h.users[name] = c
 	c.idx = len(h.order)
 	h.order = append(h.order, c)
@@ -71,8 +73,8 @@ func (h *Hub) take(c *client, name string) {
 
 // registered sends the Register reply and schedules c's first list.
 func (h *Hub) registered(c *client) {
-	h.send(c, &Message{
-		Type: TypeRegister, Text: quote(c.name), Status: StatusOK, From: ServerName,
+	h.send(c, &wire.Message{
+		Type: wire.TypeRegister, Text: wire.Quote(c.name), Status: wire.StatusOK, From: wire.ServerName,
 		To: c.name, Reason: "Requested", Param1: json.RawMessage(strconv.Itoa(len(h.users))),
 	})
 	c.needFull = true
@@ -95,6 +97,6 @@ func (h *Hub) answeredProbe(c *client) {
 			continue
 		}
 		w.waiting = ""
-		h.send(w, &Message{Type: TypeRegister, Text: quote(c.name), Status: StatusFail, Reason: "name already in use"})
+		h.send(w, &wire.Message{Type: wire.TypeRegister, Text: wire.Quote(c.name), Status: wire.StatusFail, Reason: "name already in use"})
 	}
 }

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/intercomd/intercomd/wire"
 )
 
 func TestRegisterReplyAndList(t *testing.T) {
@@ -15,12 +17,12 @@ func TestRegisterReplyAndList(t *testing.T) {
 	a.expect(map[string]any{"type": "Register", "text": "alice", "status": "OK", "from": "Server",
 		"to": "alice", "reason": "Requested", "param1": float64(1)})
 	f := a.next()
-	if f.m.Type != TypeGetUsers {
+	if f.m.Type != wire.TypeGetUsers {
 		t.Fatalf("after Register got %s, want a Get Users list", f.raw)
 	}
-	var wire map[string]any
-	wantWireList(t, f.raw, &wire)
-	users := wire["users"].([]any)
+	var list map[string]any
+	wantWireList(t, f.raw, &list)
+	users := list["users"].([]any)
 	if len(users) != 1 {
 		t.Fatalf("list %s: want one user", f.raw)
 	}
@@ -34,7 +36,7 @@ func TestRegisterReplyAndList(t *testing.T) {
 	b.expect(map[string]any{"type": "Register", "text": "bob", "status": "OK", "from": "Server",
 		"to": "bob", "reason": "Requested", "param1": float64(2)})
 	for _, c := range []*wsClient{a, b} {
-		c.waitUsers("alice and bob", func(u map[string]User) bool { return len(u) == 2 && u["alice"].Name != "" && u["bob"].Name != "" })
+		c.waitUsers("alice and bob", func(u map[string]wire.User) bool { return len(u) == 2 && u["alice"].Name != "" && u["bob"].Name != "" })
 	}
 	if th.Users() != 2 {
 		t.Errorf("Users() = %d, want 2", th.Users())
@@ -95,12 +97,12 @@ func TestRegisterNames(t *testing.T) {
 			c := th.dial(t)
 			c.send(tc.msg)
 			f := c.nextNonList()
-			if f.m.Type != TypeRegister || f.m.Status != StatusFail || f.m.Reason != tc.reason {
+			if f.m.Type != wire.TypeRegister || f.m.Status != wire.StatusFail || f.m.Reason != tc.reason {
 				t.Errorf("Register %s: got %s, want status Fail, reason %q", tc.msg, f.raw, tc.reason)
 			}
 			// Refused means unregistered: it may not call, but may try again.
 			c.send(seedMsg("Invite", "Start", "taken", nil))
-			if f := c.nextNonList(); f.m.Type != TypeError || f.m.Reason != "register first" {
+			if f := c.nextNonList(); f.m.Type != wire.TypeError || f.m.Reason != "register first" {
 				t.Errorf("Invite after refused Register: got %s, want Error register first", f.raw)
 			}
 			c.register("ok-" + tc.name)
@@ -110,7 +112,7 @@ func TestRegisterNames(t *testing.T) {
 	c := th.dial(t)
 	name := strings.Repeat("ü", 32)
 	c.send(seedMsg("Register", "  "+name+" ", "", nil))
-	if f := c.nextNonList(); f.m.Status != StatusOK || string(f.m.Text) != `"`+name+`"` {
+	if f := c.nextNonList(); f.m.Status != wire.StatusOK || string(f.m.Text) != `"`+name+`"` {
 		t.Errorf("Register 32 characters: got %s", f.raw)
 	}
 }
@@ -157,7 +159,7 @@ func TestNameTakeoverFromDeadHolder(t *testing.T) {
 	renewed.send(seedMsg("Register", "phone", "", nil))
 	renewed.expect(map[string]any{"type": "Register", "text": "phone", "status": "OK", "from": "Server",
 		"to": "phone", "reason": "Requested", "param1": float64(2)})
-	watcher.waitUsers("phone listed once", func(u map[string]User) bool { return len(u) == 2 && u["phone"].Name == "phone" })
+	watcher.waitUsers("phone listed once", func(u map[string]wire.User) bool { return len(u) == 2 && u["phone"].Name == "phone" })
 
 	// And the new holder gets the calls.
 	watcher.send(seedMsg("Invite", "Start", "phone", nil))
@@ -199,7 +201,7 @@ func TestGetUsers(t *testing.T) {
 	waitFor(t, "first list", func() bool { c.mu.Lock(); defer c.mu.Unlock(); return c.lists == 1 })
 	c.send(seedMsg("Get Users", nil, "", nil))
 	f := c.next()
-	if f.m.Type != TypeGetUsers || len(f.m.Users) != 1 || f.m.Users[0].Name != "asker" {
+	if f.m.Type != wire.TypeGetUsers || len(f.m.Users) != 1 || f.m.Users[0].Name != "asker" {
 		t.Errorf("Get Users: got %s", f.raw)
 	}
 }
@@ -211,7 +213,7 @@ func TestDeltaLists(t *testing.T) {
 	d.nextNonList()
 	// A delta client's entries are short: the name, and the kind only when
 	// it is not a browser; a crowd of N costs N short names per client.
-	if f := d.next(); f.m.Type != TypeGetUsers || len(f.m.Users) != 1 || !strings.Contains(string(f.raw), `"users":[{"name":"delta"}]`) {
+	if f := d.next(); f.m.Type != wire.TypeGetUsers || len(f.m.Users) != 1 || !strings.Contains(string(f.raw), `"users":[{"name":"delta"}]`) {
 		t.Fatalf("first list of a delta client: got %s, want a full Get Users of short entries", f.raw)
 	}
 	seed := th.dialAs(t, "seed")
@@ -220,7 +222,7 @@ func TestDeltaLists(t *testing.T) {
 		"joined": []any{map[string]any{"name": "seed"}},
 		"left":   []any{}})
 	door := th.Local("door")
-	door.Send(Message{Type: TypeRegister, Text: quote("door")})
+	door.Send(wire.Message{Type: wire.TypeRegister, Text: wire.Quote("door")})
 	f = d.next()
 	wantWire(t, f.raw, map[string]any{"type": "Users Delta", "id": "1",
 		"joined": []any{map[string]any{"name": "door", "kind": "door"}},
@@ -242,7 +244,7 @@ func TestDeltaLists(t *testing.T) {
 	for _, c := range cs[:10] {
 		c.ws.Close()
 	}
-	want := func(u map[string]User) bool {
+	want := func(u map[string]wire.User) bool {
 		if len(u) != 12 {
 			return false
 		}
@@ -271,7 +273,7 @@ func TestListsCoalesce(t *testing.T) {
 		} else {
 			c.send(seedMsg("Register", fmt.Sprintf("c%d", i), "", nil))
 		}
-		if f := c.next(); f.m.Status != StatusOK {
+		if f := c.next(); f.m.Status != wire.StatusOK {
 			t.Fatalf("Register: got %s", f.raw)
 		}
 		cs = append(cs, c)
@@ -279,7 +281,7 @@ func TestListsCoalesce(t *testing.T) {
 	th.start(t.Context())
 	for _, c := range cs {
 		f := c.next()
-		if f.m.Type != TypeGetUsers || len(f.m.Users) != n {
+		if f.m.Type != wire.TypeGetUsers || len(f.m.Users) != n {
 			t.Fatalf("list: got %d users in a %s, want %d in a Get Users", len(f.m.Users), f.m.Type, n)
 		}
 	}

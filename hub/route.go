@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strconv"
 	"time"
+
+	"github.com/intercomd/intercomd/wire"
 )
 
 // handleFrame decodes one text frame from c and acts on it. Every refusal is
@@ -16,7 +18,7 @@ func (h *Hub) handleFrame(c *client, data []byte) {
 		h.mu.Unlock()
 		return
 	}
-	m, err := Decode(data)
+	m, err := wire.Decode(data)
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if c.gone {
@@ -30,15 +32,15 @@ func (h *Hub) handleFrame(c *client, data []byte) {
 }
 
 // route acts on one decoded message. Called with h.mu held.
-func (h *Hub) route(c *client, m *Message) {
+func (h *Hub) route(c *client, m *wire.Message) {
 	switch m.Type {
-	case TypeRegister:
+	case wire.TypeRegister:
 		h.register(c, m)
 		return
-	case TypeEcho:
-		h.send(c, &Message{Type: TypeEcho, Text: m.Text, Status: StatusOK, From: ServerName, To: c.name, Reason: "Requested"})
+	case wire.TypeEcho:
+		h.send(c, &wire.Message{Type: wire.TypeEcho, Text: m.Text, Status: wire.StatusOK, From: wire.ServerName, To: c.name, Reason: "Requested"})
 		return
-	case TypeSocketEvent:
+	case wire.TypeSocketEvent:
 		return // the seed server ignores these too
 	}
 	if !knownType(m.Type) {
@@ -50,14 +52,14 @@ func (h *Hub) route(c *client, m *Message) {
 		return
 	}
 	switch m.Type {
-	case TypeGetUsers:
+	case wire.TypeGetUsers:
 		c.needFull = true
 		h.listChanged()
-	case TypeInvite:
+	case wire.TypeInvite:
 		h.invite(c, m)
-	case TypeCallerSDP, TypeCalleeSDP, TypeICE, TypeOpenDoor:
+	case wire.TypeCallerSDP, wire.TypeCalleeSDP, wire.TypeICE, wire.TypeOpenDoor:
 		h.relay(c, m)
-	case TypeHangup:
+	case wire.TypeHangup:
 		h.hangup(c, m)
 	default:
 		h.refuse(c, m.Type, "only the hub sends "+m.Type)
@@ -66,23 +68,23 @@ func (h *Hub) route(c *client, m *Message) {
 
 func knownType(t string) bool {
 	switch t {
-	case TypeGetUsers, TypeInvite, TypeCallerSDP, TypeCalleeSDP, TypeICE, TypeHangup, TypeOpenDoor,
-		TypeUsersDelta, TypeError:
+	case wire.TypeGetUsers, wire.TypeInvite, wire.TypeCallerSDP, wire.TypeCalleeSDP, wire.TypeICE, wire.TypeHangup, wire.TypeOpenDoor,
+		wire.TypeUsersDelta, wire.TypeError:
 		return true
 	}
 	return false
 }
 
 // invite handles the Invite verbs. Called with h.mu held.
-func (h *Hub) invite(c *client, m *Message) {
+func (h *Hub) invite(c *client, m *wire.Message) {
 	sub, _ := m.TextString()
 	switch sub {
 	case "Start":
 		h.inviteStart(c, m.To)
-	case StatusRinging, StatusAccepted, StatusRejected, StatusBusy:
+	case wire.StatusRinging, wire.StatusAccepted, wire.StatusRejected, wire.StatusBusy:
 		h.inviteAnswer(c, sub, m)
 	default:
-		h.refuse(c, TypeInvite, fmt.Sprintf("unknown Invite text %s", clip(m.Text)))
+		h.refuse(c, wire.TypeInvite, fmt.Sprintf("unknown Invite text %s", clip(m.Text)))
 	}
 }
 
@@ -90,76 +92,76 @@ func (h *Hub) invite(c *client, m *Message) {
 // shape the seed client understands (Invite / Start / status).
 func (h *Hub) inviteStart(c *client, to string) {
 	reply := func(status, reason string) {
-		h.send(c, &Message{Type: TypeInvite, Text: textStart, Status: status, From: c.name, To: to, Reason: reason})
+		h.send(c, &wire.Message{Type: wire.TypeInvite, Text: textStart, Status: status, From: c.name, To: to, Reason: reason})
 	}
 	e := h.users[to]
 	switch {
 	case to == c.name:
-		reply(StatusFail, "Cannot call self!")
+		reply(wire.StatusFail, "Cannot call self!")
 	case e == nil:
-		reply(StatusFail, strconv.Quote(to)+" is not online")
+		reply(wire.StatusFail, strconv.Quote(to)+" is not online")
 	case c.inCall():
-		reply(StatusFail, "you are already in a call")
+		reply(wire.StatusFail, "you are already in a call")
 	case c.legWith(e) != nil:
-		reply(StatusFail, "already calling "+to)
+		reply(wire.StatusFail, "already calling "+to)
 	case len(e.legs) > 0:
-		reply(StatusBusy, to+" is busy")
+		reply(wire.StatusBusy, to+" is busy")
 	default:
 		l := &leg{caller: c, callee: e}
 		c.legs = append(c.legs, l)
 		e.legs = append(e.legs, l)
 		l.timer = time.AfterFunc(h.cfg.RingTimeout, func() { h.ringTimeout(l) })
-		h.send(e, &Message{Type: TypeInvite, Text: textIncoming, From: c.name, To: e.name})
-		reply(StatusAttempting, "")
+		h.send(e, &wire.Message{Type: wire.TypeInvite, Text: textIncoming, From: c.name, To: e.name})
+		reply(wire.StatusAttempting, "")
 	}
 }
 
 // inviteAnswer relays a callee's Ringing, Accepted, Rejected or Busy to its
 // caller as Invite / Start / status. Called with h.mu held.
-func (h *Hub) inviteAnswer(e *client, sub string, m *Message) {
+func (h *Hub) inviteAnswer(e *client, sub string, m *wire.Message) {
 	l := e.ringingFrom(m.To)
 	if l == nil {
-		h.refuse(e, TypeInvite, "no incoming call from "+strconv.Quote(m.To))
+		h.refuse(e, wire.TypeInvite, "no incoming call from "+strconv.Quote(m.To))
 		return
 	}
 	c := l.caller
 	switch sub {
-	case StatusAccepted:
+	case wire.StatusAccepted:
 		if c.activeLeg() != nil {
 			// Forking: another callee of this caller was first.
 			h.endLeg(l)
-			h.send(e, &Message{Type: TypeHangup, Text: textRemote, From: c.name, To: e.name, Reason: ReasonAnsweredElsewhere})
+			h.send(e, &wire.Message{Type: wire.TypeHangup, Text: textRemote, From: c.name, To: e.name, Reason: wire.ReasonAnsweredElsewhere})
 			return
 		}
 		l.active = true
 		l.timer.Stop()
-	case StatusRejected, StatusBusy:
+	case wire.StatusRejected, wire.StatusBusy:
 		h.endLeg(l)
 	}
-	h.send(c, &Message{Type: TypeInvite, Text: textStart, Status: sub, From: e.name, To: c.name, Reason: m.Reason})
+	h.send(c, &wire.Message{Type: wire.TypeInvite, Text: textStart, Status: sub, From: e.name, To: c.name, Reason: m.Reason})
 }
 
 // relay passes SDP, ICE and Open Door messages between the two parties of
 // an active call, and nowhere else. Called with h.mu held.
-func (h *Hub) relay(c *client, m *Message) {
+func (h *Hub) relay(c *client, m *wire.Message) {
 	l := c.legWith(h.users[m.To])
 	if l == nil || !l.active {
 		h.refuse(c, m.Type, "no call with "+strconv.Quote(m.To))
 		return
 	}
 	switch {
-	case m.Type == TypeCallerSDP && c != l.caller:
+	case m.Type == wire.TypeCallerSDP && c != l.caller:
 		h.refuse(c, m.Type, "only the caller sends the offer")
 		return
-	case m.Type == TypeCalleeSDP && c != l.callee:
+	case m.Type == wire.TypeCalleeSDP && c != l.callee:
 		h.refuse(c, m.Type, "only the callee sends the answer")
 		return
-	case m.Type != TypeOpenDoor && !isObject(m.Text):
+	case m.Type != wire.TypeOpenDoor && !isObject(m.Text):
 		h.refuse(c, m.Type, "text must be a JSON object")
 		return
 	}
-	out := &Message{Type: m.Type, Text: m.Text, From: c.name, To: m.To}
-	if m.Type == TypeOpenDoor {
+	out := &wire.Message{Type: m.Type, Text: m.Text, From: c.name, To: m.To}
+	if m.Type == wire.TypeOpenDoor {
 		out.Status, out.Reason = m.Status, m.Reason
 	}
 	h.send(l.other(c), out)
@@ -167,23 +169,23 @@ func (h *Hub) relay(c *client, m *Message) {
 
 // hangup ends a call leg, ringing or active, at either party's request;
 // the other party gets Hangup / Remote. Called with h.mu held.
-func (h *Hub) hangup(c *client, m *Message) {
+func (h *Hub) hangup(c *client, m *wire.Message) {
 	if sub, _ := m.TextString(); sub != "Local" {
-		h.refuse(c, TypeHangup, fmt.Sprintf("unknown Hangup text %s", clip(m.Text)))
+		h.refuse(c, wire.TypeHangup, fmt.Sprintf("unknown Hangup text %s", clip(m.Text)))
 		return
 	}
 	l := c.legWith(h.users[m.To])
 	if l == nil {
-		h.refuse(c, TypeHangup, "no call with "+strconv.Quote(m.To))
+		h.refuse(c, wire.TypeHangup, "no call with "+strconv.Quote(m.To))
 		return
 	}
 	h.endLeg(l)
 	reason := m.Reason
 	if reason == "" {
-		reason = ReasonNaturalHangup
+		reason = wire.ReasonNaturalHangup
 	}
 	other := l.other(c)
-	h.send(other, &Message{Type: TypeHangup, Text: textRemote, From: c.name, To: other.name, Reason: reason})
+	h.send(other, &wire.Message{Type: wire.TypeHangup, Text: textRemote, From: c.name, To: other.name, Reason: reason})
 }
 
 // ringTimeout ends a leg nobody answered: the caller gets a Fail its client
@@ -196,8 +198,8 @@ func (h *Hub) ringTimeout(l *leg) {
 	}
 	h.endLeg(l)
 	c, e := l.caller, l.callee
-	h.send(c, &Message{Type: TypeInvite, Text: textStart, Status: StatusFail, From: c.name, To: e.name, Reason: ReasonNoAnswer})
-	h.send(e, &Message{Type: TypeHangup, Text: textRemote, From: c.name, To: e.name, Reason: ReasonNoAnswer})
+	h.send(c, &wire.Message{Type: wire.TypeInvite, Text: textStart, Status: wire.StatusFail, From: c.name, To: e.name, Reason: wire.ReasonNoAnswer})
+	h.send(e, &wire.Message{Type: wire.TypeHangup, Text: textRemote, From: c.name, To: e.name, Reason: wire.ReasonNoAnswer})
 }
 
 func isObject(r []byte) bool {

@@ -22,6 +22,8 @@ import (
 
 	"github.com/intercomd/intercomd/hub"
 	"github.com/intercomd/intercomd/internal/chromiumtest"
+
+	"github.com/intercomd/intercomd/wire"
 )
 
 // tapHub is the real hub, plus a record of the sockets handed to it, so a
@@ -298,7 +300,7 @@ func signIn(t *testing.T, browser context.Context, base, name string) *page {
 func doorCall(t *testing.T, h *hub.Hub, browser context.Context, base string) {
 	door := h.Local("door")
 	defer door.Close()
-	if err := door.Send(hub.Message{Type: hub.TypeRegister, Text: json.RawMessage(`"door"`)}); err != nil {
+	if err := door.Send(wire.Message{Type: wire.TypeRegister, Text: json.RawMessage(`"door"`)}); err != nil {
 		t.Fatal(err)
 	}
 	opened := make(chan string, 1)
@@ -307,13 +309,13 @@ func doorCall(t *testing.T, h *hub.Hub, browser context.Context, base string) {
 		for m := range door.Messages() {
 			text, _ := m.TextString()
 			switch {
-			case m.Type == hub.TypeInvite && text == "Incoming":
-				door.Send(hub.Message{Type: hub.TypeInvite, Text: json.RawMessage(`"Ringing"`), To: m.From})
-				door.Send(hub.Message{Type: hub.TypeInvite, Text: json.RawMessage(`"Accepted"`), To: m.From})
-			case m.Type == hub.TypeOpenDoor:
-				door.Send(hub.Message{Type: hub.TypeOpenDoor, Status: hub.StatusOK, To: m.From})
+			case m.Type == wire.TypeInvite && text == "Incoming":
+				door.Send(wire.Message{Type: wire.TypeInvite, Text: json.RawMessage(`"Ringing"`), To: m.From})
+				door.Send(wire.Message{Type: wire.TypeInvite, Text: json.RawMessage(`"Accepted"`), To: m.From})
+			case m.Type == wire.TypeOpenDoor:
+				door.Send(wire.Message{Type: wire.TypeOpenDoor, Status: wire.StatusOK, To: m.From})
 				opened <- m.From
-			case m.Type == hub.TypeHangup:
+			case m.Type == wire.TypeHangup:
 				hangup <- m.From
 			}
 		}
@@ -357,7 +359,7 @@ func doorCall(t *testing.T, h *hub.Hub, browser context.Context, base string) {
 	dave.wait(`intercom.doorResult === 'ok' && document.getElementById('door-result').textContent === 'Door opened.'`)
 	screenshot(t, dave, "door-call-phone.png")
 
-	if err := door.Send(hub.Message{Type: hub.TypeHangup, Text: json.RawMessage(`"Local"`), To: "dave"}); err != nil {
+	if err := door.Send(wire.Message{Type: wire.TypeHangup, Text: json.RawMessage(`"Local"`), To: "dave"}); err != nil {
 		t.Fatal(err)
 	}
 	dave.wait(`intercom.state === 'idle' && intercom.notice === 'door hung up.'`)

@@ -13,6 +13,8 @@ import (
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
 	"github.com/pion/webrtc/v4"
+
+	"github.com/intercomd/intercomd/wire"
 )
 
 // resident is a Go client on the hub, as a resident's browser would be: it
@@ -24,25 +26,10 @@ type resident struct {
 	ws   *websocket.Conn
 	wmu  sync.Mutex
 
-	invites chan hubMessage // Invite replies and Hangups
+	invites chan wire.Message // Invite replies and Hangups
 	mu      sync.Mutex
 	call    *pionCall // the current call: gets SDP and ICE
 	closed  chan struct{}
-}
-
-// hubMessage is the protocol's envelope (docs/PROTOCOL.md).
-type hubMessage struct {
-	Type   string          `json:"type"`
-	Text   json.RawMessage `json:"text,omitempty"`
-	Status string          `json:"status,omitempty"`
-	From   string          `json:"from,omitempty"`
-	To     string          `json:"to,omitempty"`
-	Reason string          `json:"reason,omitempty"`
-}
-
-func quoted(s string) json.RawMessage {
-	b, _ := json.Marshal(s)
-	return b
 }
 
 // dialResident connects to the hub and registers as name.
@@ -52,10 +39,10 @@ func dialResident(ctx context.Context, wsURL, name string) (*resident, error) {
 	if err != nil {
 		return nil, fmt.Errorf("dial %s: %w", wsURL, err)
 	}
-	r := &resident{name: name, ws: ws, invites: make(chan hubMessage, 16), closed: make(chan struct{})}
-	registered := make(chan hubMessage, 1)
+	r := &resident{name: name, ws: ws, invites: make(chan wire.Message, 16), closed: make(chan struct{})}
+	registered := make(chan wire.Message, 1)
 	go r.read(registered)
-	if err := r.send(hubMessage{Type: "Register", Text: quoted(name)}); err != nil {
+	if err := r.send(wire.Message{Type: wire.TypeRegister, Text: wire.Quote(name)}); err != nil {
 		ws.Close()
 		return nil, err
 	}
@@ -74,10 +61,10 @@ func dialResident(ctx context.Context, wsURL, name string) (*resident, error) {
 	return r, nil
 }
 
-func (r *resident) read(registered chan hubMessage) {
+func (r *resident) read(registered chan wire.Message) {
 	defer close(r.closed)
 	for {
-		var m hubMessage
+		var m wire.Message
 		if err := r.ws.ReadJSON(&m); err != nil {
 			return
 		}
@@ -85,17 +72,17 @@ func (r *resident) read(registered chan hubMessage) {
 		c := r.call
 		r.mu.Unlock()
 		switch m.Type {
-		case "Register":
+		case wire.TypeRegister:
 			select {
 			case registered <- m:
 			default:
 			}
-		case "Invite", "Hangup":
+		case wire.TypeInvite, wire.TypeHangup:
 			select {
 			case r.invites <- m:
 			default:
 			}
-		case "Callee Session Description", "Caller Session Description", "ICE Candidate":
+		case wire.TypeCalleeSDP, wire.TypeCallerSDP, wire.TypeICE:
 			if c != nil {
 				c.signal(m)
 			}
@@ -103,7 +90,7 @@ func (r *resident) read(registered chan hubMessage) {
 	}
 }
 
-func (r *resident) send(m hubMessage) error {
+func (r *resident) send(m wire.Message) error {
 	r.wmu.Lock()
 	defer r.wmu.Unlock()
 	r.ws.SetWriteDeadline(time.Now().Add(10 * time.Second))
@@ -175,17 +162,17 @@ func (r *resident) callDoor(ctx context.Context, api *webrtc.API, door string) (
 			drained = true
 		}
 	}
-	if err := r.send(hubMessage{Type: "Invite", Text: quoted("Start"), To: door}); err != nil {
+	if err := r.send(wire.Message{Type: wire.TypeInvite, Text: wire.Quote("Start"), To: door}); err != nil {
 		return nil, err
 	}
 	for accepted := false; !accepted; {
 		select {
 		case m := <-r.invites:
 			switch {
-			case m.Type == "Invite" && m.Status == "Accepted":
+			case m.Type == wire.TypeInvite && m.Status == "Accepted":
 				accepted = true
-			case m.Type == "Invite" && (m.Status == "Attempting" || m.Status == "Ringing"):
-			case m.Type == "Hangup":
+			case m.Type == wire.TypeInvite && (m.Status == "Attempting" || m.Status == "Ringing"):
+			case m.Type == wire.TypeHangup:
 				// The door's Hangup of the last call: it may see that call's
 				// peer connection close (DTLS close_notify over UDP) before
 				// our Hangup reaches it through the hub, and say so after
@@ -215,7 +202,7 @@ func (r *resident) callDoor(ctx context.Context, api *webrtc.API, door string) (
 			return
 		}
 		b, _ := json.Marshal(cand.ToJSON())
-		r.send(hubMessage{Type: "ICE Candidate", To: door, Text: b})
+		r.send(wire.Message{Type: wire.TypeICE, To: door, Text: b})
 	})
 	pc.OnTrack(func(t *webrtc.TrackRemote, _ *webrtc.RTPReceiver) { c.receive(t) })
 	for _, kind := range []webrtc.RTPCodecType{webrtc.RTPCodecTypeAudio, webrtc.RTPCodecTypeVideo} {
@@ -233,7 +220,7 @@ func (r *resident) callDoor(ctx context.Context, api *webrtc.API, door string) (
 		return nil, fmt.Errorf("offer: %w", err)
 	}
 	b, _ := json.Marshal(offer)
-	if err := r.send(hubMessage{Type: "Caller Session Description", To: door, Text: b}); err != nil {
+	if err := r.send(wire.Message{Type: wire.TypeCallerSDP, To: door, Text: b}); err != nil {
 		c.close()
 		return nil, err
 	}
@@ -241,7 +228,7 @@ func (r *resident) callDoor(ctx context.Context, api *webrtc.API, door string) (
 }
 
 // signal applies the door's answer and candidates.
-func (c *pionCall) signal(m hubMessage) {
+func (c *pionCall) signal(m wire.Message) {
 	fail := func(err error) {
 		select {
 		case c.errs <- err:
@@ -249,7 +236,7 @@ func (c *pionCall) signal(m hubMessage) {
 		}
 	}
 	switch m.Type {
-	case "Callee Session Description":
+	case wire.TypeCalleeSDP:
 		var sd webrtc.SessionDescription
 		if err := json.Unmarshal(m.Text, &sd); err != nil {
 			fail(fmt.Errorf("answer: %w", err))
@@ -267,7 +254,7 @@ func (c *pionCall) signal(m hubMessage) {
 		for _, cand := range early {
 			c.pc.AddICECandidate(cand)
 		}
-	case "ICE Candidate":
+	case wire.TypeICE:
 		var cand webrtc.ICECandidateInit
 		if err := json.Unmarshal(m.Text, &cand); err != nil || cand.Candidate == "" {
 			return
@@ -321,7 +308,7 @@ func (c *pionCall) waitFrame(timeout time.Duration) error {
 
 // hangup ends the call as a resident would.
 func (c *pionCall) hangup() error {
-	err := c.r.send(hubMessage{Type: "Hangup", Text: quoted("Local"), To: c.peer})
+	err := c.r.send(wire.Message{Type: wire.TypeHangup, Text: wire.Quote("Local"), To: c.peer})
 	c.close()
 	return err
 }

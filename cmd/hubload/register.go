@@ -12,7 +12,8 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
-	"github.com/intercomd/intercomd/hub"
+
+	"github.com/intercomd/intercomd/wire"
 )
 
 // base is the clock of relayed timestamps; every client is in this process.
@@ -138,7 +139,7 @@ func (c *client) connect(ctx context.Context, d websocket.Dialer, url string, de
 	if _, m, err := ws.ReadMessage(); err != nil || !bytes.Contains(m, []byte(`"Socket Event"`)) {
 		return fmt.Errorf("first message %q, %v: want Socket Event", m, err)
 	}
-	reg := hub.Message{Type: hub.TypeRegister, Text: json.RawMessage(`"` + c.name + `"`)}
+	reg := wire.Message{Type: wire.TypeRegister, Text: json.RawMessage(`"` + c.name + `"`)}
 	if delta {
 		reg.Param2 = json.RawMessage(`"delta"`)
 	}
@@ -192,7 +193,7 @@ func (c *client) handle(m []byte) error {
 		r.listBytes.Add(int64(len(m)))
 		c.count = bytes.Count(m, r.pattern)
 		if c.names != nil {
-			var msg hub.Message
+			var msg wire.Message
 			if err := json.Unmarshal(m, &msg); err != nil {
 				return err
 			}
@@ -210,7 +211,7 @@ func (c *client) handle(m []byte) error {
 		}
 		c.count += bytes.Count(m[:i], r.pattern) - bytes.Count(m[i:], r.quoted)
 		if c.names != nil {
-			var msg hub.Message
+			var msg wire.Message
 			if err := json.Unmarshal(m, &msg); err != nil {
 				return err
 			}

@@ -95,7 +95,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, ready func(addr st
 	door := device.New(device.Config{
 		Name: cfg.Name, Answer: answerMode(cfg.Answer), AnswerTimeout: cfg.AnswerTimeout,
 		RingGroup: cfg.RingGroup, RingTimeout: cfg.RingTimeout, Observers: observers,
-	}, log.With("component", "device"), signaller{local}, m, device.Panel{
+	}, log.With("component", "device"), local, m, device.Panel{
 		Call: p.Call, Answer: p.Answer, Hangup: p.Hangup,
 		Ringing: p.Ringing, InCall: p.InCall, Ready: p.Ready, Relay: p.Relay,
 	})

@@ -13,6 +13,8 @@ import (
 	"github.com/pion/rtp/codecs"
 	"github.com/pion/webrtc/v4"
 	"github.com/pion/webrtc/v4/pkg/media"
+
+	"github.com/intercomd/intercomd/wire"
 )
 
 // The client offers H.264 with payload type 108, as Chromium often does, not
@@ -80,7 +82,7 @@ func newCall(sig *signaller, peer string, talkHz float64) (*call, error) {
 			return
 		}
 		b, _ := json.Marshal(cand.ToJSON())
-		sig.send(message{Type: "ICE Candidate", To: peer, Text: b})
+		sig.send(wire.Message{Type: wire.TypeICE, To: peer, Text: b})
 	})
 	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
 		c.mu.Lock()
@@ -227,16 +229,16 @@ func (c *call) offer() error {
 		return err
 	}
 	b, _ := json.Marshal(offer)
-	if err := c.sig.send(message{Type: "Caller Session Description", To: c.peer, Text: b}); err != nil {
+	if err := c.sig.send(wire.Message{Type: wire.TypeCallerSDP, To: c.peer, Text: b}); err != nil {
 		return err
 	}
-	m, err := c.sig.expect("the door's answer (Callee Session Description)", 20*time.Second, func(m message) bool {
-		return m.Type == "Callee Session Description" || m.Type == "Hangup"
+	m, err := c.sig.expect("the door's answer (Callee Session Description)", 20*time.Second, func(m wire.Message) bool {
+		return m.Type == wire.TypeCalleeSDP || m.Type == wire.TypeHangup
 	})
 	if err != nil {
 		return err
 	}
-	if m.Type == "Hangup" {
+	if m.Type == wire.TypeHangup {
 		return fmt.Errorf("the door hung up instead of answering the offer: %v", m)
 	}
 	var sd webrtc.SessionDescription
@@ -247,7 +249,7 @@ func (c *call) offer() error {
 }
 
 // answer takes the door's offer (the door is the caller) and answers it.
-func (c *call) answer(offer message) error {
+func (c *call) answer(offer wire.Message) error {
 	var sd webrtc.SessionDescription
 	if err := json.Unmarshal(offer.Text, &sd); err != nil {
 		return fmt.Errorf("the door's offer: %w", err)
@@ -263,7 +265,7 @@ func (c *call) answer(offer message) error {
 		return err
 	}
 	b, _ := json.Marshal(ans)
-	return c.sig.send(message{Type: "Callee Session Description", To: c.peer, Text: b})
+	return c.sig.send(wire.Message{Type: wire.TypeCalleeSDP, To: c.peer, Text: b})
 }
 
 func (c *call) readVideo(t *webrtc.TrackRemote) {

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/intercomd/intercomd/build/vmtest/internal/sound"
+
+	"github.com/intercomd/intercomd/wire"
 )
 
 // The tones: micHz is played into the loopback card for the door's
@@ -80,12 +82,12 @@ func runAll(cfg config, r *results) {
 
 // residentCalls: the client calls the door, which answers by itself.
 func residentCalls(cfg config, r *results, hc *http.Client, sig *signaller, snd *sound.Context, p panel) {
-	if err := sig.send(message{Type: "Invite", Text: quote("Start"), To: cfg.door}); err != nil {
+	if err := sig.send(wire.Message{Type: wire.TypeInvite, Text: wire.Quote("Start"), To: cfg.door}); err != nil {
 		r.fail("call", "%v", err)
 		return
 	}
-	m, err := sig.expect("the door accepting the call", 30*time.Second, func(m message) bool {
-		return m.Type == "Invite" && m.text() == "Start" && (m.Status == "Accepted" || m.Status == "Fail" || m.Status == "Busy" || m.Status == "Rejected")
+	m, err := sig.expect("the door accepting the call", 30*time.Second, func(m wire.Message) bool {
+		return m.Type == wire.TypeInvite && text(m) == "Start" && (m.Status == "Accepted" || m.Status == "Fail" || m.Status == "Busy" || m.Status == "Rejected")
 	})
 	if err == nil && m.Status != "Accepted" {
 		err = fmt.Errorf("the door answered the call with %s: %s", m.Status, m.Reason)
@@ -128,7 +130,7 @@ func residentCalls(cfg config, r *results, hc *http.Client, sig *signaller, snd 
 	wg.Wait()
 	checkRelay(r, sig, p, cfg.door)
 
-	if err := sig.send(message{Type: "Hangup", Text: quote("Local"), To: cfg.door}); err != nil {
+	if err := sig.send(wire.Message{Type: wire.TypeHangup, Text: wire.Quote("Local"), To: cfg.door}); err != nil {
 		r.fail("call", "hang up: %v", err)
 		return
 	}
@@ -221,12 +223,12 @@ func checkSpeaker(cfg config, r *results, hc *http.Client, snd *sound.Context, c
 func checkRelay(r *results, sig *signaller, p panel, door string) {
 	w := p.watch(pinRelay)
 	defer w.close()
-	if err := sig.send(message{Type: "Open Door", To: door}); err != nil {
+	if err := sig.send(wire.Message{Type: wire.TypeOpenDoor, To: door}); err != nil {
 		r.fail("relay", "%v", err)
 		return
 	}
-	m, err := sig.expect("the door's Open Door reply", 10*time.Second, func(m message) bool {
-		return m.Type == "Open Door" || (m.Type == "Error" && m.text() == "Open Door")
+	m, err := sig.expect("the door's Open Door reply", 10*time.Second, func(m wire.Message) bool {
+		return m.Type == wire.TypeOpenDoor || (m.Type == wire.TypeError && text(m) == "Open Door")
 	})
 	if err == nil && m.Status != "OK" {
 		err = fmt.Errorf("Open Door answered %s %s: %s", m.Type, m.Status, m.Reason)
@@ -258,15 +260,15 @@ func doorCalls(cfg config, r *results, hc *http.Client, sig *signaller, p panel)
 		r.fail("gpio call", "%v", err)
 		return
 	}
-	inv, err := sig.expect("the door's Invite after pressing Call (GPIO17)", 15*time.Second, func(m message) bool {
-		return m.Type == "Invite" && m.text() == "Incoming"
+	inv, err := sig.expect("the door's Invite after pressing Call (GPIO17)", 15*time.Second, func(m wire.Message) bool {
+		return m.Type == wire.TypeInvite && text(m) == "Incoming"
 	})
 	if err != nil {
 		r.fail("gpio call", "%v", err)
 		return
 	}
 	r.pass("gpio call", "pressing GPIO17 (Call) rang the client (Invite from %q)", inv.From)
-	if err := sig.send(message{Type: "Invite", Text: quote("Ringing"), To: inv.From}); err != nil {
+	if err := sig.send(wire.Message{Type: wire.TypeInvite, Text: wire.Quote("Ringing"), To: inv.From}); err != nil {
 		r.fail("gpio call", "%v", err)
 		return
 	}
@@ -282,14 +284,14 @@ func doorCalls(cfg config, r *results, hc *http.Client, sig *signaller, p panel)
 		return
 	}
 	defer c.close()
-	if err := sig.send(message{Type: "Invite", Text: quote("Accepted"), To: inv.From}); err != nil {
+	if err := sig.send(wire.Message{Type: wire.TypeInvite, Text: wire.Quote("Accepted"), To: inv.From}); err != nil {
 		r.fail("gpio call", "%v", err)
 		return
 	}
-	offer, err := sig.expect("the door's offer after Accepted", 20*time.Second, func(m message) bool {
-		return m.Type == "Caller Session Description" || m.Type == "Hangup"
+	offer, err := sig.expect("the door's offer after Accepted", 20*time.Second, func(m wire.Message) bool {
+		return m.Type == wire.TypeCallerSDP || m.Type == wire.TypeHangup
 	})
-	if err == nil && offer.Type == "Hangup" {
+	if err == nil && offer.Type == wire.TypeHangup {
 		err = fmt.Errorf("the door hung up instead of offering: %v", offer)
 	}
 	if err == nil {
@@ -315,8 +317,8 @@ func doorCalls(cfg config, r *results, hc *http.Client, sig *signaller, p panel)
 		r.fail("gpio hangup", "%v", err)
 		return
 	}
-	_, err = sig.expect("Hangup after pressing Hangup (GPIO22)", 15*time.Second, func(m message) bool {
-		return m.Type == "Hangup"
+	_, err = sig.expect("Hangup after pressing Hangup (GPIO22)", 15*time.Second, func(m wire.Message) bool {
+		return m.Type == wire.TypeHangup
 	})
 	if err == nil {
 		err = waitState(hc, cfg.url, "idle", 10*time.Second)

@@ -16,33 +16,18 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/intercomd/intercomd/wire"
 )
 
-// message is the hub's envelope (docs/PROTOCOL.md).
-type message struct {
-	Type   string          `json:"type"`
-	Text   json.RawMessage `json:"text,omitempty"`
-	Status string          `json:"status,omitempty"`
-	From   string          `json:"from,omitempty"`
-	To     string          `json:"to,omitempty"`
-	Reason string          `json:"reason,omitempty"`
-}
-
-// text returns Text as a string when it is a JSON string.
-func (m message) text() string {
-	var s string
-	if json.Unmarshal(m.Text, &s) != nil {
-		return ""
-	}
+// text returns m's Text as a string when it is a JSON string.
+func text(m wire.Message) string {
+	s, _ := m.TextString()
 	return s
 }
 
-func quote(s string) json.RawMessage {
-	b, _ := json.Marshal(s)
-	return b
-}
-
-func (m message) String() string {
+// brief shows m in a log line, its text cut short.
+func brief(m wire.Message) string {
 	t := string(m.Text)
 	if len(t) > 60 {
 		t = t[:60] + "..."
@@ -176,11 +161,11 @@ func waitState(c *http.Client, base, want string, timeout time.Duration) error {
 // signaller is one WebSocket on the hub.
 type signaller struct {
 	conn *websocket.Conn
-	in   chan message
+	in   chan wire.Message
 
 	mu      sync.Mutex // guards writes to conn and onICE
 	onICE   func(json.RawMessage)
-	pending []message // received but not yet expected; expect's goroutine only
+	pending []wire.Message // received but not yet expected; expect's goroutine only
 	closed  chan struct{}
 }
 
@@ -204,7 +189,7 @@ func dial(c *http.Client, base string) (*signaller, error) {
 		}
 		return nil, fmt.Errorf("websocket %s: %w", u, err)
 	}
-	s := &signaller{conn: conn, in: make(chan message, 256), closed: make(chan struct{})}
+	s := &signaller{conn: conn, in: make(chan wire.Message, 256), closed: make(chan struct{})}
 	go s.read()
 	return s, nil
 }
@@ -212,11 +197,11 @@ func dial(c *http.Client, base string) (*signaller, error) {
 func (s *signaller) read() {
 	defer close(s.closed)
 	for {
-		var m message
+		var m wire.Message
 		if err := s.conn.ReadJSON(&m); err != nil {
 			return
 		}
-		if m.Type == "ICE Candidate" {
+		if m.Type == wire.TypeICE {
 			s.mu.Lock()
 			f := s.onICE
 			s.mu.Unlock()
@@ -236,7 +221,7 @@ func (s *signaller) setICE(f func(json.RawMessage)) {
 	s.mu.Unlock()
 }
 
-func (s *signaller) send(m message) error {
+func (s *signaller) send(m wire.Message) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.conn.SetWriteDeadline(time.Now().Add(10 * time.Second))
@@ -245,7 +230,7 @@ func (s *signaller) send(m message) error {
 
 // expect returns the first message (already received or arriving within
 // timeout) for which match is true; the others wait for a later expect.
-func (s *signaller) expect(what string, timeout time.Duration, match func(message) bool) (message, error) {
+func (s *signaller) expect(what string, timeout time.Duration, match func(wire.Message) bool) (wire.Message, error) {
 	for i, m := range s.pending {
 		if match(m) {
 			s.pending = append(s.pending[:i], s.pending[i+1:]...)
@@ -260,30 +245,30 @@ func (s *signaller) expect(what string, timeout time.Duration, match func(messag
 			if match(m) {
 				return m, nil
 			}
-			if m.Type == "Error" {
-				fmt.Printf("client: hub error while waiting for %s: %v\n", what, m)
+			if m.Type == wire.TypeError {
+				fmt.Printf("client: hub error while waiting for %s: %s\n", what, brief(m))
 			}
 			s.pending = append(s.pending, m)
 		case <-s.closed:
-			return message{}, fmt.Errorf("the hub closed the WebSocket while the client waited for %s", what)
+			return wire.Message{}, fmt.Errorf("the hub closed the WebSocket while the client waited for %s", what)
 		case <-t.C:
 			var got []string
 			for _, m := range s.pending {
-				if m.Type != "Get Users" && m.Type != "Users Delta" {
-					got = append(got, m.String())
+				if m.Type != wire.TypeGetUsers && m.Type != wire.TypeUsersDelta {
+					got = append(got, brief(m))
 				}
 			}
-			return message{}, fmt.Errorf("no %s within %v (got instead: %v)", what, timeout, got)
+			return wire.Message{}, fmt.Errorf("no %s within %v (got instead: %v)", what, timeout, got)
 		}
 	}
 }
 
 // register takes name on the hub.
 func (s *signaller) register(name string) error {
-	if err := s.send(message{Type: "Register", Text: quote(name)}); err != nil {
+	if err := s.send(wire.Message{Type: wire.TypeRegister, Text: wire.Quote(name)}); err != nil {
 		return err
 	}
-	m, err := s.expect("Register reply", 10*time.Second, func(m message) bool { return m.Type == "Register" })
+	m, err := s.expect("Register reply", 10*time.Second, func(m wire.Message) bool { return m.Type == wire.TypeRegister })
 	if err != nil {
 		return err
 	}

@@ -1,4 +1,4 @@
-package hub
+package wire
 
 import (
 	"bytes"
@@ -76,7 +76,7 @@ func stringField(name string, v []byte) (string, error) {
 	if v[0] == 'n' {
 		return "", nil
 	}
-	s, ok := rawString(v)
+	s, ok := Unquote(v)
 	if !ok {
 		return "", fmt.Errorf("%w: field %q has the wrong type", ErrInvalidJSON, name)
 	}

@@ -1,4 +1,7 @@
-package hub
+// Package wire is intercomd's signalling envelope: the one message type the
+// hub, the door and every client share, its type constants, and its encoder
+// and decoder (docs/PROTOCOL.md). It imports only the standard library.
+package wire
 
 import (
 	"bytes"
@@ -43,6 +46,14 @@ const (
 	ReasonConnectionLost    = "Connection lost"
 	ReasonAnsweredElsewhere = "Answered elsewhere"
 	ReasonNaturalHangup     = "Natural Hangup"
+)
+
+// Kinds of users in the user list.
+const (
+	// KindBrowser is the kind of every socket client.
+	KindBrowser = "browser"
+	// KindDoor is the kind the door registers with.
+	KindDoor = "door"
 )
 
 // ServerName is the from of messages the hub itself originates (Echo,
@@ -100,12 +111,12 @@ var (
 
 // TextString returns Text as a string when it is a JSON string.
 func (m *Message) TextString() (string, bool) {
-	return rawString(m.Text)
+	return Unquote(m.Text)
 }
 
-// rawString unquotes a raw JSON string value without allocating when it
+// Unquote unquotes a raw JSON string value without allocating when it
 // holds no escapes.
-func rawString(r json.RawMessage) (string, bool) {
+func Unquote(r json.RawMessage) (string, bool) {
 	if len(r) < 2 || r[0] != '"' || r[len(r)-1] != '"' {
 		return "", false
 	}
@@ -119,27 +130,27 @@ func rawString(r json.RawMessage) (string, bool) {
 	return s, true
 }
 
-// quote returns s as a raw JSON string, for Text.
-func quote(s string) json.RawMessage {
-	return appendString(make([]byte, 0, len(s)+2), s)
+// Quote returns s as a raw JSON string, for Text.
+func Quote(s string) json.RawMessage {
+	return AppendString(make([]byte, 0, len(s)+2), s)
 }
 
 // MarshalJSON encodes m exactly as the hub sends it: empty fields are
 // left out, except that a "Get Users" message always has a users array and
 // a "Users Delta" message always has joined and left arrays.
 func (m Message) MarshalJSON() ([]byte, error) {
-	b := m.appendJSON(make([]byte, 0, 128+len(m.Text)))
+	b := m.AppendJSON(make([]byte, 0, 128+len(m.Text)))
 	if !json.Valid(b) {
 		return nil, fmt.Errorf("marshal %q message: %w", m.Type, ErrInvalidJSON)
 	}
 	return b, nil
 }
 
-// appendJSON is the hub's encoder: one pass, no reflection. Raw fields are
+// AppendJSON is the hub's encoder: one pass, no reflection. Raw fields are
 // copied as they are, so the result is valid only if they are.
-func (m *Message) appendJSON(b []byte) []byte {
+func (m *Message) AppendJSON(b []byte) []byte {
 	b = append(b, `{"type":`...)
-	b = appendString(b, m.Type)
+	b = AppendString(b, m.Type)
 	if len(m.Text) > 0 {
 		b = append(b, `,"text":`...)
 		b = append(b, m.Text...)
@@ -167,7 +178,7 @@ func (m *Message) appendJSON(b []byte) []byte {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = m.Users[i].appendJSON(b)
+			b = m.Users[i].AppendJSON(b)
 		}
 		b = append(b, ']')
 	}
@@ -177,7 +188,7 @@ func (m *Message) appendJSON(b []byte) []byte {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = m.Joined[i].appendJSON(b)
+			b = m.Joined[i].AppendJSON(b)
 		}
 		b = append(b, ']')
 	}
@@ -187,28 +198,29 @@ func (m *Message) appendJSON(b []byte) []byte {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = appendString(b, n)
+			b = AppendString(b, n)
 		}
 		b = append(b, ']')
 	}
 	return append(b, '}')
 }
 
-func (u *User) appendJSON(b []byte) []byte {
+// AppendJSON appends u as the seed's list entry.
+func (u *User) AppendJSON(b []byte) []byte {
 	b = append(b, `{"name":`...)
-	b = appendString(b, u.Name)
+	b = AppendString(b, u.Name)
 	b = append(b, `,"regdate":`...)
 	b = strconv.AppendInt(b, u.RegDate, 10)
 	b = appendField(b, "kind", u.Kind)
 	return append(b, '}')
 }
 
-// appendShort encodes u for clients that asked for deltas: the name, and
+// AppendShort encodes u for clients that asked for deltas: the name, and
 // the kind unless it is a browser (their client's default). The seed's
 // client, which needs regdate, never gets these.
-func (u *User) appendShort(b []byte) []byte {
+func (u *User) AppendShort(b []byte) []byte {
 	b = append(b, `{"name":`...)
-	b = appendString(b, u.Name)
+	b = AppendString(b, u.Name)
 	if u.Kind != KindBrowser {
 		b = appendField(b, "kind", u.Kind)
 	}
@@ -222,14 +234,14 @@ func appendField(b []byte, key, v string) []byte {
 	b = append(b, ',', '"')
 	b = append(b, key...)
 	b = append(b, '"', ':')
-	return appendString(b, v)
+	return AppendString(b, v)
 }
 
 const hexDigits = "0123456789abcdef"
 
-// appendString appends s as a JSON string. Invalid UTF-8 becomes U+FFFD;
+// AppendString appends s as a JSON string. Invalid UTF-8 becomes U+FFFD;
 // U+2028 and U+2029 are escaped so the output is also valid JavaScript.
-func appendString(b []byte, s string) []byte {
+func AppendString(b []byte, s string) []byte {
 	b = append(b, '"')
 	start := 0
 	for i := 0; i < len(s); {

@@ -1,4 +1,4 @@
-package hub
+package wire
 
 import (
 	"encoding/json"
@@ -130,3 +130,5 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+func raw(s string) json.RawMessage { return json.RawMessage(s) }
