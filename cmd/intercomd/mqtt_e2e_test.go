@@ -1,8 +1,10 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"image/jpeg"
 	"strings"
 	"testing"
 	"time"
@@ -70,6 +72,7 @@ func TestMQTTHomeAssistant(t *testing.T) {
 		return m.Topic == "intercomd/door/availability" && string(m.Payload) == "online"
 	})
 	ha.Wait("the doorbell's discovery config", mqttWait, mosquittotest.Topic("homeassistant/event/intercomd_door/doorbell/config"))
+	ha.Wait("the image's discovery config", mqttWait, mosquittotest.Topic("homeassistant/image/intercomd_door/snapshot/config"))
 	ha.Wait("the open button's discovery config", mqttWait, func(m mosquittotest.Message) bool {
 		return m.Topic == "homeassistant/button/intercomd_door/open/config" && len(m.Payload) > 0
 	})
@@ -79,6 +82,13 @@ func TestMQTTHomeAssistant(t *testing.T) {
 	d.press("call")
 	ha.Wait("the ring event from the button", mqttWait, doorEvent("ring", "via=button"))
 	ha.Wait("state ringing", mqttWait, doorState("ringing", ""))
+	img := ha.Wait("the visitor's picture", mqttWait, mosquittotest.Topic("intercomd/door/snapshot"))
+	if len(img.Payload) < 1000 || !bytes.HasPrefix(img.Payload, []byte{0xff, 0xd8}) {
+		t.Errorf("snapshot: %d bytes starting %x, want a JPEG", len(img.Payload), img.Payload[:min(4, len(img.Payload))])
+	}
+	if _, err := jpeg.Decode(bytes.NewReader(img.Payload)); err != nil {
+		t.Errorf("snapshot is no JPEG: %v", err)
+	}
 	alice.wait(`document.body.dataset.state === "ringing"`)
 	d.press("hangup")
 	ha.Wait("the missed event", mqttWait, doorEvent("missed"))

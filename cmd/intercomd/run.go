@@ -101,7 +101,14 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, ready func(addr st
 	})
 
 	if cfg.MQTT.Enabled {
-		if mq, err = mqtt.New(cfg.mqttClient(), log.With("component", "mqtt"), door, nil); err != nil {
+		var snap mqtt.Snapshot // the visitor's picture at each ring
+		if cfg.Camera != "none" {
+			snap = func(context.Context) ([]byte, error) {
+				full, _, err := m.Snapshot()
+				return full, err
+			}
+		}
+		if mq, err = mqtt.New(cfg.mqttClient(), log.With("component", "mqtt"), door, snap); err != nil {
 			return err
 		}
 	}
