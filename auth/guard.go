@@ -64,6 +64,7 @@ type Guard struct {
 	perNet    *attemptLimiter // IPv6 /64s
 	perDevice *attemptLimiter // trusted-device cookies
 
+	refused   *Problem   // safe mode from the start (Config.Refuse)
 	mu        sync.Mutex // guards setupCode
 	setupCode string     // one-time code for the first password; "" when used up
 }
@@ -80,6 +81,17 @@ type Config struct {
 	Fingerprint func() string
 	// Now is the clock; nil: time.Now.
 	Now func() time.Time
+	// Refuse, if set, refuses every login and setup and shows the
+	// problem on the login page (safe mode: for instance the certificate
+	// could not be loaded, so the password must not be sent).
+	Refuse *Problem
+}
+
+// Problem is why nobody may log in, in the words a resident needs: what is
+// wrong and the command that fixes it.
+type Problem struct {
+	What string `json:"what"`
+	Fix  string `json:"fix"`
 }
 
 // New loads the password and sessions from the state directory. With no
@@ -98,10 +110,7 @@ func New(cfg Config, log *slog.Logger) (*Guard, error) {
 	if err := statefile.EnsureDir(cfg.StateDir); err != nil {
 		return nil, err
 	}
-	pw, err := loadPasswords(cfg.StateDir, log)
-	if err != nil {
-		return nil, err
-	}
+	pw := loadPasswords(cfg.StateDir, log)
 	pw.now = cfg.Now
 	sess, err := loadSessions(cfg.StateDir, log, cfg.Now)
 	if err != nil {
@@ -122,7 +131,10 @@ func New(cfg Config, log *slog.Logger) (*Guard, error) {
 		perNet:      newAttemptLimiter(loginPerNet, loginWindow, cfg.Now),
 		perDevice:   newAttemptLimiter(loginPerDevice, loginWindow, cfg.Now),
 	}
-	if pw.current() == "" {
+	g.refused = cfg.Refuse
+	if p := g.problem(); p != nil {
+		log.Error("SAFE MODE: the door works, but login is refused: "+p.What, "fix", p.Fix)
+	} else if pw.current() == "" {
 		if g.setupCode, err = newSetupCode(); err != nil {
 			return nil, err
 		}
@@ -142,10 +154,40 @@ func (g *Guard) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		case <-t.C:
+			if g.problem() != nil {
+				continue // keep the sessions for when the file is repaired
+			}
 			g.sess.expire(g.pw.current())
 			g.liveSetupCode() // withdraws it once a password exists
 		}
 	}
+}
+
+// problem is why login is refused now (safe mode), or nil.
+func (g *Guard) problem() *Problem {
+	if g.refused != nil {
+		return g.refused
+	}
+	if err := g.pw.problem(); err != nil {
+		return &Problem{
+			What: "The password file is damaged (" + err.Error() + ").",
+			Fix:  "sudo intercomd set-password",
+		}
+	}
+	return nil
+}
+
+// refuseLogin answers a login or setup in safe mode and returns true.
+func (g *Guard) refuseLogin(w http.ResponseWriter) bool {
+	p := g.problem()
+	if p == nil {
+		return false
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, http.StatusServiceUnavailable, map[string]any{
+		"error": p.What + " Login is off until it is fixed: on the intercom, run " + p.Fix,
+	})
+	return true
 }
 
 // liveSetupCode is the setup code while it is valid, else "". The code has
@@ -292,6 +334,8 @@ type Status struct {
 	Setup       string `json:"setup,omitempty"`
 	HTTPS       bool   `json:"https"`
 	Fingerprint string `json:"fingerprint,omitempty"`
+	// Problem is set in safe mode: login is refused until it is fixed.
+	Problem *Problem `json:"problem,omitempty"`
 }
 
 func (g *Guard) serveStatus(w http.ResponseWriter, r *http.Request) {
@@ -304,7 +348,7 @@ func (g *Guard) serveStatus(w http.ResponseWriter, r *http.Request) {
 	if g.fingerprint != nil {
 		st.Fingerprint = g.fingerprint()
 	}
-	if !st.PasswordSet {
+	if st.Problem = g.problem(); st.Problem == nil && !st.PasswordSet {
 		st.Setup = g.setupMode(r)
 	}
 	w.Header().Set("Cache-Control", "no-store")
@@ -453,6 +497,9 @@ func (g *Guard) hashSlot(w http.ResponseWriter, r *http.Request, l login) (relea
 }
 
 func (g *Guard) serveLogin(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodPost && g.refuseLogin(w) {
+		return
+	}
 	l, ok := g.readLogin(w, r)
 	if !ok {
 		return
@@ -476,6 +523,9 @@ func (g *Guard) serveLogin(w http.ResponseWriter, r *http.Request) {
 }
 
 func (g *Guard) serveSetup(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodPost && g.refuseLogin(w) {
+		return
+	}
 	l, ok := g.readLogin(w, r)
 	if !ok {
 		return

@@ -35,6 +35,12 @@ func newGuardEnv(t *testing.T, secure bool, password string) *guardEnv {
 			t.Fatal(err)
 		}
 	}
+	return newGuardEnvIn(t, dir, secure)
+}
+
+// newGuardEnvIn is a guardEnv on a state directory the test prepared.
+func newGuardEnvIn(t *testing.T, dir string, secure bool) *guardEnv {
+	t.Helper()
 	clock := time.Now()
 	logs := &bytes.Buffer{}
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
@@ -553,4 +559,41 @@ func TestSetupCodeOneLife(t *testing.T) {
 			t.Errorf("setup with a spent code = %d, want 403", w.Code)
 		}
 	})
+}
+
+// TestSafeModeDamagedPassword is issue 17 item 13 for the password file: a
+// damaged file does not stop intercomd; login and setup are refused with
+// the command that fixes it (the log says the same), nothing offers to set
+// a new password from a browser, and once set-password wrote a good file,
+// login works without a restart.
+func TestSafeModeDamagedPassword(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, passwordFileName), []byte("$argon2id$v=19$garbage\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	e := newGuardEnvIn(t, dir, true)
+	if !strings.Contains(e.logs.String(), "SAFE MODE") || !strings.Contains(e.logs.String(), "intercomd set-password") {
+		t.Errorf("log at start does not say safe mode and the fix:\n%s", e.logs)
+	}
+	st := e.status(t, lan, nil)
+	if st.Problem == nil || st.Problem.Fix != "sudo intercomd set-password" || st.Setup != "" {
+		t.Errorf("status = %+v, want the problem with its fix and no setup", st)
+	}
+	for _, tt := range []struct{ path, remote string }{
+		{"/api/login", lan},
+		{"/api/setup", lan},
+		{"/api/setup", "127.0.0.1:1"},
+	} {
+		w := e.do("POST", tt.path, tt.remote, jsonBody(loginForm{Password: "any password", Code: "x"}))
+		if w.Code != http.StatusServiceUnavailable || !strings.Contains(w.Body.String(), "intercomd set-password") {
+			t.Errorf("POST %s from %s in safe mode = %d %s, want 503 naming the fix", tt.path, tt.remote, w.Code, w.Body)
+		}
+	}
+	if err := SetPassword(dir, "repaired password"); err != nil {
+		t.Fatal(err)
+	}
+	*e.clock = e.clock.Add(2 * time.Second)
+	if w := e.do("POST", "/api/login", lan, jsonBody(loginForm{Password: "repaired password"})); w.Code != http.StatusOK {
+		t.Errorf("login after set-password = %d %s, want 200", w.Code, w.Body)
+	}
 }

@@ -170,22 +170,34 @@ type passwords struct {
 	version string          // short digest of hash; sessions remember it
 	stamp   statefile.Stamp // of the file hash came from
 	checked time.Time
-	everSet bool // a password was seen since start (the setup code's end)
+	damaged error // the file exists but does not hold a hash; nil when fine
+	everSet bool  // a password was seen since start (the setup code's end)
 }
 
 // loadPasswords reads the password file in stateDir; a missing file means no
-// password yet, a damaged one is an error naming the fix.
-func loadPasswords(stateDir string, log *slog.Logger) (*passwords, error) {
+// password yet. A damaged one is not an error that stops the door: nobody
+// logs in (damaged says why) until a good file replaces it, which is
+// noticed within a second.
+func loadPasswords(stateDir string, log *slog.Logger) *passwords {
 	p := &passwords{
 		path: filepath.Join(stateDir, passwordFileName),
 		log:  log,
 		now:  time.Now,
 	}
 	if err := p.read(); err != nil {
-		return nil, fmt.Errorf("%w (run intercomd set-password to write a new one)", err)
+		p.damaged = err
+		p.stamp, _ = statefile.StampOf(p.path)
 	}
 	p.checked = p.now()
-	return p, nil
+	return p
+}
+
+// problem is why nobody can log in, or nil.
+func (p *passwords) problem() error {
+	p.refresh()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.damaged
 }
 
 // read loads the file into p; p.mu must be held (or p not yet shared).
@@ -231,8 +243,17 @@ func (p *passwords) refresh() {
 	}
 	old := p.version
 	if err := p.read(); err != nil {
+		if p.damaged != nil {
+			p.stamp = stamp
+			p.damaged = err
+			return
+		}
 		p.log.Error("password file changed but is unreadable: keeping the old password", "err", err)
 		return
+	}
+	if p.damaged != nil {
+		p.damaged = nil
+		p.log.Info("password file repaired: login works again")
 	}
 	if p.version != old {
 		p.log.Info("resident password changed on disk: sessions opened with the old one end")

@@ -114,8 +114,8 @@ func TestSetPasswordFile(t *testing.T) {
 	if strings.Contains(string(b), "a long enough secret") {
 		t.Fatal("password file holds the password in clear")
 	}
-	p, err := loadPasswords(dir, slog.New(slog.DiscardHandler))
-	if err != nil {
+	p := loadPasswords(dir, slog.New(slog.DiscardHandler))
+	if err := p.problem(); err != nil {
 		t.Fatal(err)
 	}
 	if ok, v := p.check("a long enough secret"); !ok || v == "" {
@@ -132,10 +132,7 @@ func TestSetPasswordFile(t *testing.T) {
 
 func TestPasswordsNoticeChangeOnDisk(t *testing.T) {
 	dir := t.TempDir()
-	p, err := loadPasswords(dir, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := loadPasswords(dir, slog.New(slog.DiscardHandler))
 	clock := time.Now()
 	p.now = func() time.Time { return clock }
 	if v := p.current(); v != "" {
@@ -174,8 +171,29 @@ func TestPasswordsNoticeChangeOnDisk(t *testing.T) {
 func TestLoadPasswordsDamaged(t *testing.T) {
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, passwordFileName), []byte("plain text password\n"), 0o600)
-	_, err := loadPasswords(dir, slog.New(slog.DiscardHandler))
-	if err == nil || !strings.Contains(err.Error(), "set-password") {
-		t.Errorf("loadPasswords(damaged) = %v, want an error naming set-password", err)
+	p := loadPasswords(dir, slog.New(slog.DiscardHandler))
+	clock := time.Now()
+	p.now = func() time.Time { return clock }
+	if p.problem() == nil {
+		t.Fatal("loadPasswords(damaged) has no problem")
+	}
+	if v := p.current(); v != "" {
+		t.Errorf("current() of a damaged file = %q, want none", v)
+	}
+	if ok, _ := p.check("plain text password"); ok {
+		t.Error("the damaged file's text was taken as the password")
+	}
+	if _, err := p.setFirst("a new password"); err == nil {
+		t.Error("setFirst over a damaged file succeeded: a damaged file is not \"no password\"")
+	}
+	if err := SetPassword(dir, "repaired password"); err != nil {
+		t.Fatal(err)
+	}
+	clock = clock.Add(2 * time.Second)
+	if err := p.problem(); err != nil {
+		t.Errorf("after set-password: problem %v, want none", err)
+	}
+	if ok, _ := p.check("repaired password"); !ok {
+		t.Error("the repaired password does not log in")
 	}
 }

@@ -118,6 +118,28 @@ func New(cfg Config, log *slog.Logger) (*Store, error) {
 	return c, nil
 }
 
+// Ephemeral is a Store with a self-signed certificate made in memory, never
+// saved and never reloaded: what the server falls back to when the
+// certificate files do not load (safe mode), so the door keeps working
+// while logins are refused (no resident could check its fingerprint).
+func Ephemeral(hosts func() (dns []string, ips []net.IP), log *slog.Logger) (*Store, error) {
+	if hosts == nil {
+		hosts = LocalHosts
+	}
+	dns, ips := hosts()
+	certPEM, keyPEM, err := SelfSigned(dns, ips, time.Now())
+	if err != nil {
+		return nil, err
+	}
+	cert, err := tls.X509KeyPair(certPEM, keyPEM)
+	if err != nil {
+		return nil, fmt.Errorf("tls: ephemeral certificate: %w", err)
+	}
+	c := &Store{log: log, now: time.Now}
+	c.set(&cert, [2]statefile.Stamp{})
+	return c, nil
+}
+
 // CertFile is the certificate file being served (for the log and the docs
 // a resident follows to compare fingerprints).
 func (c *Store) CertFile() string { return c.certFile }
@@ -281,6 +303,9 @@ func FingerprintOf(der []byte) string {
 // again when they changed. A pair that fails to load (say, half written)
 // leaves the current certificate in place; the failure is logged once.
 func (c *Store) reload() {
+	if c.certFile == "" {
+		return // ephemeral
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	now := c.now()

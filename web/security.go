@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"path/filepath"
 	"strings"
 	"sync"
 
@@ -49,32 +50,57 @@ func newSecurity(cfg Config, log *slog.Logger) (*security, error) {
 		msgRate: orDefault(cfg.MsgsPerSecond, DefaultMsgsPerSecond),
 	}
 	loopback := listenIsLoopback(cfg.Listen)
+	var refuse *auth.Problem // safe mode: why login is refused
 	if cfg.NoAuth && !loopback {
 		return nil, fmt.Errorf("web: -no-auth turns the login off, so it is allowed only when every listen address is loopback, and %q is not: "+
 			"listen on localhost, or drop -no-auth and set a password with `intercomd set-password`", cfg.Listen)
 	}
 	if !loopback || cfg.TLSCert != "" || cfg.TLSKey != "" {
+		if (cfg.TLSCert == "") != (cfg.TLSKey == "") {
+			return nil, errors.New("web: tls_cert and tls_key must be given together")
+		}
 		cs, err := certs.New(certs.Config{StateDir: cfg.StateDir, CertFile: cfg.TLSCert, KeyFile: cfg.TLSKey}, log)
 		if err != nil {
-			return nil, fmt.Errorf("web: %w", err)
+			// The doorbell must not go down over a file: serve a
+			// certificate made in memory and refuse logins (nobody
+			// could check its fingerprint) until the files are fixed.
+			refuse = certProblem(cfg, err)
+			if cs, err = certs.Ephemeral(nil, log); err != nil {
+				return nil, fmt.Errorf("web: %w", err)
+			}
 		}
 		sec.certs = cs
 		log.Info("https", "fingerprint", cs.Fingerprint(), "certificate", cs.CertFile())
 	} else if sec.redirect != "" {
 		return nil, errors.New("web: http_redirect needs HTTPS, which is on only when intercomd listens on a non-loopback address or has tls_cert and tls_key")
 	}
+	if refuse != nil && cfg.NoAuth {
+		log.Error("the TLS certificate does not load: serving one made in memory: "+refuse.What, "fix", refuse.Fix)
+	}
 	if !cfg.NoAuth {
 		var fp func() string
 		if sec.certs != nil {
 			fp = sec.certs.Fingerprint
 		}
-		g, err := auth.New(auth.Config{StateDir: cfg.StateDir, Secure: sec.certs != nil, Fingerprint: fp}, log)
+		g, err := auth.New(auth.Config{StateDir: cfg.StateDir, Secure: sec.certs != nil, Fingerprint: fp, Refuse: refuse}, log)
 		if err != nil {
 			return nil, fmt.Errorf("web: %w", err)
 		}
 		sec.guard = g
 	}
 	return sec, nil
+}
+
+// certProblem says what to do about certificate files that do not load.
+func certProblem(cfg Config, err error) *auth.Problem {
+	p := &auth.Problem{What: "The TLS certificate does not load (" + err.Error() + ")."}
+	if cfg.TLSCert != "" {
+		p.Fix = "put a valid certificate and key at " + cfg.TLSCert + " and " + cfg.TLSKey + ", then: sudo systemctl restart intercomd"
+	} else {
+		p.Fix = "sudo rm " + filepath.Join(cfg.StateDir, certs.GeneratedCertFile) + " " + filepath.Join(cfg.StateDir, certs.GeneratedKeyFile) +
+			" && sudo systemctl restart intercomd (a new certificate: compare its fingerprint once more)"
+	}
+	return p
 }
 
 // orDefault: 0 means the default, a negative value means none.

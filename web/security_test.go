@@ -9,12 +9,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -472,3 +474,61 @@ func TestSlowBodyTimesOut(t *testing.T) {
 		t.Error("the connection stayed open after the timed-out body")
 	}
 }
+
+// TestSafeModeDamagedCert is issue 17 item 13 for the certificate: damaged
+// generated certificate files do not stop intercomd. It serves HTTPS with a
+// certificate made in memory, the door's routes stay up, and login is
+// refused with the command that fixes it, in the answer and in the log.
+func TestSafeModeDamagedCert(t *testing.T) {
+	dir := t.TempDir()
+	if err := auth.SetPassword(dir, testPassword); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{certs.GeneratedCertFile, certs.GeneratedKeyFile} {
+		if err := os.WriteFile(filepath.Join(dir, f), []byte("-----BEGIN damaged\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var logs strings.Builder
+	var mu sync.Mutex
+	log := slog.New(slog.NewTextHandler(writerFunc(func(p []byte) (int, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		return logs.Write(p)
+	}), nil))
+	s, err := New(Config{Listen: "192.0.2.1:8443", StateDir: dir}, log, startHub(t))
+	if err != nil {
+		t.Fatalf("New with a damaged certificate = %v, want safe mode", err)
+	}
+	if s.Fingerprint() == "" {
+		t.Error("no certificate in safe mode")
+	}
+	mu.Lock()
+	logged := logs.String()
+	mu.Unlock()
+	if !strings.Contains(logged, "SAFE MODE") || !strings.Contains(logged, "sudo rm "+filepath.Join(dir, certs.GeneratedCertFile)) {
+		t.Errorf("log does not say safe mode and the fix:\n%s", logged)
+	}
+	r := httptest.NewRequest("POST", "/api/login", strings.NewReader(`{"password":"`+testPassword+`"}`))
+	r.Header.Set("Content-Type", "application/json")
+	w := httptest.NewRecorder()
+	s.Handler().ServeHTTP(w, r)
+	if w.Code != http.StatusServiceUnavailable || !strings.Contains(w.Body.String(), certs.GeneratedCertFile) {
+		t.Errorf("login in safe mode = %d %s, want 503 naming the certificate file", w.Code, w.Body)
+	}
+	w = httptest.NewRecorder()
+	s.Handler().ServeHTTP(w, httptest.NewRequest("GET", "/api/auth", nil))
+	var st auth.Status
+	if err := json.Unmarshal(w.Body.Bytes(), &st); err != nil || st.Problem == nil || !strings.Contains(st.Problem.Fix, "systemctl restart intercomd") {
+		t.Errorf("GET /api/auth in safe mode = %s, want the problem and its fix", w.Body)
+	}
+	w = httptest.NewRecorder()
+	s.Handler().ServeHTTP(w, httptest.NewRequest("GET", "/healthz", nil))
+	if w.Code != http.StatusOK {
+		t.Errorf("GET /healthz in safe mode = %d, want 200 (the door is up)", w.Code)
+	}
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }

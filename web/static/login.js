@@ -16,7 +16,7 @@ function next() {
 
 function show(mode) {
   document.body.dataset.mode = mode;
-  for (const id of ['login', 'setup', 'nosetup', 'failed']) $(id).hidden = id !== mode;
+  for (const id of ['login', 'setup', 'nosetup', 'safemode', 'failed']) $(id).hidden = id !== mode;
   const first = { login: 'password', setup: $('code-field').hidden ? 'new-password' : 'setup-code' }[mode];
   if (first) $(first).focus();
 }
@@ -48,6 +48,13 @@ async function load() {
     return;
   }
   showFingerprint(st.fingerprint || '');
+  if (st.problem) {
+    // Safe mode: a damaged password or certificate file; say what to run.
+    $('safemode-what').textContent = st.problem.what;
+    $('safemode-fix').textContent = st.problem.fix;
+    show('safemode');
+    return;
+  }
   if (st.authenticated) {
     location.replace(next());
     return;
