@@ -30,6 +30,12 @@ type config struct {
 	RingGroup     []string      `yaml:"ring_group"`
 	RingTimeout   time.Duration `yaml:"ring_timeout"`
 
+	// Push turns Web Push notifications on (docs/PUSH.md); PushContact is
+	// the mailto: or https: address push services may reach the maker at.
+	Push           bool   `yaml:"push"`
+	PushContact    string `yaml:"push_contact"`
+	PushAllowLocal bool   `yaml:"push_allow_local"`
+
 	Camera       string   `yaml:"camera"`
 	Mic          string   `yaml:"mic"`
 	Speaker      string   `yaml:"speaker"`
@@ -182,6 +188,9 @@ func (c config) validate() error {
 	}
 	if c.MediaPort < 0 || c.MediaPort > 65535 {
 		return fmt.Errorf("config: media_port %d out of range", c.MediaPort)
+	}
+	if c.Push && strings.TrimSpace(c.PushContact) == "" {
+		return errors.New("config: push is on but push_contact is empty: set it to a mailto: or https: address push services can reach you at (RFC 8292), e.g. push_contact: mailto:you@example.org")
 	}
 	if c.RingTimeout <= 0 || c.AnswerTimeout <= 0 {
 		return errors.New("config: ring_timeout and answer_timeout must be positive")

@@ -89,13 +89,24 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, ready func(addr st
 	if cfg.MQTT.Enabled {
 		observers = append(observers, func(e device.Event) { mq.Observe(e) })
 	}
+	pusher, err := newPush(cfg, log)
+	if err != nil {
+		return err
+	}
+	doorCfg := device.Config{
+		Name: cfg.Name, Answer: answerMode(cfg.Answer), AnswerTimeout: cfg.AnswerTimeout,
+		RingGroup: cfg.RingGroup, RingTimeout: cfg.RingTimeout, Observers: observers,
+	}
+	if pusher != nil {
+		// Phones asleep are reached by push: ring for them, not only for
+		// the pages open now.
+		doorCfg.HoldRing = true
+		doorCfg.Observers = append(doorCfg.Observers, pushObserver(pusher))
+	}
 
 	local := h.Local("door")
 	defer local.Close()
-	door := device.New(device.Config{
-		Name: cfg.Name, Answer: answerMode(cfg.Answer), AnswerTimeout: cfg.AnswerTimeout,
-		RingGroup: cfg.RingGroup, RingTimeout: cfg.RingTimeout, Observers: observers,
-	}, log.With("component", "device"), local, m, device.Panel{
+	door := device.New(doorCfg, log.With("component", "device"), local, m, device.Panel{
 		Call: p.Call, Answer: p.Answer, Hangup: p.Hangup,
 		Ringing: p.Ringing, InCall: p.InCall, Ready: p.Ready, Relay: p.Relay,
 	})
@@ -118,6 +129,10 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, ready func(addr st
 		handlers["/api/panel"] = p.Sim
 		handlers["/api/panel/"] = p.Sim
 	}
+	if pusher != nil {
+		handlers["/api/push"] = pusher.Handler()
+		handlers["/api/push/"] = pusher.Handler()
+	}
 	srv, err := web.New(web.Config{
 		Listen: cfg.Listen, Listener: lns.web, RedirectListener: lns.redirect, AllowOrigins: cfg.AllowOrigins, Version: version,
 		Handlers: handlers, StateDir: cfg.StateDir, NoAuth: cfg.NoAuth,
@@ -139,7 +154,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, ready func(addr st
 	}
 
 	var wg sync.WaitGroup
-	errs := make(chan error, 8)
+	errs := make(chan error, 9)
 	start := func(name string, f func(context.Context) error) {
 		wg.Add(1)
 		go func() {
@@ -151,6 +166,9 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, ready func(addr st
 	}
 	start("hub", h.Run)
 	start("door", door.Run)
+	if pusher != nil {
+		start("push", pusher.Run)
+	}
 	start("door signalling", func(ctx context.Context) error { return pump(ctx, local, door) })
 	if mq != nil {
 		start("mqtt", mq.Run)

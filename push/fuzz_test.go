@@ -1,0 +1,28 @@
+package push
+
+import (
+	"strings"
+	"testing"
+)
+
+// FuzzSubscribe: a subscribe request is untrusted input. Whatever it holds,
+// decodeSubscribe returns a device that passes its own checks, or an error;
+// it never panics.
+func FuzzSubscribe(f *testing.F) {
+	f.Add(`{"resident":"Ben","label":"phone","subscription":{"endpoint":"https://push.example.org/x","expirationTime":null,"keys":{"p256dh":"BCVxsr7N_eNgVRqvHtD0zTZsEc6-VV-JvLexhqUzORcxaOzi6-AYWXvTBHm4bjyPjs7Vd8pZGH6SRpkNtoIAiw4","auth":"BTBZMqHH6r4Tts7J_aSIgg"}}}`)
+	f.Add(`{"resident":"Ann","subscription":{"endpoint":"https://push.example.org/y","keys":{"p256dh":"","auth":""}},"quiet":{"from":"22:00","to":"07:00","mode":"silent"}}`)
+	f.Add(`{}`)
+	f.Add(`[]`)
+	f.Fuzz(func(t *testing.T, body string) {
+		d, err := decodeSubscribe(strings.NewReader(body), false)
+		if err != nil {
+			return
+		}
+		if err := d.check(); err != nil {
+			t.Fatalf("decodeSubscribe(%q) accepted a device that fails its check: %v", body, err)
+		}
+		if err := checkLocal(d.Endpoint); err != nil {
+			t.Fatalf("decodeSubscribe(%q) accepted a local endpoint: %v", body, err)
+		}
+	})
+}
