@@ -43,6 +43,7 @@ type call struct {
 	pc        *webrtc.PeerConnection    // guarded by mu; nil until Offer or Answer
 	remoteSet bool                      // guarded by mu
 	early     []webrtc.ICECandidateInit // guarded by mu; remote candidates before the description
+	remotes   int                       // guarded by mu; remote candidates taken in all
 	closed    bool                      // guarded by mu
 
 	// Set by Offer or Answer under op.
@@ -377,11 +378,19 @@ func (c *call) AddCandidate(raw json.RawMessage) error {
 	if cand.Candidate == "" {
 		return nil // end of candidates
 	}
+	if err := c.m.net.filter.check(cand.Candidate); err != nil {
+		return err
+	}
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
 		return ErrClosed
 	}
+	if c.remotes >= maxRemoteCandidates {
+		c.mu.Unlock()
+		return fmt.Errorf("%w: more than %d candidates", ErrBadDescription, maxRemoteCandidates)
+	}
+	c.remotes++
 	if !c.remoteSet {
 		defer c.mu.Unlock()
 		if len(c.early) >= maxEarlyCandidates {

@@ -20,6 +20,7 @@ type network struct {
 	udp        ice.UDPMux // nil without a fixed port
 	tcp        ice.TCPMux // nil without a fixed port
 	tcpLn      net.Listener
+	filter     *remoteFilter // which remote candidates are checked
 }
 
 func newNetwork(cfg Config, log *slog.Logger) (*network, error) {
@@ -32,6 +33,8 @@ func newNetwork(cfg Config, log *slog.Logger) (*network, error) {
 		return nil, err
 	}
 	n.iceServers = servers
+	n.filter = newRemoteFilter(cfg.Loopback, cfg.Advertise)
+	s.SetRemoteIPFilter(n.filter.keep)
 	if cfg.Loopback {
 		s.SetIncludeLoopbackCandidate(true)
 		s.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
