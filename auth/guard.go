@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/intercomd/intercomd/internal/statefile"
+	"github.com/intercomd/intercomd/lograte"
 )
 
 // Paths a visitor without a session may fetch: the login page and its
@@ -570,7 +571,7 @@ func (g *Guard) serveSetup(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	g.liveSetupCode() // a password from the Pi's own page ends the code too
-	g.log.Info("resident password set from the page", "client", l.client.Addr)
+	g.log.Info("resident password set from the page", "client", l.client.Addr, lograte.Security())
 	g.startSession(w, r, version, l.client)
 }
 
@@ -586,7 +587,7 @@ func (g *Guard) startSession(w http.ResponseWriter, r *http.Request, version str
 	if _, known := g.devices.fromRequest(r, g.secure); !known {
 		g.setDeviceCookie(w)
 	}
-	g.log.Info("login", "client", client.Addr)
+	g.log.Info("login", "client", client.Addr, lograte.Security())
 	writeJSON(w, http.StatusOK, map[string]any{"ok": true})
 }
 

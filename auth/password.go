@@ -22,6 +22,7 @@ import (
 	"golang.org/x/crypto/argon2"
 
 	"github.com/intercomd/intercomd/internal/statefile"
+	"github.com/intercomd/intercomd/lograte"
 )
 
 // passwordFileName is the resident password's hash in the state directory.
@@ -256,7 +257,7 @@ func (p *passwords) refresh() {
 		p.log.Info("password file repaired: login works again")
 	}
 	if p.version != old {
-		p.log.Info("resident password changed on disk: sessions opened with the old one end")
+		p.log.Info("resident password changed on disk: sessions opened with the old one end", lograte.Security())
 	}
 }
 

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/coreos/go-systemd/v22/daemon"
+
+	"github.com/intercomd/intercomd/lograte"
 )
 
 // notifyReady tells systemd the door is up (Type=notify), then pings the
@@ -41,11 +43,12 @@ func notifyReady(ctx context.Context, log *slog.Logger, alive func(context.Conte
 	}
 }
 
-// newLogger logs text to w (journald keeps stderr) at the named level.
+// newLogger logs text to w (journald keeps stderr) at the named level,
+// holding back floods of repeated lines (never security events: lograte).
 func newLogger(w interface{ Write([]byte) (int, error) }, level string) (*slog.Logger, error) {
 	var l slog.Level
 	if err := l.UnmarshalText([]byte(level)); err != nil {
 		return nil, err
 	}
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l})), nil
+	return slog.New(lograte.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l}), lograte.Config{})), nil
 }
