@@ -15,13 +15,13 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/gorilla/websocket"
 
 	"github.com/intercomd/intercomd/auth"
+	"github.com/intercomd/intercomd/internal/netnstest"
 )
 
 // The attacks of issue 17 (items 1, 3 and 4) against a real server (HTTPS,
@@ -53,19 +53,7 @@ func TestAttacks(t *testing.T) {
 	if _, err := exec.LookPath("ip"); err != nil {
 		t.Fatalf("ip not found: install iproute2 (build/deps.sh test): %v", err)
 	}
-	cmd := exec.Command(os.Args[0], "-test.run=^TestAttacks$", "-test.count=1", "-test.v")
-	cmd.Env = append(os.Environ(), "INTERCOMD_ATTACK_ROLE=netns")
-	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWNET}
-	if os.Getuid() != 0 {
-		cmd.SysProcAttr.Cloneflags |= syscall.CLONE_NEWUSER
-		cmd.SysProcAttr.UidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Getuid(), Size: 1}}
-		cmd.SysProcAttr.GidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Getgid(), Size: 1}}
-	}
-	out, err := cmd.CombinedOutput()
-	t.Logf("in its own network namespace:\n%s", out)
-	if err != nil {
-		t.Fatalf("attacks in a network namespace: %v", err)
-	}
+	netnstest.Rerun(t, "^TestAttacks$", "INTERCOMD_ATTACK_ROLE=netns")
 }
 
 // attackServer is the server under attack: it serves until its standard
@@ -90,7 +78,7 @@ func attackServer(t *testing.T) {
 // attackEnv is the attacking side: addresses, the server's process, the
 // resident's cookies.
 type attackEnv struct {
-	t      *testing.T
+	t       *testing.T
 	server  *exec.Cmd
 	devices []*http.Cookie // trusted-device cookies of the household's phones, one per figure
 }

@@ -5,11 +5,11 @@ import (
 	"os"
 	"os/exec"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/intercomd/intercomd/internal/chromiumtest"
+	"github.com/intercomd/intercomd/internal/netnstest"
 )
 
 // Ports of the daemon inside the peer-loss test's own network namespace,
@@ -32,19 +32,7 @@ func TestPeerVanishes(t *testing.T) {
 				t.Fatalf("%s not found: install nftables and iproute2 (build/deps.sh test): %v", tool, err)
 			}
 		}
-		cmd := exec.Command(os.Args[0], "-test.run=^TestPeerVanishes$", "-test.count=1", "-test.v")
-		cmd.Env = append(os.Environ(), "INTERCOMD_NETNS=1")
-		cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWNET}
-		if os.Getuid() != 0 {
-			cmd.SysProcAttr.Cloneflags |= syscall.CLONE_NEWUSER
-			cmd.SysProcAttr.UidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Getuid(), Size: 1}}
-			cmd.SysProcAttr.GidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Getgid(), Size: 1}}
-		}
-		out, err := cmd.CombinedOutput()
-		t.Logf("in its own network namespace:\n%s", out)
-		if err != nil {
-			t.Fatalf("peer-loss test in a network namespace: %v", err)
-		}
+		netnstest.Rerun(t, "^TestPeerVanishes$", "INTERCOMD_NETNS=1")
 		return
 	}
 
