@@ -22,14 +22,14 @@ import (
 // intercom is a whole intercomd started in-process on a loopback port, with
 // test devices and the simulated panel, as `make run` starts it.
 type intercom struct {
-	t    *testing.T
+	t    testing.TB
 	url  string
 	logs *syncBuffer
 }
 
 // startDaemon runs intercomd with args (after the test defaults) until the
 // test ends. yaml, if not empty, is written to a config file passed first.
-func startDaemon(t *testing.T, yaml string, args ...string) *intercom {
+func startDaemon(t testing.TB, yaml string, args ...string) *intercom {
 	t.Helper()
 	base := []string{"-listen", "127.0.0.1:0", "-no-auth", "-camera", "test", "-mic", "test", "-speaker", "test",
 		"-gpio", "sim", "-state-dir", t.TempDir()}
@@ -173,14 +173,14 @@ func (d *intercom) press(button string) {
 
 // page is one resident's browser tab running our client.
 type page struct {
-	t    *testing.T
+	t    testing.TB
 	name string
 	ctx  context.Context
 }
 
 // openPage opens the client as name in a new tab of browser and waits until
 // it is online and sees the door.
-func openPage(t *testing.T, browser context.Context, d *intercom, name string) *page {
+func openPage(t testing.TB, browser context.Context, d *intercom, name string) *page {
 	t.Helper()
 	tab := chromiumtest.NewTab(t, browser)
 	p := &page{t: t, name: name, ctx: tab}

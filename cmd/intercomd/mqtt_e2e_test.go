@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"image/jpeg"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -169,4 +170,44 @@ func TestMQTTOpenDoorRefused(t *testing.T) {
 	if strings.Contains(d.logs.String(), "door opened") {
 		t.Fatal("the door opened")
 	}
+}
+
+// BenchmarkRingToMQTT measures a Call press on the panel to the ring event
+// at an MQTT subscriber (Home Assistant's view), and the part of it from the
+// door's event (its "at") to the subscriber, as medians of the runs:
+//
+//	go test -run '^$' -bench RingToMQTT -benchtime 20x ./cmd/intercomd/
+func BenchmarkRingToMQTT(b *testing.B) {
+	broker := mosquittotest.Start(b, mosquittotest.Options{})
+	ha := broker.Watch(b, "intercomd/#")
+	d := startDaemon(b, mqttYAML(broker, false), "-camera", "none", "-mic", "none")
+	// A resident to ring; it never answers, the door's Hangup cancels.
+	browser := chromiumtest.Start(b)
+	openPage(b, browser, d, "bob")
+	ha.Wait("availability online", mqttWait, func(m mosquittotest.Message) bool {
+		return m.Topic == "intercomd/door/availability" && string(m.Payload) == "online"
+	})
+	var lat, leg []time.Duration // press to subscriber; the door's event to subscriber
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		ha.Forget()
+		pressed := time.Now()
+		d.press("call")
+		ev := ha.Wait("the ring event", mqttWait, doorEvent("ring", "via=button"))
+		lat = append(lat, ev.At.Sub(pressed))
+		var body struct{ At time.Time }
+		if err := json.Unmarshal(ev.Payload, &body); err != nil {
+			b.Fatal(err)
+		}
+		leg = append(leg, ev.At.Sub(body.At))
+		d.press("hangup")
+		ha.Wait("state idle", mqttWait, doorState("idle", ""))
+	}
+	b.StopTimer()
+	median := func(d []time.Duration) float64 {
+		slices.Sort(d)
+		return float64(d[len(d)/2].Microseconds()) / 1000
+	}
+	b.ReportMetric(median(lat), "ms-press-median")
+	b.ReportMetric(median(leg), "ms-event-median")
 }
