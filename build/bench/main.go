@@ -53,6 +53,7 @@ var sections = []section{
 	{"encoder", "Encoder cost", benchEncoder},
 	{"memory", "Memory and leaks", benchMemory},
 	{"arm", "ARM builds, emulated", benchARM},
+	{"attacks", "Under attack", benchAttacks},
 }
 
 func main() {
@@ -66,7 +67,7 @@ func run() error {
 	var (
 		out    = flag.String("out", "docs/BENCHMARKS.md", "the `file` to write")
 		bin    = flag.String("bin", "bin", "`dir` holding intercomd, hubload and bench-encode (build/bench/encode)")
-		only   = flag.String("sections", "", "comma-separated `ids` to run (default all: hub,setup,glass,encoder,memory,arm)")
+		only   = flag.String("sections", "", "comma-separated `ids` to run (default all: hub,setup,glass,encoder,memory,arm,attacks)")
 		quick  = flag.Bool("quick", false, "shorter runs (figures not for the record)")
 		strict = flag.Bool("strict", false, "exit 1 if a section failed")
 		hold   = flag.Duration("hold-call", 0, "instead of benchmarks: hold one call with the door this `long` (to profile it)")
