@@ -3,6 +3,7 @@ package hub
 import (
 	"encoding/json"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -223,4 +224,46 @@ func checkRelayed(t *testing.T, c *fuzzClient, f frame, names map[string][]*fuzz
 		}
 	}
 	t.Fatalf("%s: no socket named %q sent a %s to %q", f.raw, f.m.From, sentType, f.m.To)
+}
+
+// FuzzLookalike: any requested name is checked without a crash, and an
+// accepted ASCII name has the look-alike key of its capitals and of its
+// fullwidth form.
+func FuzzLookalike(f *testing.F) {
+	for _, s := range []string{"door", "dооr", "ｄｏｏｒ", "Door", "door\u3164", "alice", "rn", "m", "ǅ", "ß"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		raw, _ := json.Marshal(s)
+		name, err := checkName(raw)
+		if err != nil {
+			return
+		}
+		key := lookalike(name)
+		if key != lookalike(name) {
+			t.Fatalf("lookalike(%q) is not stable", name)
+		}
+		ascii := true
+		for _, r := range name {
+			if r >= 0x7f {
+				ascii = false
+			}
+		}
+		if !ascii {
+			return
+		}
+		var full strings.Builder
+		for _, r := range name {
+			if r > ' ' && r < 0x7f {
+				r += 0xFF01 - '!'
+			}
+			full.WriteRune(r)
+		}
+		if got := lookalike(full.String()); got != key {
+			t.Errorf("lookalike(%q) = %q, want %q as for %q", full.String(), got, key, name)
+		}
+		if got := lookalike(strings.ToUpper(name)); got != key {
+			t.Errorf("lookalike(%q) = %q, want %q as for %q", strings.ToUpper(name), got, key, name)
+		}
+	})
 }

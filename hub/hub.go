@@ -24,6 +24,9 @@ type Config struct {
 	PingInterval time.Duration // 0 = 30s; a socket that does not answer a ping within the next interval is dropped
 	MaxMessage   int64         // bytes per frame; 0 = 64 KiB
 	ListInterval time.Duration // user-list coalescing; 0 = 100ms
+	// Reserved names (the door's) may be registered as they are, but no
+	// look-alike of them ever, even while they are offline.
+	Reserved []string
 }
 
 // Defaults of Config.
@@ -49,6 +52,7 @@ type Hub struct {
 	mu      sync.Mutex         // guards the fields below and every client's and leg's "guarded by Hub.mu" fields
 	clients map[*client]bool   // every live client, registered or not
 	users   map[string]*client // registered clients by name
+	looks   map[string]string  // lookalike key of every registered name -> the name
 	order   []*client          // registered clients, for lists; client.idx is the position
 	joined  []*client          // registered since the last list flush
 	left    []string           // names that left since the last flush and had been listed
@@ -80,6 +84,7 @@ func New(cfg Config, log *slog.Logger) *Hub {
 		kick:      make(chan struct{}, 1),
 		clients:   make(map[*client]bool),
 		users:     make(map[string]*client),
+		looks:     make(map[string]string),
 	}
 }
 
@@ -250,6 +255,7 @@ func (h *Hub) leave(c *client) {
 		return
 	}
 	delete(h.users, c.name)
+	delete(h.looks, lookalike(c.name))
 	last := h.order[len(h.order)-1]
 	h.order[c.idx] = last
 	last.idx = c.idx

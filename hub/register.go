@@ -34,6 +34,10 @@ func (h *Hub) register(c *client, m *wire.Message) {
 		fail("registration of " + c.waiting + " is pending")
 		return
 	}
+	if other := h.looksLike(name); other != "" {
+		fail("name looks like " + other)
+		return
+	}
 	c.delta = string(m.Param2) == `"delta"`
 	holder := h.users[name]
 	if holder == nil {
@@ -64,6 +68,7 @@ func (h *Hub) take(c *client, name string) {
 	c.entry = u.AppendJSON(nil)
 	c.short = u.AppendShort(nil)
 	h.users[name] = c
+	h.looks[lookalike(name)] = name
 	c.idx = len(h.order)
 	h.order = append(h.order, c)
 	h.joined = append(h.joined, c)
@@ -99,4 +104,20 @@ func (h *Hub) answeredProbe(c *client) {
 		w.waiting = ""
 		h.send(w, &wire.Message{Type: wire.TypeRegister, Text: wire.Quote(c.name), Status: wire.StatusFail, Reason: "name already in use"})
 	}
+}
+
+// looksLike names a registered or reserved name that name could be taken
+// for ("" when none). The same name is no look-alike of itself. Called with
+// h.mu held.
+func (h *Hub) looksLike(name string) string {
+	key := lookalike(name)
+	if other, ok := h.looks[key]; ok && other != name {
+		return other
+	}
+	for _, r := range h.cfg.Reserved {
+		if r != name && lookalike(r) == key {
+			return r
+		}
+	}
+	return ""
 }

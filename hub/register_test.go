@@ -74,7 +74,7 @@ func TestEcho(t *testing.T) {
 }
 
 func TestRegisterNames(t *testing.T) {
-	th := newTestHub(t, Config{}, true)
+	th := newTestHub(t, Config{Reserved: []string{"door"}}, true)
 	th.dialAs(t, "taken")
 	for _, tc := range []struct {
 		name   string
@@ -92,6 +92,18 @@ func TestRegisterNames(t *testing.T) {
 		{"bidi", `{"type":"Register","text":"a\u202eb"}`, "name contains control characters"},
 		{"server", `{"type":"Register","text":"server"}`, "name is reserved"},
 		{"duplicate", `{"type":"Register","text":"taken"}`, "name already in use"},
+		{"fullwidth server", `{"type":"Register","text":"ｓｅｒｖｅｒ"}`, "name is reserved"},
+		// Look-alikes of a registered name and of the door's (reserved,
+		// refused even while the door is offline).
+		{"case", `{"type":"Register","text":"Taken"}`, "name looks like taken"},
+		{"cyrillic a", `{"type":"Register","text":"t\u0430ken"}`, "name looks like taken"},
+		{"cyrillic o", `{"type":"Register","text":"d\u043e\u043er"}`, "name looks like door"},
+		{"capital door", `{"type":"Register","text":"Door"}`, "name looks like door"},
+		{"fullwidth door", `{"type":"Register","text":"ｄｏｏｒ"}`, "name looks like door"},
+		{"greek omicron", `{"type":"Register","text":"d\u03bf\u03bfr"}`, "name looks like door"},
+		{"hangul filler", `{"type":"Register","text":"door\u3164"}`, "name contains invisible characters"},
+		{"halfwidth filler", `{"type":"Register","text":"\uffa0door"}`, "name contains invisible characters"},
+		{"zero width", `{"type":"Register","text":"do\u200bor"}`, "name contains control characters"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := th.dial(t)
@@ -293,4 +305,20 @@ func TestListsCoalesce(t *testing.T) {
 		}
 		c.mu.Unlock()
 	}
+}
+
+// A look-alike is free again once the name it imitated has left; the name
+// itself stays free for whoever registers it first (the door, at start).
+func TestLookalikeFreedWhenHolderLeaves(t *testing.T) {
+	th := newTestHub(t, Config{Reserved: []string{"door"}}, true)
+	alice := th.dialAs(t, "alice")
+	c := th.dial(t)
+	c.send(seedMsg("Register", "ALICE", "", nil))
+	if f := c.nextNonList(); f.m.Status != wire.StatusFail || f.m.Reason != "name looks like alice" {
+		t.Fatalf("Register ALICE beside alice: got %s, want Fail, name looks like alice", f.raw)
+	}
+	alice.ws.Close()
+	waitFor(t, "alice to leave", func() bool { return th.Users() == 0 })
+	c.register("ALICE")
+	th.dialAs(t, "door") // the reserved name itself
 }

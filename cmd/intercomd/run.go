@@ -63,7 +63,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, ready func(addr st
 		return err
 	}
 	defer lns.close()
-	h := hub.New(hub.Config{}, log)
+	h := hub.New(hub.Config{Reserved: []string{cfg.Name}}, log)
 
 	m, err := media.New(media.Config{
 		Camera: cfg.Camera, Mic: cfg.Mic, Speaker: cfg.Speaker,
