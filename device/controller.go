@@ -132,7 +132,6 @@ type Controller struct {
 }
 
 type event struct {
-	msg    *wire.Message
 	callID int
 	callEv *CallEvent
 	cmd    func() error
@@ -155,11 +154,6 @@ func New(cfg Config, log *slog.Logger, sig Signaller, media Media, panel Panel) 
 		users:   map[string]wire.User{},
 		status:  Status{Name: cfg.Name, State: StateIdle.String()},
 	}
-}
-
-// Deliver hands the door a message from the hub.
-func (c *Controller) Deliver(m wire.Message) {
-	c.post(event{msg: &m})
 }
 
 // Call rings the door's ring group (the Call button).
@@ -222,6 +216,10 @@ func (c *Controller) Run(ctx context.Context) error {
 			return nil
 		case e := <-c.events:
 			c.handle(e)
+		case <-c.sig.Ready():
+			if m, ok := c.sig.Receive(); ok {
+				c.onMessage(m)
+			}
 		case <-pressed(c.panel.Call):
 			c.logErr("call button", c.startCall("button"))
 		case <-pressed(c.panel.Answer):
@@ -245,8 +243,6 @@ func (c *Controller) Run(ctx context.Context) error {
 
 func (c *Controller) handle(e event) {
 	switch {
-	case e.msg != nil:
-		c.onMessage(*e.msg)
 	case e.callEv != nil:
 		if e.callID == c.callID && c.call != nil {
 			c.onCallEvent(*e.callEv)

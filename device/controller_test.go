@@ -19,9 +19,46 @@ import (
 // branch can be driven with fake time; the real adapters are proven end to
 // end in cmd/intercomd's tests.
 
+// sigRecorder stands in for the hub: it keeps what the door sends and
+// hands it what the test delivers.
 type sigRecorder struct {
-	mu   sync.Mutex
-	sent []wire.Message
+	mu    sync.Mutex
+	sent  []wire.Message
+	inbox []wire.Message
+	ready chan struct{}
+}
+
+func newSig() *sigRecorder { return &sigRecorder{ready: make(chan struct{}, 1)} }
+
+func (s *sigRecorder) Ready() <-chan struct{} { return s.ready }
+
+func (s *sigRecorder) Receive() (wire.Message, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.inbox) == 0 {
+		return wire.Message{}, false
+	}
+	m := s.inbox[0]
+	s.inbox = s.inbox[1:]
+	if len(s.inbox) > 0 {
+		s.wake()
+	}
+	return m, true
+}
+
+// deliver queues m for the door as the hub would.
+func (s *sigRecorder) deliver(m wire.Message) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.inbox = append(s.inbox, m)
+	s.wake()
+}
+
+func (s *sigRecorder) wake() {
+	select {
+	case s.ready <- struct{}{}:
+	default:
+	}
 }
 
 func (s *sigRecorder) Send(m wire.Message) error {
@@ -157,7 +194,7 @@ type rig struct {
 // newRig starts a door inside the synctest bubble and registers it.
 func newRig(t *testing.T, cfg Config, users ...wire.User) *rig {
 	t.Helper()
-	r := &rig{t: t, sig: &sigRecorder{}, media: &mediaStub{}, relay: &relayStub{},
+	r := &rig{t: t, sig: newSig(), media: &mediaStub{}, relay: &relayStub{},
 		call: make(buttonStub), answer: make(buttonStub), hangup: make(buttonStub)}
 	for i := range r.lights {
 		r.lights[i] = &lightStub{}
@@ -185,7 +222,7 @@ func newRig(t *testing.T, cfg Config, users ...wire.User) *rig {
 }
 
 func (r *rig) deliver(m wire.Message) {
-	r.c.Deliver(m)
+	r.sig.deliver(m)
 	synctest.Wait()
 }
 
@@ -431,7 +468,7 @@ func TestCallErrors(t *testing.T) {
 
 func TestNameRefusedRetries(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		r := &rig{t: t, sig: &sigRecorder{}, media: &mediaStub{}}
+		r := &rig{t: t, sig: newSig(), media: &mediaStub{}}
 		r.c = New(Config{Name: "door", RegisterRetry: 5 * time.Second}, slog.New(slog.NewTextHandler(io.Discard, nil)), r.sig, r.media, Panel{})
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()

@@ -20,6 +20,10 @@ import (
 type Signaller interface {
 	// Send hands one message to the hub as if it came over a socket.
 	Send(m wire.Message) error
+	// Ready is signalled while messages from the hub wait for Receive.
+	Ready() <-chan struct{}
+	// Receive takes the oldest message from the hub (false when none waits).
+	Receive() (wire.Message, bool)
 }
 
 // Media makes the peer connections of calls. Capture devices are opened once,

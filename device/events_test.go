@@ -164,7 +164,7 @@ func TestOpenDoorCommand(t *testing.T) {
 			Event{Kind: EventIncoming, Call: 1, Peer: "bob", State: StateIdle},
 			Event{Kind: EventDoorOpened, Call: 1, Peer: "bob", Via: "call", State: StateInCall})
 
-		bare := New(Config{Name: "door"}, slog.New(slog.NewTextHandler(io.Discard, nil)), &sigRecorder{}, &mediaStub{}, Panel{})
+		bare := New(Config{Name: "door"}, slog.New(slog.NewTextHandler(io.Discard, nil)), newSig(), &mediaStub{}, Panel{})
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
 		go bare.Run(ctx)

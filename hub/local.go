@@ -1,9 +1,11 @@
 package hub
 
 import (
+	"encoding/json"
 	"errors"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/intercomd/intercomd/wire"
 )
@@ -17,14 +19,15 @@ const maxLocalQueue = 4096
 
 // Local is an in-process user (the door itself). It follows exactly the
 // rules a WebSocket client follows: it must send Register itself, the hub
-// sets From, and errors come back as messages.
+// sets From, and errors come back as messages. It has no goroutine: the
+// hub queues what it sends the user, and the user takes it with Receive
+// when Ready says something waits.
 type Local struct {
-	h    *Hub
-	c    *client // nil when made after the hub stopped
-	ch   chan wire.Message
-	wake chan struct{}
-	done chan struct{}
-	once sync.Once
+	h     *Hub
+	c     *client // nil when made after the hub stopped
+	ready chan struct{}
+	done  chan struct{}
+	once  sync.Once
 
 	mu      sync.Mutex // guards the fields below
 	q       []wire.Message
@@ -36,8 +39,7 @@ type Local struct {
 // "door"). It receives {"type":"Socket Event","text":"Connected"} first, like
 // a socket.
 func (h *Hub) Local(kind string) *Local {
-	l := &Local{h: h, ch: make(chan wire.Message, 16), wake: make(chan struct{}, 1), done: make(chan struct{}), listAt: -1}
-	go l.pump()
+	l := &Local{h: h, ready: make(chan struct{}, 1), done: make(chan struct{}), listAt: -1}
 	c := h.addClient(localOut{l}, kind, l)
 	if c == nil {
 		l.Close()
@@ -50,9 +52,10 @@ func (h *Hub) Local(kind string) *Local {
 	return l
 }
 
-// Send hands m to the hub as if it had arrived on a socket: encoded, then
-// decoded and checked the same way. Refusals come back on Messages. The
-// error is ErrClosed after Close, nil otherwise.
+// Send hands m to the hub, checked as a socket's frame is: From, id, date
+// and user lists are the hub's to set, and a message a socket could not
+// have sent is refused. Refusals come back as messages. The error is
+// ErrClosed after Close, nil otherwise.
 func (l *Local) Send(m wire.Message) error {
 	select {
 	case <-l.done:
@@ -62,14 +65,55 @@ func (l *Local) Send(m wire.Message) error {
 	if l.c == nil {
 		return ErrClosed
 	}
-	l.h.handleFrame(l.c, m.AppendJSON(make([]byte, 0, 128+len(m.Text))))
+	m.From, m.ID, m.Date, m.Users, m.Joined, m.Left = "", "", 0, nil, nil, nil
+	l.h.handleMessage(l.c, &m, check(&m))
 	return nil
 }
 
-// Messages delivers what the hub sends this user, in order. A full user
-// list still waiting here is replaced by a newer one. Users slices are
-// shared: do not modify them. The channel is closed after Close.
-func (l *Local) Messages() <-chan wire.Message { return l.ch }
+// check refuses what wire.Decode would refuse in a frame.
+func check(m *wire.Message) error {
+	for _, r := range []*json.RawMessage{&m.Text, &m.Param1, &m.Param2} {
+		if string(*r) == "null" {
+			*r = nil
+		}
+		if *r != nil && !json.Valid(*r) {
+			return wire.ErrInvalidJSON
+		}
+	}
+	for _, s := range []string{m.Type, m.Status, m.To, m.Reason} {
+		if !utf8.ValidString(s) {
+			return wire.ErrInvalidUTF8
+		}
+	}
+	if m.Type == "" {
+		return wire.ErrNoType
+	}
+	return nil
+}
+
+// Ready is signalled while messages wait for Receive.
+func (l *Local) Ready() <-chan struct{} { return l.ready }
+
+// Receive takes the oldest message the hub sent this user (false when none
+// waits). A full user list still waiting is replaced by a newer one. Users
+// slices are shared: do not modify them.
+func (l *Local) Receive() (wire.Message, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.q) == 0 {
+		return wire.Message{}, false
+	}
+	m := l.q[0]
+	l.q[0] = wire.Message{}
+	l.q = l.q[1:]
+	if l.listAt >= 0 {
+		l.listAt--
+	}
+	if len(l.q) > 0 {
+		l.wake()
+	}
+	return m, true
+}
 
 // Close leaves the hub like a socket closing: calls in progress end with
 // Hangup "Connection lost" to the other party.
@@ -79,30 +123,17 @@ func (l *Local) Close() {
 			l.h.leave(l.c)
 		}
 		close(l.done)
+		l.mu.Lock()
+		l.q, l.listAt = nil, -1
+		l.mu.Unlock()
 	})
 }
 
-// pump moves queued messages to the channel, so the hub never waits for
-// the reader.
-func (l *Local) pump() {
-	defer close(l.ch)
-	for {
-		select {
-		case <-l.done:
-			return
-		case <-l.wake:
-		}
-		l.mu.Lock()
-		batch := l.q
-		l.q, l.listAt = nil, -1
-		l.mu.Unlock()
-		for _, m := range batch {
-			select {
-			case l.ch <- m:
-			case <-l.done:
-				return
-			}
-		}
+// wake signals Ready. Called with l.mu held.
+func (l *Local) wake() {
+	select {
+	case l.ready <- struct{}{}:
+	default:
 	}
 }
 
@@ -113,6 +144,11 @@ func (o localOut) push(m *wire.Message, _ []byte, list bool) bool {
 	l := o.l
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	select {
+	case <-l.done:
+		return true
+	default:
+	}
 	switch {
 	case list && l.listAt >= 0:
 		l.q[l.listAt] = *m
@@ -128,10 +164,7 @@ func (o localOut) push(m *wire.Message, _ []byte, list bool) bool {
 		l.listAt = len(l.q)
 	}
 	l.q = append(l.q, *m)
-	select {
-	case l.wake <- struct{}{}:
-	default:
-	}
+	l.wake()
 	return true
 }
 

@@ -17,18 +17,29 @@ import (
 // up to the test deadline.
 func localNext(t *testing.T, l *Local) wire.Message {
 	t.Helper()
-	timeout := time.After(wait)
 	for {
-		select {
-		case m, ok := <-l.Messages():
-			if !ok {
-				t.Fatal("Local's channel closed")
-			}
-			if m.Type != wire.TypeGetUsers && m.Type != wire.TypeUsersDelta {
-				return m
-			}
-		case <-timeout:
+		m, ok := recv(l, wait)
+		if !ok {
 			t.Fatalf("Local: nothing within %v", wait)
+		}
+		if m.Type != wire.TypeGetUsers && m.Type != wire.TypeUsersDelta {
+			return m
+		}
+	}
+}
+
+// recv returns l's next message, waiting up to timeout.
+func recv(l *Local, timeout time.Duration) (wire.Message, bool) {
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	for {
+		if m, ok := l.Receive(); ok {
+			return m, true
+		}
+		select {
+		case <-l.Ready():
+		case <-t.C:
+			return wire.Message{}, false
 		}
 	}
 }
@@ -62,7 +73,7 @@ func raw(s string) json.RawMessage { return json.RawMessage(s) }
 func TestLocalDoor(t *testing.T) {
 	th := newTestHub(t, Config{}, true)
 	door := th.Local("door")
-	if m := <-door.Messages(); m.Type != wire.TypeSocketEvent || string(m.Text) != `"Connected"` {
+	if m, _ := recv(door, wait); m.Type != wire.TypeSocketEvent || string(m.Text) != `"Connected"` {
 		t.Fatalf("first message %+v, want Socket Event Connected", m)
 	}
 	// Before Register it may not call.
@@ -75,16 +86,12 @@ func TestLocalDoor(t *testing.T) {
 	a := th.dialAs(t, "alice")
 	a.waitUsers("the door, kind door", func(u map[string]wire.User) bool { return u["door"].Kind == "door" })
 	waitFor(t, "door's list with alice", func() bool {
-		for {
-			select {
-			case m := <-door.Messages():
-				if m.Type == wire.TypeGetUsers && len(m.Users) == 2 {
-					return true
-				}
-			default:
-				return false
+		for m, ok := door.Receive(); ok; m, ok = door.Receive() {
+			if m.Type == wire.TypeGetUsers && len(m.Users) == 2 {
+				return true
 			}
 		}
+		return false
 	})
 
 	// alice calls the door; the door answers.
@@ -111,6 +118,10 @@ func TestLocalDoor(t *testing.T) {
 	localExpect(t, door, wire.Message{Type: wire.TypeError, Text: raw(`"ICE Candidate"`), Status: wire.StatusFail, Reason: `no call with "nobody"`})
 	door.Send(wire.Message{Type: wire.TypeICE, Text: raw(`{broken`), To: "alice"})
 	localExpect(t, door, wire.Message{Type: wire.TypeError, Status: wire.StatusFail, Reason: "invalid JSON"})
+	door.Send(wire.Message{Type: wire.TypeHangup, Reason: "\xff", To: "alice"})
+	localExpect(t, door, wire.Message{Type: wire.TypeError, Status: wire.StatusFail, Reason: "invalid UTF-8"})
+	door.Send(wire.Message{To: "alice"})
+	localExpect(t, door, wire.Message{Type: wire.TypeError, Status: wire.StatusFail, Reason: "message has no type"})
 
 	// Close is a socket closing.
 	door.Close()
@@ -119,7 +130,8 @@ func TestLocalDoor(t *testing.T) {
 	if err := door.Send(wire.Message{Type: wire.TypeEcho}); !errors.Is(err, ErrClosed) {
 		t.Errorf("Send after Close = %v, want ErrClosed", err)
 	}
-	for range door.Messages() {
+	if m, ok := door.Receive(); ok {
+		t.Errorf("Receive after Close = %+v, want nothing", m)
 	}
 }
 
@@ -186,12 +198,19 @@ func TestListPacing(t *testing.T) {
 			last  wire.Message
 		)
 		go func() {
-			for m := range obs.Messages() {
-				if m.Type == wire.TypeGetUsers {
-					mu.Lock()
-					times = append(times, time.Now())
-					last = m
-					mu.Unlock()
+			for {
+				select {
+				case <-obs.Ready():
+				case <-ctx.Done():
+					return
+				}
+				for m, ok := obs.Receive(); ok; m, ok = obs.Receive() {
+					if m.Type == wire.TypeGetUsers {
+						mu.Lock()
+						times = append(times, time.Now())
+						last = m
+						mu.Unlock()
+					}
 				}
 			}
 		}()
@@ -238,11 +257,10 @@ func TestRingTimeoutDefault(t *testing.T) {
 		drain := func(l *Local) []wire.Message {
 			synctest.Wait()
 			var got []wire.Message
-			for len(l.Messages()) > 0 {
-				if m := <-l.Messages(); m.Type != wire.TypeGetUsers && m.Type != wire.TypeSocketEvent && m.Type != wire.TypeRegister {
+			for m, ok := l.Receive(); ok; m, ok = l.Receive() {
+				if m.Type != wire.TypeGetUsers && m.Type != wire.TypeSocketEvent && m.Type != wire.TypeRegister {
 					got = append(got, m)
 				}
-				synctest.Wait()
 			}
 			return got
 		}

@@ -19,6 +19,12 @@ func (h *Hub) handleFrame(c *client, data []byte) {
 		return
 	}
 	m, err := wire.Decode(data)
+	h.handleMessage(c, &m, err)
+}
+
+// handleMessage acts on one message from c, or refuses it with err (its
+// decoding or checking failed).
+func (h *Hub) handleMessage(c *client, m *wire.Message, err error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if c.gone {
@@ -28,7 +34,7 @@ func (h *Hub) handleFrame(c *client, data []byte) {
 		h.refuse(c, "", err.Error())
 		return
 	}
-	h.route(c, &m)
+	h.route(c, m)
 }
 
 // route acts on one decoded message. Called with h.mu held.

@@ -305,8 +305,19 @@ func doorCall(t *testing.T, h *hub.Hub, browser context.Context, base string) {
 	}
 	opened := make(chan string, 1)
 	hangup := make(chan string, 1)
+	stopped := make(chan struct{})
+	defer close(stopped)
 	go func() {
-		for m := range door.Messages() {
+		for {
+			select {
+			case <-door.Ready():
+			case <-stopped:
+				return
+			}
+			m, ok := door.Receive()
+			if !ok {
+				continue
+			}
 			text, _ := m.TextString()
 			switch {
 			case m.Type == wire.TypeInvite && text == "Incoming":

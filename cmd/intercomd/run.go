@@ -58,6 +58,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready fun
 // reverse when ctx ends or one of them fails.
 func serve(ctx context.Context, cfg config, log *slog.Logger, ready func(addr string)) error {
 	log.Info("starting", "version", version, "listen", cfg.Listen, "name", cfg.Name)
+	// Every part runs under this ctx; serve cancels it and waits for them
+	// before its defers release what they use (media, the panel, the door's
+	// hub user).
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	lns, err := listen(cfg)
 	if err != nil {
 		return err
@@ -169,7 +174,6 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, ready func(addr st
 	if pusher != nil {
 		start("push", pusher.Run)
 	}
-	start("door signalling", func(ctx context.Context) error { return pump(ctx, local, door) })
 	if mq != nil {
 		start("mqtt", mq.Run)
 	} else if cfg.MQTT.Broker != "" {
@@ -190,20 +194,12 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, ready func(addr st
 	case err2 = <-errs:
 		log.Error("stopping", "err", err2)
 	}
-	// Hanging up happens in the door's Run; the deferred closes then
-	// release the devices.
-	stopAll(ctx, &wg)
+	// Hanging up happens in the door's Run; once every part has returned,
+	// the deferred closes release the devices.
+	cancel()
+	wg.Wait()
 	log.Info("stopped")
 	return err2
-}
-
-// stopAll waits for the parts started in serve; they all watch the same ctx,
-// cancelled by run's deferred cancel when serve returns an error.
-func stopAll(ctx context.Context, wg *sync.WaitGroup) {
-	if ctx.Err() == nil {
-		return // serve's caller cancels; its defers run after
-	}
-	wg.Wait()
 }
 
 // loopbackOnly reports whether listen is reachable only from this machine.
