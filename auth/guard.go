@@ -3,6 +3,14 @@
 // login and setup API, and the limits on guessing. Guard puts it in front of
 // the server's routes; SetPassword is what `intercomd set-password` calls,
 // and needs nothing of the HTTP server.
+//
+// One concern per file: guard.go (the HTTP side: Wrap, the login API),
+// password.go (the hash file), session.go (sessions and their cookie),
+// device.go (trusted-device cookies), limit.go (attempt budgets per address,
+// /64 and device), queue.go (the one argon2 slot), loopback.go (requests from
+// the Pi itself). A new kind of credential (API tokens, say) gets a store of
+// its own in its own file, kept in the state directory with
+// internal/statefile, and one case in Wrap.
 package auth
 
 import (

@@ -2,6 +2,9 @@
 // configured, or one intercomd makes itself in the state directory and
 // renews; either is watched and reloaded when its files change. The server
 // (package web) only asks it for a tls.Config and the fingerprint to show.
+// A certificate authority of intercomd's own would go beside Store, in a
+// file of its own, with Store signing its leaf with it instead of
+// SelfSigned.
 package certs
 
 import (
