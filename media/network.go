@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"strings"
+	"time"
 
 	"github.com/pion/ice/v4"
 	"github.com/pion/stun/v4"
@@ -84,9 +85,12 @@ func (n *network) listen(cfg Config, log *slog.Logger, logs pionLogs) error {
 	if err != nil {
 		return fmt.Errorf("media port tcp/%d: %w", cfg.UDPPort, err)
 	}
-	n.tcpLn = ln
+	n.tcpLn = newCapListener(ln, log, maxTCPPerAddr, maxTCPTotal)
 	n.tcp = ice.NewTCPMuxDefault(ice.TCPMuxParams{
-		Listener: ln, Logger: logs.NewLogger("tcpmux"), ReadBufferSize: 64, WriteBufferSize: 4 << 20,
+		Listener: n.tcpLn, Logger: logs.NewLogger("tcpmux"), ReadBufferSize: 64, WriteBufferSize: 4 << 20,
+		// A peer sends its first STUN request at once; junk and silent
+		// connections go after a few seconds, not pion's 30.
+		FirstStunBindTimeout: 5 * time.Second, AliveDurationForConnFromStun: 10 * time.Second,
 	})
 	n.settings.SetICETCPMux(n.tcp)
 	n.settings.SetNetworkTypes([]webrtc.NetworkType{
