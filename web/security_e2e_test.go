@@ -2,6 +2,8 @@ package web
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"strconv"
 	"testing"
 
@@ -122,4 +124,24 @@ func TestBrowserLoginAndCall(t *testing.T) {
 	bob.click("#logout")
 	bob.wait(`location.pathname === '/login' && document.body.dataset.mode === 'login'`)
 	alice.wait(`!intercom.users.some(u => u.name === 'bob')`)
+}
+
+// TestBrowserSafeMode: with a damaged password file the login page says
+// that login is off and shows the command that fixes it (issue 17 item 13).
+func TestBrowserSafeMode(t *testing.T) {
+	ss := startSecure(t, "", func(c *Config) {
+		if err := os.WriteFile(filepath.Join(c.StateDir, "password"), []byte("damaged\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	})
+	browser := chromiumtest.Start(t, chromiumtest.IgnoreCertErrors)
+	p := newPage(t, browser, "resident", true, ss.base+"/")
+	p.wait(`location.pathname === '/login' && document.body.dataset.mode === 'safemode'`)
+	if fix := p.evalString(`Promise.resolve(document.getElementById('safemode-fix').textContent)`); fix != "sudo intercomd set-password" {
+		t.Errorf("safe-mode page shows the fix %q, want sudo intercomd set-password", fix)
+	}
+	if p.evalBool(`!document.getElementById('login').hidden`) {
+		t.Error("the login form shows in safe mode")
+	}
+	screenshot(t, p, "safe-mode.png")
 }
