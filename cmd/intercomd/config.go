@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/intercomd/intercomd/gpio/panel"
 )
 
 // config is everything a maker can set: the YAML file (-config) first, then
@@ -47,8 +49,8 @@ type config struct {
 	Advertise    []string `yaml:"advertise"`
 	ICEServers   []string `yaml:"ice_servers"`
 
-	GPIO gpioConfig `yaml:"gpio"`
-	MQTT mqttConfig `yaml:"mqtt"`
+	GPIO panel.Config `yaml:"gpio"`
+	MQTT mqttConfig   `yaml:"mqtt"`
 }
 
 // defaults are what a laptop gets with no config file: loopback only, test
@@ -68,7 +70,7 @@ func defaults() config {
 		Width:         640,
 		Height:        480,
 		FPS:           30,
-		GPIO:          defaultGPIO(),
+		GPIO:          panel.Default(),
 	}
 }
 
@@ -198,5 +200,5 @@ func (c config) validate() error {
 	if err := c.MQTT.validate(c); err != nil {
 		return err
 	}
-	return c.GPIO.validate()
+	return c.GPIO.Validate()
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/intercomd/intercomd/cmd/intercomd/setpassword"
 	"github.com/intercomd/intercomd/device"
+	"github.com/intercomd/intercomd/gpio/panel"
 	"github.com/intercomd/intercomd/hub"
 	"github.com/intercomd/intercomd/media"
 	"github.com/intercomd/intercomd/mqtt"
@@ -81,7 +82,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, ready func(addr st
 	}
 	defer m.Close()
 
-	p, err := openPanel(ctx, cfg.GPIO, log)
+	p, err := panel.Open(ctx, cfg.GPIO, log)
 	if err != nil {
 		return fmt.Errorf("gpio: %w", err)
 	}
@@ -111,10 +112,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, ready func(addr st
 
 	local := h.Local("door")
 	defer local.Close()
-	door := device.New(doorCfg, log.With("component", "device"), local, m, device.Panel{
-		Call: p.Call, Answer: p.Answer, Hangup: p.Hangup,
-		Ringing: p.Ringing, InCall: p.InCall, Ready: p.Ready, Relay: p.Relay,
-	})
+	door := device.New(doorCfg, log.With("component", "device"), local, m, p.Panel)
 
 	if cfg.MQTT.Enabled {
 		var snap mqtt.Snapshot // the visitor's picture at each ring

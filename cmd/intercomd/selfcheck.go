@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/intercomd/intercomd/gpio/panel"
 	"github.com/intercomd/intercomd/media"
 )
 
@@ -68,12 +69,12 @@ func selfcheck(ctx context.Context, cfg config, w io.Writer) error {
 		report(d.item, detail, err)
 	}
 
-	p, err := openPanel(ctx, cfg.GPIO, quiet)
+	p, err := panel.Open(ctx, cfg.GPIO, quiet)
 	switch {
 	case err != nil:
 		report("gpio", "", err)
 	case p.Mode == "real":
-		report("gpio", "lines "+pinList(cfg.GPIO.parts()), nil)
+		report("gpio", "lines "+cfg.GPIO.Pins(), nil)
 	case p.Mode == "sim":
 		report("gpio", "simulated panel: no GPIO line named as configured on this machine", nil)
 	default:

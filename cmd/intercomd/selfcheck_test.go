@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/intercomd/intercomd/gpio/panel"
 )
 
 func TestSelfcheck(t *testing.T) {
@@ -82,9 +84,10 @@ func TestPackagedConfig(t *testing.T) {
 	if err != nil {
 		t.Fatalf("loadConfig(-config %s): %v", path, err)
 	}
-	if err := cfg.GPIO.validate(); err != nil {
+	if err := cfg.GPIO.Validate(); err != nil {
 		t.Errorf("%s gpio section: %v", path, err)
 	}
+	def := panel.Default()
 	for _, c := range []struct{ key, got, want string }{
 		{"listen", cfg.Listen, ":443"},
 		{"http_redirect", cfg.HTTPRedirect, ":80"},
@@ -92,7 +95,7 @@ func TestPackagedConfig(t *testing.T) {
 		{"mic", cfg.Mic, "auto"},
 		{"speaker", cfg.Speaker, "auto"},
 		{"gpio.mode", cfg.GPIO.Mode, "auto"},
-		{"gpio pins", pinList(cfg.GPIO.parts()), pinList(defaultGPIO().parts())},
+		{"gpio pins", cfg.GPIO.Pins(), def.Pins()},
 	} {
 		if c.got != c.want {
 			t.Errorf("%s: %s = %q, want %q", path, c.key, c.got, c.want)

@@ -1,4 +1,4 @@
-package main
+package panel
 
 import (
 	"bytes"
@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os/exec"
 	"strings"
 	"testing"
 	"testing/synctest"
@@ -54,7 +53,7 @@ func (f *fakeLines) board() string { return f.model }
 var piPins = []string{"GPIO17", "GPIO27", "GPIO22", "GPIO23", "GPIO24", "GPIO25", "GPIO18"}
 
 func TestDefaultGPIO(t *testing.T) {
-	c := defaultGPIO()
+	c := Default()
 	want := "buttons.call=GPIO17 buttons.answer=GPIO27 buttons.hangup=GPIO22 leds.ringing=GPIO23 leds.incall=GPIO24 leds.ready=GPIO25 relay=GPIO18"
 	if got := pinList(c.parts()); got != want {
 		t.Errorf("default pins %s, want %s", got, want)
@@ -63,29 +62,29 @@ func TestDefaultGPIO(t *testing.T) {
 		!c.Buttons.Call.ActiveLow || c.LEDs.Ready.ActiveLow || c.Relay.ActiveLow {
 		t.Errorf("defaults %+v", c)
 	}
-	if err := c.validate(); err != nil {
+	if err := c.Validate(); err != nil {
 		t.Errorf("defaults do not validate: %v", err)
 	}
 }
 
 // parseGPIO reads a config file's text over the defaults, as config.go does.
-func parseGPIO(text string) (gpioConfig, error) {
+func parseGPIO(text string) (Config, error) {
 	var file struct {
-		GPIO gpioConfig `yaml:"gpio"`
+		GPIO Config `yaml:"gpio"`
 	}
-	file.GPIO = defaultGPIO()
+	file.GPIO = Default()
 	dec := yaml.NewDecoder(strings.NewReader(text))
 	dec.KnownFields(true)
 	if err := dec.Decode(&file); err != nil {
 		return file.GPIO, err
 	}
-	return file.GPIO, file.GPIO.validate()
+	return file.GPIO, file.GPIO.Validate()
 }
 
 func TestGPIOConfigFile(t *testing.T) {
 	tests := []struct {
 		name, yaml string
-		check      func(gpioConfig) bool
+		check      func(Config) bool
 	}{
 		{"the WIRING.md snippet", `
 gpio:
@@ -100,20 +99,20 @@ gpio:
     incall:  {pin: GPIO24, active_low: false}
     ready:   {pin: GPIO25, active_low: false}
   relay: {pin: GPIO18, active_low: false, pulse: 3s}
-`, func(c gpioConfig) bool {
+`, func(c Config) bool {
 			return len(c.parts()) == 7 && c.Buttons.Call.Pull == "up" && c.Relay.Pulse == 3*time.Second
 		}},
-		{"one key keeps the other defaults", "gpio:\n  buttons:\n    call: {pin: GPIO5}\n", func(c gpioConfig) bool {
+		{"one key keeps the other defaults", "gpio:\n  buttons:\n    call: {pin: GPIO5}\n", func(c Config) bool {
 			return c.Buttons.Call.Pin == "GPIO5" && c.Buttons.Call.ActiveLow && c.Buttons.Answer.Pin == "GPIO27" && c.Relay.Pin == "GPIO18"
 		}},
-		{"none leaves a part out", "gpio:\n  relay: {pin: none}\n  leds:\n    incall: {pin: \"\"}\n", func(c gpioConfig) bool {
+		{"none leaves a part out", "gpio:\n  relay: {pin: none}\n  leds:\n    incall: {pin: \"\"}\n", func(c Config) bool {
 			return len(c.parts()) == 5
 		}},
-		{"durations", "gpio:\n  debounce: 50ms\n  relay: {pulse: 1.5s}\n", func(c gpioConfig) bool {
+		{"durations", "gpio:\n  debounce: 50ms\n  relay: {pulse: 1.5s}\n", func(c Config) bool {
 			return c.Debounce == 50*time.Millisecond && c.Relay.Pulse == 1500*time.Millisecond
 		}},
-		{"active high button, pull down", "gpio:\n  buttons:\n    answer: {active_low: false, pull: down}\n", func(c gpioConfig) bool {
-			b := buttonConfig(c, "buttons.answer")
+		{"active high button, pull down", "gpio:\n  buttons:\n    answer: {active_low: false, pull: down}\n", func(c Config) bool {
+			b := c.buttonConfig(&c.Buttons.Answer)
 			return b.ActiveHigh && b.Pull == pgpio.PullDown
 		}},
 	}
@@ -152,7 +151,7 @@ func TestGPIOConfigErrors(t *testing.T) {
 func TestOpenPanelReal(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		ls := newFakeLines(piPins...)
-		p, err := openPanelWith(t.Context(), defaultGPIO(), nil, ls)
+		p, err := openWith(t.Context(), Default(), nil, ls)
 		if err != nil {
 			t.Fatalf("openPanel: %v", err)
 		}
@@ -206,11 +205,11 @@ func TestOpenPanelReal(t *testing.T) {
 
 func TestOpenPanelPolarity(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		cfg := defaultGPIO()
+		cfg := Default()
 		cfg.LEDs.Ready.ActiveLow = true
 		cfg.Relay.ActiveLow = true
 		ls := newFakeLines(piPins...)
-		p, err := openPanelWith(t.Context(), cfg, nil, ls)
+		p, err := openWith(t.Context(), cfg, nil, ls)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -227,11 +226,11 @@ func TestOpenPanelPolarity(t *testing.T) {
 
 func TestOpenPanelAbsentParts(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		cfg := defaultGPIO()
+		cfg := Default()
 		cfg.Buttons.Hangup.Pin = ""
 		cfg.LEDs.InCall.Pin = "none"
 		cfg.Relay.Pin = ""
-		p, err := openPanelWith(t.Context(), cfg, nil, newFakeLines(piPins...))
+		p, err := openWith(t.Context(), cfg, nil, newFakeLines(piPins...))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -248,11 +247,11 @@ func TestOpenPanelAbsentParts(t *testing.T) {
 
 func TestOpenPanelMissingPin(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		cfg := defaultGPIO()
+		cfg := Default()
 		cfg.Mode = "real"
 		cfg.LEDs.Ready.Pin = "GPIO99"
 		ls := newFakeLines(piPins...)
-		_, err := openPanelWith(t.Context(), cfg, nil, ls)
+		_, err := openWith(t.Context(), cfg, nil, ls)
 		if err == nil || !strings.Contains(err.Error(), "leds.ready") || !strings.Contains(err.Error(), "GPIO99") {
 			t.Fatalf("openPanel with GPIO99: %v, want an error naming leds.ready and GPIO99", err)
 		}
@@ -283,12 +282,12 @@ func TestOpenPanelModes(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				cfg := defaultGPIO()
+				cfg := Default()
 				cfg.Mode = tt.mode
 				ls := newFakeLines(tt.lines...)
 				ls.model = tt.model
 				var logs bytes.Buffer
-				p, err := openPanelWith(t.Context(), cfg, slog.New(slog.NewTextHandler(&logs, nil)), ls)
+				p, err := openWith(t.Context(), cfg, slog.New(slog.NewTextHandler(&logs, nil)), ls)
 				if tt.want == "error" {
 					if err == nil {
 						p.Close()
@@ -325,9 +324,9 @@ func TestOpenPanelModes(t *testing.T) {
 // to device.
 func TestOpenPanelSim(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		cfg := defaultGPIO()
+		cfg := Default()
 		cfg.Mode = "sim"
-		p, err := openPanelWith(context.Background(), cfg, nil, newFakeLines())
+		p, err := openWith(context.Background(), cfg, nil, newFakeLines())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -354,23 +353,4 @@ func TestOpenPanelSim(t *testing.T) {
 			t.Errorf("GET /api/panel = %s, want %s", got, want)
 		}
 	})
-}
-
-// intercomd reaches GPIO through periph's /dev/gpiochip driver alone: the
-// bcm283x driver that periph.io/x/host/v3 pulls in writes BCM283x registers
-// through /dev/gpiomem or /dev/mem, which on a Pi 5 are not GPIO at all.
-func TestNoMemoryMappedGPIO(t *testing.T) {
-	for _, goarch := range []string{"arm64", "arm"} {
-		cmd := exec.Command("go", "list", "-deps", ".")
-		cmd.Env = append(cmd.Environ(), "GOOS=linux", "GOARCH="+goarch, "CGO_ENABLED=1")
-		out, err := cmd.Output()
-		if err != nil {
-			t.Fatalf("go list -deps (%s): %v", goarch, err)
-		}
-		for _, banned := range []string{"periph.io/x/host/v3/bcm283x", "periph.io/x/host/v3/pmem", "periph.io/x/host/v3/sysfs"} {
-			if bytes.Contains(out, []byte(banned+"\n")) {
-				t.Errorf("intercomd (%s) imports %s; use only periph.io/x/host/v3/gpioioctl", goarch, banned)
-			}
-		}
-	}
 }
