@@ -104,10 +104,6 @@ func NewTab(t testing.TB, ctx context.Context) context.Context {
 	return tab
 }
 
-// Browser opens a second, independent browser (its own profile), for tests
-// that need two users who share no cookies.
-func Browser(t testing.TB, opts ...Option) context.Context { return Start(t, opts...) }
-
 // WaitJS polls a JavaScript expression until it is true or ctx ends. The
 // error names the expression so a failing test says what it waited for.
 func WaitJS(ctx context.Context, expr string) error {
