@@ -16,6 +16,7 @@ import (
 	"github.com/intercomd/intercomd/device"
 	"github.com/intercomd/intercomd/gpio/panel"
 	"github.com/intercomd/intercomd/hub"
+	"github.com/intercomd/intercomd/lograte"
 	"github.com/intercomd/intercomd/media"
 	"github.com/intercomd/intercomd/mqtt"
 	"github.com/intercomd/intercomd/web"
@@ -196,6 +197,9 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, ready func(addr st
 	// the deferred closes release the devices.
 	cancel()
 	wg.Wait()
+	if h, ok := log.Handler().(*lograte.Handler); ok {
+		h.Flush(context.Background()) // the last counts of lines held back
+	}
 	log.Info("stopped")
 	return err2
 }
