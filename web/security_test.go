@@ -532,3 +532,32 @@ func TestSafeModeDamagedCert(t *testing.T) {
 type writerFunc func([]byte) (int, error)
 
 func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
+
+// TestDeadlinesSpareLongAnswers: the body deadline must not end a request
+// whose body is read (a login waiting for the hash) or that has none (the
+// panel's event feed): net/http cancels a request's context when a read
+// deadline passes.
+func TestDeadlinesSpareLongAnswers(t *testing.T) {
+	const body = 100 * time.Millisecond
+	ended := make(chan string, 2)
+	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.ReadAll(r.Body)
+		select {
+		case <-r.Context().Done():
+			ended <- r.Method + " cancelled"
+		case <-time.After(10 * body):
+			ended <- r.Method + " lived"
+		}
+	})
+	ss := startSecure(t, testPassword, func(c *Config) {
+		c.BodyTimeout = body
+		c.Handlers = map[string]http.Handler{"/api/long": handler}
+	})
+	cookie := ss.login(t, testPassword)
+	for m, b := range map[string]string{"GET": "", "POST": "{}"} {
+		resp, _ := ss.do(t, m, "/api/long", b, "Cookie", cookie, "Origin", ss.base)
+		if got := <-ended; got != m+" lived" {
+			t.Errorf("%s /api/long with a body deadline of %v: %s (status %d), want it to live", m, body, got, resp.StatusCode)
+		}
+	}
+}

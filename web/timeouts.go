@@ -1,6 +1,7 @@
 package web
 
 import (
+	"io"
 	"net/http"
 	"time"
 )
@@ -24,19 +25,40 @@ const (
 )
 
 // limitRequests gives every request but a WebSocket upgrade a deadline for
-// its body and its answer and bounds its body's size. An upgrade keeps the
-// connection for as long as the hub wants it: its handshake is bounded by
-// the upgrader, the socket by the hub's own pings.
+// its body and its answer and bounds its body's size. The body's deadline
+// ends when the body has been read: net/http cancels a request's context
+// when a read deadline passes, and a login waiting for the hash or the
+// panel's event feed must not end with it. A handler meant to answer for
+// longer than writeTimeout clears the write deadline (gpio/sim's feed
+// does). An upgrade keeps the connection for as long as the hub wants it:
+// its handshake is bounded by the upgrader, the socket by the hub.
 func limitRequests(next http.Handler, bodyTimeout time.Duration) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Header.Get("Upgrade") == "" {
 			rc := http.NewResponseController(w)
-			now := time.Now()
 			// Not every ResponseWriter (httptest's) has deadlines.
-			_ = rc.SetReadDeadline(now.Add(bodyTimeout))
-			_ = rc.SetWriteDeadline(now.Add(writeTimeout))
-			r.Body = http.MaxBytesReader(w, r.Body, maxBodyBytes)
+			_ = rc.SetWriteDeadline(time.Now().Add(writeTimeout))
+			if r.Body != nil && r.Body != http.NoBody {
+				_ = rc.SetReadDeadline(time.Now().Add(bodyTimeout))
+				r.Body = &deadlineBody{ReadCloser: http.MaxBytesReader(w, r.Body, maxBodyBytes), rc: rc}
+			}
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// deadlineBody lifts the body's read deadline once the body is read.
+type deadlineBody struct {
+	io.ReadCloser
+	rc   *http.ResponseController
+	done bool
+}
+
+func (b *deadlineBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err == io.EOF && !b.done {
+		b.done = true
+		_ = b.rc.SetReadDeadline(time.Time{})
+	}
+	return n, err
 }
