@@ -38,6 +38,9 @@ type config struct {
 	PushContact    string `yaml:"push_contact"`
 	PushAllowLocal bool   `yaml:"push_allow_local"`
 
+	HistoryDays  int `yaml:"history_days"`
+	HistoryMaxMB int `yaml:"history_max_mb"`
+
 	Camera       string   `yaml:"camera"`
 	Mic          string   `yaml:"mic"`
 	Speaker      string   `yaml:"speaker"`
@@ -64,6 +67,8 @@ func defaults() config {
 		Answer:        "auto",
 		AnswerTimeout: 30 * time.Second,
 		RingTimeout:   30 * time.Second,
+		HistoryDays:   90,
+		HistoryMaxMB:  1024,
 		Camera:        "auto",
 		Mic:           "auto",
 		Speaker:       "auto",
@@ -199,6 +204,9 @@ func (c config) validate() error {
 	}
 	if err := c.MQTT.validate(c); err != nil {
 		return err
+	}
+	if c.HistoryDays < 0 || c.HistoryMaxMB < 0 {
+		return errors.New("config: history_days and history_max_mb must not be negative (0 turns the history off)")
 	}
 	return c.GPIO.Validate()
 }

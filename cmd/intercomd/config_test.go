@@ -39,6 +39,10 @@ func TestLoadConfig(t *testing.T) {
 		{"unknown key", []string{"-config", file("answr: auto\n")}, nil, "field answr not found"},
 		{"bad answer", []string{"-config", file("answer: maybe\n")}, nil, "answer must be auto or button"},
 		{"bad duration", []string{"-config", file("ring_timeout: soon\n")}, nil, "line 1: cannot unmarshal !!str `soon`"},
+		{"history limits", []string{"-config", file("history_days: 7\nhistory_max_mb: 200\n")}, func(c config) bool {
+			return c.HistoryDays == 7 && c.HistoryMaxMB == 200
+		}, ""},
+		{"negative history", []string{"-config", file("history_days: -1\n")}, nil, "history_days and history_max_mb must not be negative"},
 		{"missing file", []string{"-config", "/nonexistent/intercomd.yaml"}, nil, "read config"},
 		{"bad size", []string{"-config", file("fps: 0\n")}, nil, "must be positive"},
 		{"no-auth off loopback", []string{"-listen", ":8443", "-no-auth"}, nil, "-no-auth (no_auth) is refused on :8443"},

@@ -15,6 +15,7 @@ import (
 	"github.com/intercomd/intercomd/cmd/intercomd/setpassword"
 	"github.com/intercomd/intercomd/device"
 	"github.com/intercomd/intercomd/gpio/panel"
+	"github.com/intercomd/intercomd/history"
 	"github.com/intercomd/intercomd/hub"
 	"github.com/intercomd/intercomd/lograte"
 	"github.com/intercomd/intercomd/media"
@@ -92,7 +93,8 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, ready func(addr st
 	// MQTT watches the door, and drives it: made after it, called (by
 	// the door's Run) only after that.
 	var mq *mqtt.Client
-	var observers []func(device.Event)
+	hist := openHistory(cfg, m, log)
+	observers := hist.observers()
 	if cfg.MQTT.Enabled {
 		observers = append(observers, func(e device.Event) { mq.Observe(e) })
 	}
@@ -137,6 +139,10 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, ready func(addr st
 		handlers["/api/push"] = pusher.Handler()
 		handlers["/api/push/"] = pusher.Handler()
 	}
+	api := history.NewHandler(hist.store, m, log)
+	for _, pattern := range api.Patterns() {
+		handlers[pattern] = api
+	}
 	srv, err := web.New(web.Config{
 		Listen: cfg.Listen, Listener: lns.web, RedirectListener: lns.redirect, AllowOrigins: cfg.AllowOrigins, Version: version,
 		Handlers: handlers, StateDir: cfg.StateDir, NoAuth: cfg.NoAuth,
@@ -158,7 +164,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, ready func(addr st
 	}
 
 	var wg sync.WaitGroup
-	errs := make(chan error, 9)
+	errs := make(chan error, 10)
 	start := func(name string, f func(context.Context) error) {
 		wg.Add(1)
 		go func() {
@@ -173,6 +179,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, ready func(addr st
 	if pusher != nil {
 		start("push", pusher.Run)
 	}
+	start("history", hist.run)
 	if mq != nil {
 		start("mqtt", mq.Run)
 	} else if cfg.MQTT.Broker != "" {
