@@ -247,3 +247,19 @@ func (s *syncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+// getJSON decodes the answer to GET path into v.
+func (d *intercom) getJSON(path string, v any) {
+	d.t.Helper()
+	res, err := http.Get(d.url + path)
+	if err != nil {
+		d.t.Fatalf("GET %s: %v", path, err)
+	}
+	defer res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		d.t.Fatalf("GET %s: %s", path, res.Status)
+	}
+	if err := json.NewDecoder(res.Body).Decode(v); err != nil {
+		d.t.Fatalf("GET %s: %v", path, err)
+	}
+}

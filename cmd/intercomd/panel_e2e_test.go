@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -63,6 +64,32 @@ func TestOpenDoor(t *testing.T) {
 	d.waitPanel(func(p panelState) bool { return p.Relay == "open" }, "the relay released after its pulse")
 	if !strings.Contains(d.logs.String(), "door opened") || !strings.Contains(d.logs.String(), "by=alice") {
 		t.Fatal("the opening was not logged with who opened it")
+	}
+	// The history has alice's look, with who opened, and the opening, each
+	// with its picture; the stranger's request left nothing.
+	var page struct {
+		Events []struct {
+			ID                      int64
+			Kind, Peer, Via, Opened string
+			Picture                 bool
+			Ref                     int64
+		}
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for d.getJSON("/api/events", &page); len(page.Events) < 2 && time.Now().Before(deadline); d.getJSON("/api/events", &page) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if len(page.Events) != 2 {
+		t.Fatalf("history = %+v, want the opening and alice's look", page.Events)
+	}
+	open, look := page.Events[0], page.Events[1]
+	if open.Kind != "open" || open.Peer != "alice" || open.Via != "call" || open.Ref != look.ID || !open.Picture ||
+		look.Kind != "look" || look.Peer != "alice" || look.Opened != "alice" || !look.Picture {
+		t.Errorf("history = %+v, want alice's look in which she opened, and the opening", page.Events)
+	}
+	res, err := http.Get(fmt.Sprintf("%s/api/events/%d/picture.jpg", d.url, open.ID))
+	if err != nil || res.StatusCode != 200 || res.Header.Get("Content-Type") != "image/jpeg" {
+		t.Errorf("opening's picture: %v %v", res, err)
 	}
 }
 
