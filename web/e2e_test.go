@@ -24,6 +24,10 @@ import (
 	"github.com/intercomd/intercomd/internal/chromiumtest"
 
 	"github.com/intercomd/intercomd/wire"
+
+	"github.com/intercomd/intercomd/health"
+
+	"github.com/intercomd/intercomd/device"
 )
 
 // tapHub is the real hub, plus a record of the sockets handed to it, so a
@@ -173,8 +177,8 @@ func (p *page) evalBool(expr string) bool {
 // these machines), so they run in order.
 func TestBrowserCall(t *testing.T) {
 	tap := &tapHub{Hub: startHub(t)}
-	s, err := New(Config{Version: "e2e", NoAuth: true, Status: func() map[string]any {
-		return map[string]any{"device": map[string]any{"name": "door", "state": "idle"}}
+	s, err := New(Config{Version: "e2e", NoAuth: true, Status: func() health.Report {
+		return health.Report{Device: device.Status{Name: "door", State: "idle"}}
 	}}, testLog(t), tap)
 	if err != nil {
 		t.Fatal(err)

@@ -3,19 +3,19 @@ package web
 import (
 	"encoding/json"
 	"net/http"
+
+	"github.com/intercomd/intercomd/health"
 )
 
-// healthz answers {"version", "users", ...Status()} as JSON. The core fields
-// win over Status fields of the same name.
+// healthz answers the health.Report of Status, with the server's own
+// version and user count.
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
-	out := map[string]any{}
+	var out health.Report
 	if s.cfg.Status != nil {
-		for k, v := range s.cfg.Status() {
-			out[k] = v
-		}
+		out = s.cfg.Status()
 	}
-	out["version"] = s.cfg.Version
-	out["users"] = s.hub.Users()
+	out.Version = s.cfg.Version
+	out.Users = s.hub.Users()
 	b, err := json.Marshal(out)
 	if err != nil {
 		s.log.Error("healthz", "err", err)

@@ -19,6 +19,8 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/intercomd/intercomd/health"
 )
 
 // Config is what the server needs from main.
@@ -31,9 +33,10 @@ type Config struct {
 	AllowOrigins []string
 	// Version is reported by /healthz.
 	Version string
-	// Status, if set, adds fields to /healthz (e.g. "device": {...}). It is
-	// called once per request and must be safe for concurrent use.
-	Status func() map[string]any
+	// Status, if set, fills /healthz (the door, the panel, media); the
+	// server sets Version and Users. It is called once per request and must
+	// be safe for concurrent use.
+	Status func() health.Report
 	// Handlers are extra routes mounted as given, in http.ServeMux pattern
 	// syntax (e.g. "/api/panel" and "/api/panel/"). They need a session
 	// like every route but the login.

@@ -17,6 +17,10 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/intercomd/intercomd/hub"
+
+	"github.com/intercomd/intercomd/health"
+
+	"github.com/intercomd/intercomd/device"
 )
 
 var _ Hub = (*hub.Hub)(nil)
@@ -169,8 +173,8 @@ func TestUpgradeReachesHub(t *testing.T) {
 func TestHealthz(t *testing.T) {
 	srv, _ := newTestServer(t, Config{
 		Version: "1.2.3",
-		Status: func() map[string]any {
-			return map[string]any{"device": map[string]any{"name": "door", "state": "idle"}, "version": "not me"}
+		Status: func() health.Report {
+			return health.Report{Device: device.Status{Name: "door", State: "idle"}, Version: "not me"}
 		},
 	})
 	c, _ := dial(t, wsURL(srv, "/ws"), "")

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -16,6 +15,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/intercomd/intercomd/health"
 )
 
 // daemonConfig is how a benchmark runs intercomd: always on loopback with
@@ -121,26 +122,9 @@ func freePort() (int, error) {
 // wsURL is the hub's WebSocket.
 func (d *daemon) wsURL() string { return "ws" + strings.TrimPrefix(d.url, "http") + "/ws" }
 
-type health struct {
-	Users  int `json:"users"`
-	Device struct {
-		State      string `json:"state"`
-		Registered bool   `json:"registered"`
-	} `json:"device"`
-}
-
-func (d *daemon) health() (health, error) {
-	var h health
-	c := http.Client{Timeout: 5 * time.Second}
-	resp, err := c.Get(d.url + "/healthz")
-	if err != nil {
-		return h, err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return h, fmt.Errorf("GET /healthz: %s", resp.Status)
-	}
-	return h, json.NewDecoder(resp.Body).Decode(&h)
+func (d *daemon) health() (health.Report, error) {
+	c := &http.Client{Timeout: 5 * time.Second}
+	return health.Get(context.Background(), c, d.url)
 }
 
 // waitState polls /healthz until the door is in state.

@@ -6,6 +6,8 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/intercomd/intercomd/internal/chromiumtest"
+
+	"github.com/intercomd/intercomd/health"
 )
 
 // A resident calls the door from our client: the door answers by itself, the
@@ -18,10 +20,10 @@ func TestBrowserCallsDoor(t *testing.T) {
 
 	alice.click(`button[data-call="door"]`)
 	alice.wait(`document.body.dataset.state === "incall"`)
-	d.waitHealth(func(h health) bool { return h.Device.State == "incall" && h.Device.Peer == "alice" }, "the door in a call with alice")
+	d.waitHealth(func(h health.Report) bool { return h.Device.State == "incall" && h.Device.Peer == "alice" }, "the door in a call with alice")
 	alice.waitVideo(640, 480)
 	alice.waitAudio()
-	d.waitHealth(func(h health) bool { return h.Media.Speaker.NonSilent > 0 }, "the resident's voice at the door's speaker")
+	d.waitHealth(func(h health.Report) bool { return h.Media.Speaker.NonSilent > 0 }, "the resident's voice at the door's speaker")
 	d.waitPanel(func(p panelState) bool { return p.LEDs["incall"] == "on" && p.LEDs["ringing"] == "off" }, "the in-call light on")
 
 	alice.click(`#hangup`)
@@ -46,10 +48,10 @@ func TestDoorCallsBrowsers(t *testing.T) {
 	bob.click(`#answer`)
 	bob.wait(`document.body.dataset.state === "incall"`)
 	alice.wait(`document.body.dataset.state === "idle"`)
-	d.waitHealth(func(h health) bool { return h.Device.State == "incall" && h.Device.Peer == "bob" }, "the door in a call with bob")
+	d.waitHealth(func(h health.Report) bool { return h.Device.State == "incall" && h.Device.Peer == "bob" }, "the door in a call with bob")
 	bob.waitVideo(640, 480)
 	bob.waitAudio()
-	d.waitHealth(func(h health) bool { return h.Media.Speaker.NonSilent > 0 }, "bob's voice at the door's speaker")
+	d.waitHealth(func(h health.Report) bool { return h.Media.Speaker.NonSilent > 0 }, "bob's voice at the door's speaker")
 
 	d.press("hangup")
 	bob.wait(`document.body.dataset.state === "idle"`)
@@ -64,7 +66,7 @@ func TestDoorBusy(t *testing.T) {
 	bob := openPage(t, browser, d, "bob")
 
 	alice.click(`button[data-call="door"]`)
-	d.waitHealth(func(h health) bool { return h.Device.Peer == "alice" }, "the door in a call with alice")
+	d.waitHealth(func(h health.Report) bool { return h.Device.Peer == "alice" }, "the door in a call with alice")
 	bob.click(`button[data-call="door"]`)
 	bob.wait(`document.body.dataset.state === "idle" && /busy/i.test(window.intercom.notice)`)
 	alice.wait(`document.body.dataset.state === "incall"`)

@@ -17,6 +17,8 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/intercomd/intercomd/internal/chromiumtest"
+
+	"github.com/intercomd/intercomd/health"
 )
 
 // intercom is a whole intercomd started in-process on a loopback port, with
@@ -69,45 +71,20 @@ func startDaemon(t testing.TB, yaml string, args ...string) *intercom {
 			t.Logf("intercomd log:\n%s", d.logs)
 		}
 	})
-	d.waitHealth(func(h health) bool { return h.Device.Registered }, "the door registered")
+	d.waitHealth(func(h health.Report) bool { return h.Device.Registered }, "the door registered")
 	return d
 }
 
-type health struct {
-	Users  int `json:"users"`
-	Device struct {
-		Name       string `json:"name"`
-		State      string `json:"state"`
-		Peer       string `json:"peer"`
-		Registered bool   `json:"registered"`
-	} `json:"device"`
-	Media struct {
-		Sources map[string]string `json:"sources"`
-		Speaker struct {
-			Samples   int64 `json:"samples"`
-			NonSilent int64 `json:"nonsilent"`
-		} `json:"speaker"`
-	} `json:"media"`
-}
-
-func (d *intercom) health() (health, error) {
-	var h health
-	resp, err := http.Get(d.url + "/healthz")
-	if err != nil {
-		return h, err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return h, fmt.Errorf("GET /healthz: %s", resp.Status)
-	}
-	return h, json.NewDecoder(resp.Body).Decode(&h)
+// health reads the daemon's /healthz.
+func (d *intercom) health() (health.Report, error) {
+	return health.Get(context.Background(), http.DefaultClient, d.url)
 }
 
 // waitHealth polls /healthz until ok holds; what names the condition.
-func (d *intercom) waitHealth(ok func(health) bool, what string) health {
+func (d *intercom) waitHealth(ok func(health.Report) bool, what string) health.Report {
 	d.t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
-	var last health
+	var last health.Report
 	var err error
 	for time.Now().Before(deadline) {
 		if last, err = d.health(); err == nil && ok(last) {
@@ -121,7 +98,7 @@ func (d *intercom) waitHealth(ok func(health) bool, what string) health {
 
 func (d *intercom) doorState(want string) {
 	d.t.Helper()
-	d.waitHealth(func(h health) bool { return h.Device.State == want }, "door state "+want)
+	d.waitHealth(func(h health.Report) bool { return h.Device.State == want }, "door state "+want)
 }
 
 type panelState struct {

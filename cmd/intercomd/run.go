@@ -21,6 +21,8 @@ import (
 	"github.com/intercomd/intercomd/media"
 	"github.com/intercomd/intercomd/mqtt"
 	"github.com/intercomd/intercomd/web"
+
+	"github.com/intercomd/intercomd/health"
 )
 
 // run is the whole daemon: it parses args, starts every part and returns when
@@ -147,14 +149,14 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, ready func(addr st
 		Listen: cfg.Listen, Listener: lns.web, RedirectListener: lns.redirect, AllowOrigins: cfg.AllowOrigins, Version: version,
 		Handlers: handlers, StateDir: cfg.StateDir, NoAuth: cfg.NoAuth,
 		TLSCert: cfg.TLSCert, TLSKey: cfg.TLSKey, HTTPRedirect: cfg.HTTPRedirect,
-		Status: func() map[string]any {
+		Status: func() health.Report {
 			sp := m.Speaker()
-			return map[string]any{
-				"device": door.Status(),
-				"gpio":   p.Mode,
-				"media": map[string]any{
-					"sources": m.Sources(),
-					"speaker": map[string]int64{"samples": sp.Samples, "nonsilent": sp.NonSilent},
+			return health.Report{
+				Device: door.Status(),
+				GPIO:   p.Mode,
+				Media: health.Media{
+					Sources: m.Sources(),
+					Speaker: health.Speaker{Samples: sp.Samples, NonSilent: sp.NonSilent},
 				},
 			}
 		},

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"crypto/tls"
 	"encoding/json"
 	"errors"
@@ -18,6 +19,8 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/intercomd/intercomd/wire"
+
+	"github.com/intercomd/intercomd/health"
 )
 
 // text returns m's Text as a string when it is a JSON string.
@@ -100,45 +103,17 @@ func login(c *http.Client, base, password string) error {
 	return errors.New("login: unreachable")
 }
 
-// speakerStats is what intercomd says reached its speaker.
-type speakerStats struct {
-	Samples   int64 `json:"samples"`
-	NonSilent int64 `json:"nonsilent"`
-}
-
 // speaker returns the door's speaker counters from /healthz.
-func speaker(c *http.Client, base string) (speakerStats, error) {
-	var h struct {
-		Media struct {
-			Speaker speakerStats `json:"speaker"`
-		} `json:"media"`
-	}
-	resp, err := c.Get(base + "/healthz")
-	if err != nil {
-		return h.Media.Speaker, err
-	}
-	defer resp.Body.Close()
-	err = json.NewDecoder(resp.Body).Decode(&h)
+func speaker(c *http.Client, base string) (health.Speaker, error) {
+	h, err := health.Get(context.Background(), c, base)
 	return h.Media.Speaker, err
 }
 
 // healthz returns the door's state and capture sources from /healthz.
 func healthz(c *http.Client, base string) (state string, sources map[string]string, err error) {
-	resp, err := c.Get(base + "/healthz")
+	h, err := health.Get(context.Background(), c, base)
 	if err != nil {
 		return "", nil, err
-	}
-	defer resp.Body.Close()
-	var h struct {
-		Device struct {
-			State string `json:"state"`
-		} `json:"device"`
-		Media struct {
-			Sources map[string]string `json:"sources"`
-		} `json:"media"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&h); err != nil {
-		return "", nil, fmt.Errorf("healthz: %w", err)
 	}
 	return h.Device.State, h.Media.Sources, nil
 }
