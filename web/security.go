@@ -49,7 +49,7 @@ func newSecurity(cfg Config, log *slog.Logger) (*security, error) {
 		},
 		msgRate: orDefault(cfg.MsgsPerSecond, DefaultMsgsPerSecond),
 	}
-	loopback := listenIsLoopback(cfg.Listen)
+	loopback := LoopbackOnly(cfg.Listen)
 	var refuse *auth.Problem // safe mode: why login is refused
 	if cfg.NoAuth && !loopback {
 		return nil, fmt.Errorf("web: -no-auth turns the login off, so it is allowed only when every listen address is loopback, and %q is not: "+
@@ -114,28 +114,20 @@ func orDefault(v, def int) int {
 	return v
 }
 
-// listenIsLoopback reports whether every address of a listen spec
-// (host:port, or several joined by commas) is loopback. An empty host means
-// every interface; a name other than localhost is not trusted to resolve to
-// loopback.
-func listenIsLoopback(listen string) bool {
-	if strings.TrimSpace(listen) == "" {
+// LoopbackOnly reports whether the listen address (host:port) is reachable
+// only from this machine. An empty host means every interface; a name other
+// than localhost is not trusted to resolve to loopback. The whole program
+// uses this one rule (HTTPS, -no-auth, media's candidates).
+func LoopbackOnly(listen string) bool {
+	host, _, err := net.SplitHostPort(strings.TrimSpace(listen))
+	if err != nil {
 		return false
 	}
-	for _, a := range strings.Split(listen, ",") {
-		host, _, err := net.SplitHostPort(strings.TrimSpace(a))
-		if err != nil {
-			return false
-		}
-		if strings.EqualFold(host, "localhost") {
-			continue
-		}
-		ip, err := netip.ParseAddr(host)
-		if err != nil || !ip.Unmap().IsLoopback() {
-			return false
-		}
+	if strings.EqualFold(host, "localhost") {
+		return true
 	}
-	return true
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.Unmap().IsLoopback()
 }
 
 // wrap puts the login (or the loopback-only guard) and the socket throttle

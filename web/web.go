@@ -23,6 +23,10 @@ import (
 	"github.com/intercomd/intercomd/health"
 )
 
+// DefaultListen is where intercomd listens unless told otherwise: this
+// machine only, over plain HTTP.
+const DefaultListen = "localhost:8080"
+
 // Config is what the server needs from main.
 type Config struct {
 	// Listen is the TCP address, e.g. "localhost:8080" (the default);
@@ -110,7 +114,7 @@ func New(cfg Config, log *slog.Logger, h Hub) (*Server, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	if cfg.Listen == "" {
-		cfg.Listen = "localhost:8080"
+		cfg.Listen = DefaultListen
 	}
 	static, err := loadStatic()
 	if err != nil {

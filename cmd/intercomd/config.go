@@ -12,6 +12,8 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/intercomd/intercomd/gpio/panel"
+
+	"github.com/intercomd/intercomd/web"
 )
 
 // config is everything a maker can set: the YAML file (-config) first, then
@@ -60,7 +62,7 @@ type config struct {
 // devices where real ones are missing, a simulated panel.
 func defaults() config {
 	return config{
-		Listen:        "localhost:8080",
+		Listen:        web.DefaultListen,
 		StateDir:      "/var/lib/intercomd",
 		LogLevel:      "info",
 		Name:          "door",
@@ -184,7 +186,7 @@ func (c config) validate() error {
 	default:
 		return fmt.Errorf("config: answer must be auto or button, not %q", c.Answer)
 	}
-	if c.NoAuth && !loopbackOnly(c.Listen) {
+	if c.NoAuth && !web.LoopbackOnly(c.Listen) {
 		return fmt.Errorf("config: -no-auth (no_auth) is refused on %s: without login anyone on the network could watch the door; listen on localhost or set a password (intercomd set-password)", c.Listen)
 	}
 	if c.Name == "" {

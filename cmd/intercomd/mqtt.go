@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/intercomd/intercomd/mqtt"
+
+	"github.com/intercomd/intercomd/web"
 )
 
 // mqttConfig is the mqtt section of the YAML file: the broker Home Assistant
@@ -34,7 +36,7 @@ func (c config) mqttClient() mqtt.Config {
 	m := c.MQTT
 	url := m.ConfigURL
 	if url == "" {
-		url = webURL(c.Listen, c.TLSCert != "" || !loopbackOnly(c.Listen))
+		url = webURL(c.Listen, c.TLSCert != "" || !web.LoopbackOnly(c.Listen))
 	}
 	return mqtt.Config{
 		Broker: m.Broker, CAFile: m.CA, CertFile: m.ClientCert, KeyFile: m.ClientKey,

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"sync"
@@ -79,7 +78,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, ready func(addr st
 		Camera: cfg.Camera, Mic: cfg.Mic, Speaker: cfg.Speaker,
 		Width: cfg.Width, Height: cfg.Height, FPS: cfg.FPS, VideoBitrate: cfg.VideoBitrate,
 		UDPPort: cfg.MediaPort, Advertise: cfg.Advertise, ICEServers: cfg.ICEServers,
-		Loopback: loopbackOnly(cfg.Listen),
+		Loopback: web.LoopbackOnly(cfg.Listen),
 	}, log)
 	if err != nil {
 		return fmt.Errorf("media: %w", err)
@@ -211,19 +210,6 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, ready func(addr st
 	}
 	log.Info("stopped")
 	return err2
-}
-
-// loopbackOnly reports whether listen is reachable only from this machine.
-func loopbackOnly(listen string) bool {
-	host, _, err := net.SplitHostPort(listen)
-	if err != nil {
-		return false
-	}
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 func answerMode(s string) device.AnswerMode {
