@@ -8,6 +8,7 @@
 # systemd in a container (dist-systemd-test.sh).
 # Any problem stops it with a message and a non-zero status.
 set -euo pipefail
+. "$(dirname "$0")/emulate.sh"
 cd "$(dirname "$0")/.."
 build/deps.sh dist
 
@@ -136,10 +137,10 @@ check_deb() {
   # Under qemu-user: the version, the self-check on the packaged config.
   local run=("$qemu" -L "/usr/$triplet" "$bin")
   local out
-  out=$("${run[@]}" -version) || fail "$arch: intercomd -version failed under $qemu"
+  out=$(emulate "${run[@]}" -version) || fail "$arch: intercomd -version failed under $qemu"
   [ "$out" = "intercomd $version" ] || fail "$arch: -version printed '$out', want 'intercomd $version'"
   say "$arch: $out runs under $qemu"
-  if ! out=$("${run[@]}" -selfcheck -config "$root/etc/intercomd/intercomd.yaml" \
+  if ! out=$(emulate "${run[@]}" -selfcheck -config "$root/etc/intercomd/intercomd.yaml" \
       -camera test -mic test -speaker test -gpio none -state-dir "$tmp/state-$arch" 2>"$tmp/selfcheck-$arch.err"); then
     echo "$out"; cat "$tmp/selfcheck-$arch.err" >&2
     fail "$arch: intercomd -selfcheck on the packaged config failed under $qemu"
@@ -150,7 +151,7 @@ check_deb() {
   grep -q '^codec Opus *ok' <<< "$out" || fail "$arch: self-check did not encode Opus"
 
   # As systemd runs it (Type=notify): READY, a watchdog ping, SIGTERM.
-  out=$(python3 build/sdnotify.py 300 -- "${run[@]}" -listen 127.0.0.1:0 -no-auth \
+  out=$(EMULATE_TIMEOUT=360 emulate python3 build/sdnotify.py 300 -- "${run[@]}" -listen 127.0.0.1:0 -no-auth \
       -state-dir "$tmp/state-$arch" -camera test -mic test -speaker test -gpio none) ||
     fail "$arch: the systemd notify contract failed under $qemu (above)"
   say "$arch (emulated): $(tr '\n' ' ' <<< "$out")"

@@ -8,6 +8,7 @@
 #        build/dist.sh --version   prints the Debian version it would use.
 # VERSION=1.2.3 build/dist.sh   packages that version instead of the one git gives.
 set -euo pipefail
+. "$(dirname "$0")/emulate.sh"
 umask 022
 cd "$(dirname "$0")/.."
 
@@ -185,7 +186,7 @@ license_section() {
 # list (-h, run under qemu-user), so the page never lags the flags.
 write_manpage() {
   local arch=$1 bin=$2 opts=dist/build/$1/options.roff
-  "${RUN[@]}" "$bin" -h 2>&1 | awk '
+  emulate "${RUN[@]}" "$bin" -h 2>&1 | awk '
     function roff(s) { gsub(/\\/, "\\e", s); gsub(/-/, "\\-", s); return s }
     /^  -/ { sub(/^  -/, ""); n = split($0, w, " "); printf ".TP\n.B \\-%s", roff(w[1]); if (n > 1) printf " \\fI%s\\fR", roff(w[2]); printf "\n"; next }
     /^    \t/ { sub(/^    \t/, ""); print roff($0) }' > "$opts"
