@@ -83,7 +83,7 @@ check_deb() {
 -rw-r--r-- root/root ./usr/share/doc/intercomd/changelog.gz
 -rw-r--r-- root/root ./usr/share/doc/intercomd/copyright
 -rw-r--r-- root/root ./usr/share/man/man8/intercomd.8.gz" doc
-  for doc in INSTALL.md WIRING.md; do
+  for doc in INSTALL.md WIRING.md HOME-ASSISTANT.md; do
     if [ -f "docs/$doc" ]; then want_files+=$'\n'"-rw-r--r-- root/root ./usr/share/doc/intercomd/$doc"; fi
   done
   if [ "$arch" = arm64 ]; then want_files+=$'\n'"-rw-r--r-- root/root ./usr/share/lintian/overrides/intercomd"; fi

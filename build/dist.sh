@@ -160,6 +160,11 @@ write_copyright() {
         found=1
       done
       [ $found = 1 ] || die "module $mod@$ver has no LICENSE file: check its terms by hand"
+      if [ "$mod" = github.com/eclipse/paho.golang ]; then
+        # Dual-licensed EPL-2.0 or EDL-1.0 (BSD-3-Clause); its LICENSE holds
+        # the EPL, intercomd takes it under the EDL, whose text is here.
+        license_section "$mod $ver (edl-v10, the license intercomd uses it under)" "$dir/edl-v10"
+      fi
       if [ "$mod" = github.com/pion/mediadevices ]; then
         license_section "OpenH264 (statically linked through $mod)" "$dir/pkg/codec/openh264/LICENSE"
         license_section "Opus (statically linked through $mod)" "$dir/pkg/codec/opus/LICENSE"
@@ -208,7 +213,7 @@ package() {
   install -D -m 0644 build/debian/intercomd.yaml "$root/etc/intercomd/intercomd.yaml"
   install -d -m 0755 "$doc"
   local d
-  for d in docs/INSTALL.md docs/WIRING.md; do
+  for d in docs/INSTALL.md docs/WIRING.md docs/HOME-ASSISTANT.md; do
     if [ -f "$d" ]; then install -m 0644 "$d" "$doc/"; fi
   done
   write_copyright "$bin" "$doc/copyright"

@@ -55,7 +55,6 @@ type Client struct {
 
 	mu    sync.Mutex
 	state stateMessage // guarded by mu: the latest state, sent on every connection
-	down  bool         // guarded by mu: the connection is lost (logged once)
 	fails int          // guarded by mu: failed attempts since the last connection
 }
 
@@ -117,7 +116,8 @@ func (c *Client) Observe(e device.Event) {
 // Run keeps the connection up and serves it until ctx ends; then it marks
 // the door offline and disconnects.
 func (c *Client) Run(ctx context.Context) error {
-	c.setState(c.door.Status().State, c.door.Status().Peer)
+	st := c.door.Status()
+	c.setState(st.State, st.Peer)
 	// The connection outlives ctx by the few moments it takes to say offline.
 	cmCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	defer stop()
@@ -162,9 +162,6 @@ func (c *Client) pahoConfig() autopaho.ClientConfig {
 			}
 		},
 		OnConnectionDown: func() bool {
-			c.mu.Lock()
-			c.down = true
-			c.mu.Unlock()
 			c.log.Warn("mqtt: connection lost, reconnecting", "broker", c.url.String())
 			return true
 		},
@@ -215,7 +212,7 @@ func (c *Client) deliver(p *paho.Publish) {
 func (c *Client) onConnect(ctx context.Context, cm *autopaho.ConnectionManager) {
 	c.mu.Lock()
 	fails := c.fails
-	c.fails, c.down = 0, false
+	c.fails = 0
 	c.mu.Unlock()
 	c.log.Info("mqtt: connected", "broker", c.url.String(), "failed_attempts", fails)
 	sctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
