@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"errors"
 	"image/jpeg"
+	"os"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -101,4 +103,24 @@ func checkJPEG(t *testing.T, b []byte, w, h int) {
 	if c.Width != w || c.Height != h {
 		t.Errorf("JPEG is %dx%d, want %dx%d", c.Width, c.Height, w, h)
 	}
+}
+
+// BenchmarkSnapshot: from the request to both JPEGs, on an idle door with the
+// test pattern at 640x480; reports the median and the sizes.
+func BenchmarkSnapshot(b *testing.B) {
+	m := newTestMedia(b, Config{Mic: "none", Camera: os.Getenv("SNAPSHOT_CAMERA")})
+	var times []time.Duration
+	var full, thumb []byte
+	for b.Loop() {
+		start := time.Now()
+		var err error
+		if full, thumb, err = m.Snapshot(); err != nil {
+			b.Fatal(err)
+		}
+		times = append(times, time.Since(start))
+	}
+	slices.Sort(times)
+	b.ReportMetric(float64(times[len(times)/2].Microseconds())/1000, "median-ms")
+	b.ReportMetric(float64(len(full)), "full-bytes")
+	b.ReportMetric(float64(len(thumb)), "thumb-bytes")
 }
