@@ -135,6 +135,9 @@ func TestClockSource(t *testing.T) {
 	if got := m.Sources()["camera"]; got != descClock {
 		t.Errorf("Sources()[camera] = %q, want %q", got, descClock)
 	}
+	if m.StandIn("camera") {
+		t.Error("StandIn(camera) = true for the clock, want false: it is asked for by name, never a fallback")
+	}
 	var last time.Time
 	for i := range 5 {
 		before := time.Now()

@@ -324,6 +324,17 @@ func (m *Media) Sources() map[string]string {
 	return out
 }
 
+// StandIn reports whether a test stand-in (test pattern, test tone,
+// counting sink) stands behind the source key ("camera", "mic",
+// "speaker"): with "auto", no real device was found.
+func (m *Media) StandIn(key string) bool {
+	switch m.sources[key] {
+	case descTestPattern, descTestTone, descCountingSink:
+		return true
+	}
+	return false
+}
+
 // Speaker counts what reached the speaker.
 func (m *Media) Speaker() SpeakerStats {
 	if m.speaker == nil {

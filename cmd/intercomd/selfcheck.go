@@ -17,8 +17,6 @@ const checkFrames = 20
 
 // What media.Sources reports for its stand-ins (documented there): with
 // "auto", one of these means the real device is missing.
-var standIns = map[string]bool{"test pattern": true, "test tone": true, "counting sink": true}
-
 // selfcheck is intercomd -selfcheck, what a maker runs first on the Pi: it
 // encodes test frames with every codec of this build, then opens the camera,
 // the microphone, the speaker and the GPIO pins the config names, one line
@@ -111,7 +109,7 @@ func checkDevice(item, want string, mc media.Config, log *slog.Logger) (string, 
 	if err := m.Err(); err != nil {
 		return "", fmt.Errorf("%w (the door would use the %s)", err, desc)
 	}
-	if want == "auto" && standIns[desc] {
+	if want == "auto" && m.StandIn(key) {
 		return "", fmt.Errorf("no %s found (the door would use the %s)", item, desc)
 	}
 	return desc, nil
