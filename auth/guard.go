@@ -40,6 +40,17 @@ var publicPaths = map[string]bool{
 	"/icon.svg":             true,
 	"/favicon.ico":          true,
 	"/manifest.webmanifest": true, // browsers fetch it without cookies
+	// intercomd's certificate authority, for phones to trust (web serves
+	// them when it has one).
+	"/ca.crt":                 true,
+	"/ca.pem":                 true,
+	"/intercomd.mobileconfig": true,
+	// The app's icons: the manifest's, fetched for installing the app
+	// (and shown on the login page's tab).
+	"/icon-192.png":          true,
+	"/icon-512.png":          true,
+	"/icon-maskable-512.png": true,
+	"/apple-touch-icon.png":  true,
 }
 
 // sessionSweepEvery is how soon a logout elsewhere, an expiry or a new
@@ -57,6 +68,7 @@ type Guard struct {
 	log         *slog.Logger
 	secure      bool          // served over HTTPS: Secure, __Host- cookie
 	fingerprint func() string // of the TLS certificate; nil on plain HTTP
+	ownCA       bool          // fingerprint is intercomd's own CA's
 	pw          *passwords
 	sess        *sessions
 	devices     *devices
@@ -82,6 +94,9 @@ type Config struct {
 	// Fingerprint, if set, is the TLS certificate's fingerprint, shown on
 	// the login page so a resident can compare it.
 	Fingerprint func() string
+	// CA says Fingerprint is intercomd's own certificate authority's, which
+	// the login page offers for download.
+	CA bool
 	// Now is the clock; nil: time.Now.
 	Now func() time.Time
 	// Refuse, if set, refuses every login and setup and shows the
@@ -127,6 +142,7 @@ func New(cfg Config, log *slog.Logger) (*Guard, error) {
 		log:         log,
 		secure:      cfg.Secure,
 		fingerprint: cfg.Fingerprint,
+		ownCA:       cfg.CA,
 		pw:          pw,
 		sess:        sess,
 		devices:     dev,
@@ -294,6 +310,9 @@ type Status struct {
 	Setup       string `json:"setup,omitempty"`
 	HTTPS       bool   `json:"https"`
 	Fingerprint string `json:"fingerprint,omitempty"`
+	// CA: the fingerprint is intercomd's certificate authority's, offered
+	// at /ca.crt, /ca.pem and /intercomd.mobileconfig.
+	CA bool `json:"ca,omitempty"`
 	// Problem is set in safe mode: login is refused until it is fixed.
 	Problem *Problem `json:"problem,omitempty"`
 }
@@ -306,7 +325,7 @@ func (g *Guard) serveStatus(w http.ResponseWriter, r *http.Request) {
 	_, authed := g.session(r)
 	st := Status{Authenticated: authed, PasswordSet: g.pw.current() != "", HTTPS: g.secure}
 	if g.fingerprint != nil {
-		st.Fingerprint = g.fingerprint()
+		st.Fingerprint, st.CA = g.fingerprint(), g.ownCA
 	}
 	if st.Problem = g.problem(); st.Problem == nil && !st.PasswordSet {
 		st.Setup = g.setupMode(r)

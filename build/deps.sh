@@ -8,8 +8,9 @@ case "${1:-test}" in
   run) ;;
   # nftables and iproute2: the peer-loss test drops packets in a network
   # namespace of its own. cpio: build/cache-test.sh. mosquitto: the MQTT
-  # tests' broker.
-  test) want+=(chromium libvpx-dev nftables iproute2 cpio mosquitto) ;;
+  # tests' broker. libnss3-tools (certutil): Chromium trusts intercomd's CA
+  # through an NSS database.
+  test) want+=(chromium libvpx-dev nftables iproute2 cpio mosquitto libnss3-tools) ;;
   dist) want+=(gcc-aarch64-linux-gnu g++-aarch64-linux-gnu gcc-arm-linux-gnueabihf g++-arm-linux-gnueabihf
                libc6-dev-arm64-cross libc6-dev-armhf-cross qemu-user-static dpkg-dev lintian systemd python3 mmdebstrap systemd-container) ;;
   vm) want+=(qemu-system-x86 busybox-static cpio xz-utils zstd kmod make libelf1 ca-certificates) ;;

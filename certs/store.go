@@ -72,6 +72,7 @@ type Store struct {
 	log               *slog.Logger
 	certFile, keyFile string
 	now               func() time.Time
+	ca                *CA // issues the generated certificate; nil for a configured pair
 
 	mu          sync.Mutex // guards the fields below
 	cert        *tls.Certificate
@@ -104,6 +105,17 @@ func New(cfg Config, log *slog.Logger) (*Store, error) {
 		}
 		c.certFile = filepath.Join(cfg.StateDir, GeneratedCertFile)
 		c.keyFile = filepath.Join(cfg.StateDir, GeneratedKeyFile)
+		dns, ips := cfg.Hosts()
+		ca, made, err := LoadCA(cfg.StateDir, dns, ips, c.now())
+		if err != nil {
+			return nil, err
+		}
+		if made {
+			log.Info("made a certificate authority for this machine: install it on each phone (the login page has it)",
+				"file", filepath.Join(cfg.StateDir, caCertFile), "ca_fingerprint", ca.Fingerprint(),
+				"names", strings.Join(dns, ","), "addresses", fmt.Sprint(ips))
+		}
+		c.ca = ca
 		if err := c.ensureGenerated(cfg.StateDir, cfg.Hosts); err != nil {
 			return nil, err
 		}
@@ -147,7 +159,7 @@ func Ephemeral(hosts func() (dns []string, ips []net.IP), log *slog.Logger) (*St
 // a resident follows to compare fingerprints).
 func (c *Store) CertFile() string { return c.certFile }
 
-// ensureGenerated makes a new self-signed pair unless a usable one exists.
+// ensureGenerated issues a new pair from the CA unless a usable one exists.
 // An existing pair that does not load is an error, not a silent
 // replacement: a new certificate means a new fingerprint, and the resident
 // should know why.
@@ -160,18 +172,24 @@ func (c *Store) ensureGenerated(stateDir string, hosts func() (dns []string, ips
 		if err != nil {
 			return fmt.Errorf("%w (delete both files to make a new certificate)", err)
 		}
-		if c.now().Add(certRenewBefore).Before(cert.Leaf.NotAfter) {
+		why := c.reissue(cert.Leaf, hosts)
+		if why == "" {
 			return nil
 		}
-		c.log.Warn("generated certificate expires soon: making a new one", "not_after", cert.Leaf.NotAfter)
+		c.log.Warn("making a new certificate: "+why, "not_after", cert.Leaf.NotAfter)
 	case errors.Is(errC, fs.ErrNotExist) || errors.Is(errK, fs.ErrNotExist):
 	default:
 		return fmt.Errorf("tls: %w", errors.Join(errC, errK))
 	}
 	dns, ips := hosts()
-	certPEM, keyPEM, err := SelfSigned(dns, ips, c.now())
+	certPEM, keyPEM, dropped, err := c.ca.Issue(dns, ips, c.now())
 	if err != nil {
 		return err
+	}
+	if len(dropped) > 0 {
+		c.log.Warn("the certificate authority does not cover these names and addresses (it was made before they were this machine's); "+
+			"delete ca-cert.pem and ca-key.pem from the state directory to make one that does (every phone must then trust the new one)",
+			"left_out", strings.Join(dropped, ","))
 	}
 	if err := statefile.EnsureDir(stateDir); err != nil {
 		return err
@@ -184,7 +202,7 @@ func (c *Store) ensureGenerated(stateDir string, hosts func() (dns []string, ips
 	if err := statefile.WriteAtomic(c.certFile, certPEM, 0o644); err != nil {
 		return fmt.Errorf("tls: save certificate: %w", err)
 	}
-	c.log.Info("made a self-signed certificate", "file", c.certFile, "names", strings.Join(dns, ","), "addresses", fmt.Sprint(ips))
+	c.log.Info("issued the server certificate", "file", c.certFile, "names", strings.Join(dns, ","), "addresses", fmt.Sprint(ips))
 	return nil
 }
 

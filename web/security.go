@@ -55,7 +55,7 @@ func newSecurity(cfg Config, log *slog.Logger) (*security, error) {
 		return nil, fmt.Errorf("web: -no-auth turns the login off, so it is allowed only when every listen address is loopback, and %q is not: "+
 			"listen on localhost, or drop -no-auth and set a password with `intercomd set-password`", cfg.Listen)
 	}
-	if !loopback || cfg.TLSCert != "" || cfg.TLSKey != "" {
+	if !loopback || cfg.HTTPS || cfg.TLSCert != "" || cfg.TLSKey != "" {
 		if (cfg.TLSCert == "") != (cfg.TLSKey == "") {
 			return nil, errors.New("web: tls_cert and tls_key must be given together")
 		}
@@ -70,7 +70,11 @@ func newSecurity(cfg Config, log *slog.Logger) (*security, error) {
 			}
 		}
 		sec.certs = cs
-		log.Info("https", "fingerprint", cs.Fingerprint(), "certificate", cs.CertFile())
+		if ca := cs.CA(); ca != nil {
+			log.Info("https", "fingerprint", cs.Fingerprint(), "certificate", cs.CertFile(), "ca_fingerprint", ca.Fingerprint())
+		} else {
+			log.Info("https", "fingerprint", cs.Fingerprint(), "certificate", cs.CertFile())
+		}
 	} else if sec.redirect != "" {
 		return nil, errors.New("web: http_redirect needs HTTPS, which is on only when intercomd listens on a non-loopback address or has tls_cert and tls_key")
 	}
@@ -79,10 +83,15 @@ func newSecurity(cfg Config, log *slog.Logger) (*security, error) {
 	}
 	if !cfg.NoAuth {
 		var fp func() string
+		ownCA := false
 		if sec.certs != nil {
 			fp = sec.certs.Fingerprint
+			if ca := sec.certs.CA(); ca != nil {
+				// Residents compare and install the CA: show its fingerprint.
+				fp, ownCA = ca.Fingerprint, true
+			}
 		}
-		g, err := auth.New(auth.Config{StateDir: cfg.StateDir, Secure: sec.certs != nil, Fingerprint: fp, Refuse: refuse}, log)
+		g, err := auth.New(auth.Config{StateDir: cfg.StateDir, Secure: sec.certs != nil, Fingerprint: fp, CA: ownCA, Refuse: refuse}, log)
 		if err != nil {
 			return nil, fmt.Errorf("web: %w", err)
 		}

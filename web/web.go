@@ -52,6 +52,10 @@ type Config struct {
 	// TLSCert and TLSKey are a certificate and key (PEM files) to serve
 	// instead of the generated one; reloaded when they change.
 	TLSCert, TLSKey string
+	// HTTPS serves HTTPS on a loopback Listen too (it is on anyway for any
+	// other address): for a tunnel or a reverse proxy on the Pi, and for
+	// tests that need the certificate a phone sees.
+	HTTPS bool
 	// HTTPRedirect is an address (e.g. ":80") that redirects plain HTTP to
 	// HTTPS; "" for none.
 	HTTPRedirect string
@@ -158,6 +162,9 @@ func (s *Server) routes() (h http.Handler, err error) {
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.HandleFunc("/ws", s.serveWebSocket)
 	mux.HandleFunc("/", s.serveRoot)
+	if s.sec.certs != nil && s.sec.certs.CA() != nil {
+		serveCA(mux, s.sec.certs.CA())
+	}
 	// ServeMux panics on a malformed or conflicting pattern; that is bad
 	// configuration, so say so instead of crashing.
 	defer func() {

@@ -26,6 +26,7 @@ type config struct {
 	TLSCert      string   `yaml:"tls_cert"`
 	TLSKey       string   `yaml:"tls_key"`
 	HTTPRedirect string   `yaml:"http_redirect"`
+	HTTPS        bool     `yaml:"https"`
 	LogLevel     string   `yaml:"log_level"`
 
 	Name          string        `yaml:"name"`

@@ -4,19 +4,28 @@ import (
 	"log/slog"
 
 	"github.com/intercomd/intercomd/device"
+	"github.com/intercomd/intercomd/media"
 	"github.com/intercomd/intercomd/push"
 )
 
 // newPush starts nothing: it loads push's key and devices when push is on
 // (nil when it is off).
-func newPush(cfg config, log *slog.Logger) (*push.Service, error) {
+func newPush(cfg config, log *slog.Logger, m *media.Media) (*push.Service, error) {
 	if !cfg.Push {
 		return nil, nil
 	}
-	return push.New(push.Config{
+	pc := push.Config{
 		StateDir: cfg.StateDir, Contact: cfg.PushContact, AllowLocal: cfg.PushAllowLocal,
 		RingGroup: cfg.RingGroup, RingTimeout: cfg.RingTimeout,
-	}, log)
+	}
+	if cfg.Camera != "none" {
+		// The thumbnail (160 px wide) mostly fits the payload as it is.
+		pc.Snapshot = func() ([]byte, error) {
+			_, thumb, err := m.Snapshot()
+			return thumb, err
+		}
+	}
+	return push.New(pc, log)
 }
 
 // pushObserver turns the door's rings into notifications: the ring, then

@@ -103,6 +103,9 @@ func TestPushRingsWithNobodyOnline(t *testing.T) {
 		if m.Kind != "ring" || m.Call == 0 || p.Urgency != "high" || p.Topic == "" {
 			t.Fatalf("first push = %+v (urgency %q, topic %q), want a high-urgency ring with a topic", m, p.Urgency, p.Topic)
 		}
+		if !strings.HasPrefix(m.Image, "data:image/jpeg;base64,") {
+			t.Errorf("ring image = %.40q, want the visitor's picture inline", m.Image)
+		}
 		call = m.Call
 	}
 	d.doorState("idle")

@@ -99,7 +99,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, ready func(addr st
 	if cfg.MQTT.Enabled {
 		observers = append(observers, func(e device.Event) { mq.Observe(e) })
 	}
-	pusher, err := newPush(cfg, log)
+	pusher, err := newPush(cfg, log, m)
 	if err != nil {
 		return err
 	}
@@ -147,7 +147,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, ready func(addr st
 	srv, err := web.New(web.Config{
 		Listen: cfg.Listen, Listener: lns.web, RedirectListener: lns.redirect, AllowOrigins: cfg.AllowOrigins, Version: version,
 		Handlers: handlers, StateDir: cfg.StateDir, NoAuth: cfg.NoAuth,
-		TLSCert: cfg.TLSCert, TLSKey: cfg.TLSKey, HTTPRedirect: cfg.HTTPRedirect,
+		TLSCert: cfg.TLSCert, TLSKey: cfg.TLSKey, HTTPRedirect: cfg.HTTPRedirect, HTTPS: cfg.HTTPS,
 		Status: func() health.Report {
 			sp := m.Speaker()
 			return health.Report{

@@ -48,6 +48,7 @@ async function load() {
     return;
   }
   showFingerprint(st.fingerprint || '');
+  $('ca-steps').hidden = !st.ca;
   if (st.problem) {
     // Safe mode: a damaged password or certificate file; say what to run.
     $('safemode-what').textContent = st.problem.what;

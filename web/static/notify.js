@@ -1,0 +1,257 @@
+// notify.js: the installable app and the door's push notifications, as the
+// page sees them. It registers the service worker (sw.js), offers "Install"
+// where the browser allows it, lets the resident turn notifications on for
+// this device (with quiet hours), lists and removes their devices, and,
+// when the page was opened from a ring notification (?answer=door, or a
+// message from the worker), takes the door's call as soon as it rings here.
+//
+// Test hooks: #notifications (a <details>), #push-status, #push-enable,
+// #push-test, #push-devices > li[data-device=ID] button[data-remove],
+// #quiet-mode (''|silent|off), #quiet-from, #quiet-to, #install, #ios-hint;
+// window.intercomPush: { ready (Promise of the registration or null),
+// answering (true while a tap on a ring waits for the call) }.
+
+const $ = (id) => document.getElementById(id);
+// Only over HTTPS: plain http://localhost (make run, the tests) gets the
+// page as it always was, with no worker in between.
+const secure = location.protocol === 'https:' && 'serviceWorker' in navigator;
+const ios = /iPhone|iPad|iPod/.test(navigator.userAgent) || (/Macintosh/.test(navigator.userAgent) && navigator.maxTouchPoints > 1);
+const standalone = matchMedia('(display-mode: standalone)').matches || navigator.standalone === true;
+const STORE = 'intercom.pushDevice';
+
+const ready = secure
+  ? navigator.serviceWorker.register('/sw.js', { scope: '/' }).then(() => navigator.serviceWorker.ready, () => null)
+  : Promise.resolve(null);
+
+// ---- answering from a notification ----------------------------------------
+
+let answerUntil = 0;
+function answerSoon() {
+  answerUntil = Date.now() + 60000;
+  tryAnswer();
+}
+function tryAnswer() {
+  const ic = window.intercom;
+  if (!ic || Date.now() > answerUntil) return;
+  if (ic.state === 'ringing' && ic.peerKind === 'door') {
+    answerUntil = 0;
+    ic.answer();
+  }
+}
+new MutationObserver(tryAnswer).observe(document.body, { attributes: true, attributeFilter: ['data-state'] });
+const params = new URLSearchParams(location.search);
+if (params.get('answer') === 'door') {
+  params.delete('answer');
+  const q = params.toString();
+  history.replaceState(null, '', location.pathname + (q ? '?' + q : '') + location.hash);
+  answerSoon();
+}
+if (secure) {
+  navigator.serviceWorker.addEventListener('message', (e) => {
+    if (e.data && e.data.answer === 'door') answerSoon();
+  });
+}
+
+// ---- install ---------------------------------------------------------------
+
+let installEvent = null;
+window.addEventListener('beforeinstallprompt', (e) => {
+  e.preventDefault();
+  installEvent = e;
+  $('install').hidden = false;
+});
+$('install').addEventListener('click', async () => {
+  if (!installEvent) return;
+  installEvent.prompt();
+  await installEvent.userChoice.catch(() => null);
+  installEvent = null;
+  $('install').hidden = true;
+});
+window.addEventListener('appinstalled', () => ($('install').hidden = true));
+
+// ---- notifications -----------------------------------------------------------
+
+function say(text) {
+  $('push-status').textContent = text;
+}
+
+function keyBytes(b64) {
+  const s = atob(b64.replace(/-/g, '+').replace(/_/g, '/') + '='.repeat((4 - (b64.length % 4)) % 4));
+  return Uint8Array.from(s, (c) => c.charCodeAt(0));
+}
+
+function sameKey(a, b) {
+  if (!a || a.byteLength !== b.byteLength) return false;
+  const x = new Uint8Array(a);
+  return x.every((v, i) => v === b[i]);
+}
+
+function label() {
+  const ua = navigator.userAgent;
+  const os = /Android/.test(ua) ? 'Android' : ios ? 'iPhone/iPad' : /Windows/.test(ua) ? 'Windows' : /Mac/.test(ua) ? 'Mac' : /Linux/.test(ua) ? 'Linux' : 'Device';
+  const br = /Firefox\//.test(ua) ? 'Firefox' : /Edg\//.test(ua) ? 'Edge' : /Chrom/.test(ua) ? 'Chrome' : /Safari\//.test(ua) ? 'Safari' : 'Browser';
+  return `${os} · ${br}`;
+}
+
+function quiet() {
+  const mode = $('quiet-mode').value;
+  return mode ? { from: $('quiet-from').value || '22:00', to: $('quiet-to').value || '07:00', mode } : undefined;
+}
+
+async function api(path, opts = {}) {
+  const r = await fetch(path, { credentials: 'same-origin', cache: 'no-store', ...opts });
+  const body = r.status === 204 ? null : await r.json().catch(() => null);
+  if (!r.ok) throw Object.assign(new Error((body && body.error) || `HTTP ${r.status}`), { status: r.status });
+  return body;
+}
+
+let publicKey = null;
+async function pushInfo(name) {
+  const q = name ? '?resident=' + encodeURIComponent(name) : '';
+  const info = await api('/api/push' + q);
+  publicKey = info.publicKey;
+  return info;
+}
+
+// save hands this browser's subscription to the door (again: the door
+// keeps one entry per subscription, so this also updates quiet hours).
+async function save(reg, name) {
+  const key = keyBytes(publicKey);
+  let sub = await reg.pushManager.getSubscription();
+  if (sub && !sameKey(sub.options.applicationServerKey, key)) {
+    await sub.unsubscribe();
+    sub = null;
+  }
+  if (!sub) sub = await reg.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: key });
+  const out = await api('/api/push/devices', {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ resident: name, label: label(), subscription: sub.toJSON(), quiet: quiet() }),
+  });
+  localStorage.setItem(STORE, out.id);
+  return out.id;
+}
+
+async function enable() {
+  const name = window.intercom && window.intercom.name;
+  if (!name) return say('Connect with your name first: notifications ring you by name.');
+  if (!secure) return say('Notifications need this page over HTTPS with the door\'s certificate trusted (see the login page).');
+  if (ios && !standalone) return say('On iPhone and iPad (iOS 16.4 or later): tap Share, then "Add to Home Screen", open the app from there and turn notifications on in it.');
+  $('push-enable').disabled = true;
+  try {
+    if ((await Notification.requestPermission()) !== 'granted') {
+      return say('Notifications are blocked for this site: allow them in the browser\'s site settings.');
+    }
+    const reg = await ready;
+    if (!reg) return say('This browser has no service workers here.');
+    await pushInfo(name);
+    await save(reg, name);
+    say('This device rings when someone is at the door, even with the app closed.');
+    await refresh();
+  } catch (err) {
+    say(`Could not turn notifications on: ${err.message}`);
+  } finally {
+    $('push-enable').disabled = false;
+  }
+}
+
+async function refresh() {
+  const name = window.intercom && window.intercom.name;
+  const list = $('push-devices');
+  if (!name) return;
+  let info;
+  try {
+    info = await pushInfo(name);
+  } catch (err) {
+    $('notifications').hidden = err.status === 404; // push is off on this door
+    return;
+  }
+  $('notifications').hidden = false;
+  const mine = localStorage.getItem(STORE);
+  list.replaceChildren(...info.devices.map((d) => {
+    const li = document.createElement('li');
+    li.dataset.device = d.id;
+    const text = document.createElement('span');
+    text.textContent = `${d.label || d.service}${d.id === mine ? ' (this device)' : ''}` +
+      (d.quiet ? ` · quiet ${d.quiet.from}–${d.quiet.to} (${d.quiet.mode})` : '');
+    const rm = document.createElement('button');
+    rm.type = 'button';
+    rm.className = 'ghost small';
+    rm.dataset.remove = d.id;
+    rm.textContent = 'Remove';
+    li.append(text, rm);
+    return li;
+  }));
+  const here = info.devices.find((d) => d.id === mine);
+  if (here && here.quiet) {
+    $('quiet-mode').value = here.quiet.mode;
+    $('quiet-from').value = here.quiet.from;
+    $('quiet-to').value = here.quiet.to;
+  }
+  $('push-test').hidden = !here;
+  if (!$('push-status').textContent) {
+    say(here ? 'This device rings when someone is at the door.' : 'Turn notifications on to be rung with the app closed.');
+  }
+}
+
+$('push-devices').addEventListener('click', async (e) => {
+  const b = e.target.closest('[data-remove]');
+  if (!b) return;
+  b.disabled = true;
+  try {
+    await api('/api/push/devices/' + encodeURIComponent(b.dataset.remove), { method: 'DELETE' });
+    if (b.dataset.remove === localStorage.getItem(STORE)) {
+      localStorage.removeItem(STORE);
+      const reg = await ready;
+      const sub = reg && (await reg.pushManager.getSubscription());
+      if (sub) await sub.unsubscribe();
+      say('This device no longer rings.');
+    }
+  } catch (err) {
+    say(`Could not remove the device: ${err.message}`);
+  }
+  refresh();
+});
+$('push-enable').addEventListener('click', enable);
+$('push-test').addEventListener('click', async () => {
+  const id = localStorage.getItem(STORE);
+  if (!id) return;
+  try {
+    await api('/api/push/devices/' + encodeURIComponent(id) + '/test', { method: 'POST' });
+    say('Sent: a notification should show in a moment.');
+  } catch (err) {
+    say(`Could not send: ${err.message}`);
+  }
+});
+for (const id of ['quiet-mode', 'quiet-from', 'quiet-to']) {
+  $(id).addEventListener('change', async () => {
+    const reg = await ready;
+    const name = window.intercom && window.intercom.name;
+    if (!reg || !name || !localStorage.getItem(STORE) || Notification.permission !== 'granted') return;
+    try {
+      await save(reg, name);
+      say('Quiet hours saved.');
+    } catch (err) {
+      say(`Could not save quiet hours: ${err.message}`);
+    }
+  });
+}
+$('ios-hint').hidden = !(ios && !standalone);
+
+// Once connected (the name is known), show the devices, and hand the door
+// this browser's subscription again if notifications are on here: it may
+// have changed, or the resident changed names.
+new MutationObserver(async () => {
+  if (document.body.dataset.conn !== 'online') return;
+  await refresh();
+  const reg = await ready;
+  const name = window.intercom && window.intercom.name;
+  if (reg && name && publicKey && localStorage.getItem(STORE) && Notification.permission === 'granted') {
+    save(reg, name).then(refresh, () => {});
+  }
+}).observe(document.body, { attributes: true, attributeFilter: ['data-conn'] });
+
+window.intercomPush = Object.freeze({
+  ready,
+  get answering() { return Date.now() < answerUntil; },
+});
