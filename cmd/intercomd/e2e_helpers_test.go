@@ -24,17 +24,20 @@ import (
 // intercom is a whole intercomd started in-process on a loopback port, with
 // test devices and the simulated panel, as `make run` starts it.
 type intercom struct {
-	t    testing.TB
-	url  string
-	logs *syncBuffer
+	t        testing.TB
+	url      string
+	logs     *syncBuffer
+	stateDir string
+	client   *http.Client // trusts the daemon's CA under https: true
 }
 
 // startDaemon runs intercomd with args (after the test defaults) until the
 // test ends. yaml, if not empty, is written to a config file passed first.
 func startDaemon(t testing.TB, yaml string, args ...string) *intercom {
 	t.Helper()
+	stateDir := t.TempDir()
 	base := []string{"-listen", "127.0.0.1:0", "-no-auth", "-camera", "test", "-mic", "test", "-speaker", "test",
-		"-gpio", "sim", "-state-dir", t.TempDir()}
+		"-gpio", "sim", "-state-dir", stateDir}
 	if yaml != "" {
 		p := filepath.Join(t.TempDir(), "intercomd.yaml")
 		if err := os.WriteFile(p, []byte(yaml), 0o600); err != nil {
@@ -42,7 +45,7 @@ func startDaemon(t testing.TB, yaml string, args ...string) *intercom {
 		}
 		base = append([]string{"-config", p}, base...)
 	}
-	d := &intercom{t: t, logs: &syncBuffer{}}
+	d := &intercom{t: t, logs: &syncBuffer{}, stateDir: stateDir, client: http.DefaultClient}
 	ctx, cancel := context.WithCancel(context.Background())
 	addr := make(chan string, 1)
 	done := make(chan error, 1)
@@ -52,6 +55,9 @@ func startDaemon(t testing.TB, yaml string, args ...string) *intercom {
 	select {
 	case a := <-addr:
 		d.url = "http://" + a
+		if strings.Contains(yaml, "\nhttps: true\n") {
+			d.url, d.client = "https://"+a, caClient(t, filepath.Join(stateDir, "ca-cert.pem"))
+		}
 	case err := <-done:
 		t.Fatalf("intercomd exited at start: %v\n%s", err, d.logs)
 	case <-time.After(60 * time.Second):
@@ -77,7 +83,7 @@ func startDaemon(t testing.TB, yaml string, args ...string) *intercom {
 
 // health reads the daemon's /healthz.
 func (d *intercom) health() (health.Report, error) {
-	return health.Get(context.Background(), http.DefaultClient, d.url)
+	return health.Get(context.Background(), d.client, d.url)
 }
 
 // waitHealth polls /healthz until ok holds; what names the condition.
@@ -110,7 +116,7 @@ type panelState struct {
 func (d *intercom) panel() panelState {
 	d.t.Helper()
 	var p panelState
-	resp, err := http.Get(d.url + "/api/panel")
+	resp, err := d.client.Get(d.url + "/api/panel")
 	if err != nil {
 		d.t.Fatalf("GET /api/panel: %v", err)
 	}
@@ -138,7 +144,7 @@ func (d *intercom) waitPanel(ok func(panelState) bool, what string) {
 // press presses a simulated panel button as a visitor would.
 func (d *intercom) press(button string) {
 	d.t.Helper()
-	resp, err := http.Post(d.url+"/api/panel/press", "application/json", strings.NewReader(`{"button":"`+button+`"}`))
+	resp, err := d.client.Post(d.url+"/api/panel/press", "application/json", strings.NewReader(`{"button":"`+button+`"}`))
 	if err != nil {
 		d.t.Fatalf("press %s: %v", button, err)
 	}

@@ -36,7 +36,7 @@ func trustPushService(t *testing.T, ps *pushtest.Server) {
 func (d *intercom) subscribeDevice(resident string, sub *pushtest.Sub) {
 	d.t.Helper()
 	body, _ := json.Marshal(map[string]any{"resident": resident, "subscription": sub.JSON(), "label": "test"})
-	resp, err := http.Post(d.url+"/api/push/devices", "application/json", bytes.NewReader(body))
+	resp, err := d.client.Post(d.url+"/api/push/devices", "application/json", bytes.NewReader(body))
 	if err != nil {
 		d.t.Fatal(err)
 	}
@@ -48,7 +48,7 @@ func (d *intercom) subscribeDevice(resident string, sub *pushtest.Sub) {
 
 func (d *intercom) vapidKey() string {
 	d.t.Helper()
-	resp, err := http.Get(d.url + "/api/push")
+	resp, err := d.client.Get(d.url + "/api/push")
 	if err != nil {
 		d.t.Fatal(err)
 	}

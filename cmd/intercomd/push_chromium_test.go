@@ -1,0 +1,227 @@
+package main
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/browser"
+	cdppage "github.com/chromedp/cdproto/page"
+	"github.com/chromedp/cdproto/serviceworker"
+	"github.com/chromedp/chromedp"
+
+	"github.com/intercomd/intercomd/health"
+	"github.com/intercomd/intercomd/internal/chromiumtest"
+	"github.com/intercomd/intercomd/internal/pushtest"
+)
+
+// caClient trusts the CA in file (and nothing else).
+func caClient(t testing.TB, file string) *http.Client {
+	t.Helper()
+	pem, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatalf("the daemon made no CA: %v", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		t.Fatalf("%s holds no certificate", file)
+	}
+	return &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}, Timeout: 30 * time.Second}
+}
+
+// nssHome makes a home directory whose NSS database trusts the CA in
+// caFile, as a resident's "install the certificate" does; Chromium on
+// Linux reads $HOME/.pki/nssdb.
+func nssHome(t *testing.T, caFile string) string {
+	t.Helper()
+	certutil, err := exec.LookPath("certutil")
+	if err != nil {
+		t.Fatalf("certutil not found: install Debian's libnss3-tools (build/deps.sh test): %v", err)
+	}
+	home := t.TempDir()
+	db := filepath.Join(home, ".pki", "nssdb")
+	if err := os.MkdirAll(db, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"-N", "-d", "sql:" + db, "--empty-password"},
+		{"-A", "-d", "sql:" + db, "-n", "intercomd", "-t", "C,,", "-i", caFile},
+	} {
+		if out, err := exec.Command(certutil, args...).CombinedOutput(); err != nil {
+			t.Fatalf("certutil %v: %v\n%s", args, err, out)
+		}
+	}
+	return home
+}
+
+type shownNotification struct {
+	Title, Tag, Image, Body string
+}
+
+// TestPhoneRungFromNotification is the whole story on a real Chromium that
+// trusts intercomd's CA (no --ignore-certificate-errors): the app installs
+// and its service worker runs over HTTPS; with no page open a ring reaches
+// the phone as a push notification with the visitor's picture; the page
+// opened from it is rung at once, answers and shows the door's video; the
+// notification is replaced by "Answered by"; a ring nobody answers leaves
+// "Missed call".
+func TestPhoneRungFromNotification(t *testing.T) {
+	ps := pushtest.New(t)
+	trustPushService(t, ps)
+	d := startDaemon(t, pushConfig+"ring_timeout: 20s\nhttps: true\n")
+	ps.ExpectKey(d.vapidKey())
+	home := nssHome(t, filepath.Join(d.stateDir, "ca-cert.pem"))
+	u, _ := url.Parse(d.url)
+	origin := "https://localhost:" + u.Port()
+
+	ctx := chromiumtest.Start(t, chromedp.Env("HOME="+home))
+	regs := make(chan serviceworker.RegistrationID, 16)
+	if err := chromedp.Listen(ctx, func(ev any) {
+		if e, ok := ev.(*serviceworker.EventWorkerRegistrationUpdated); ok {
+			for _, r := range e.Registrations {
+				if !r.IsDeleted && strings.HasPrefix(r.ScopeURL, origin) {
+					select {
+					case regs <- r.RegistrationID:
+					default:
+					}
+				}
+			}
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := chromedp.Call(ctx, serviceworker.Enable, struct{}{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := chromedp.CallBrowser(ctx, browser.SetPermission, browser.SetPermissionParams{
+		Permission: &browser.PermissionDescriptor{Name: "notifications"}, Setting: browser.PermissionSettingGranted, Origin: origin,
+	}); err != nil {
+		t.Fatal(err)
+	}
+
+	// The app over HTTPS, in a tab of its own: the certificate is trusted,
+	// the worker runs, the app is installable. The first tab stays on a
+	// file of the app: it watches the worker's notifications.
+	if err := chromedp.Do(ctx, chromedp.Navigate(origin+"/icon.svg")); err != nil {
+		t.Fatalf("open %s: %v (is the CA trusted?)", origin, err)
+	}
+	tab, closeTab := chromedp.NewContext(ctx)
+	defer closeTab()
+	app := &page{t: t, name: "Ann", ctx: tab}
+	if err := chromedp.Do(tab, chromedp.Navigate(origin+"/?name=Ann")); err != nil {
+		t.Fatalf("open the app: %v", err)
+	}
+	app.wait(`location.protocol === 'https:' && document.body.dataset.conn === 'online'`)
+	app.wait(`navigator.serviceWorker.controller !== null`)
+	res, err := chromedp.Call(tab, cdppage.GetInstallabilityErrors, struct{}{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range res.InstallabilityErrors {
+		t.Errorf("not installable: %s %v", e.ErrorID, e.ErrorArguments)
+	}
+	var regID serviceworker.RegistrationID
+	select {
+	case regID = <-regs:
+	case <-time.After(30 * time.Second):
+		t.Fatal("no service worker registration reported")
+	}
+
+	// Ann's phone subscribed (the subscription is the test's push
+	// service's: headless Chromium has no push service of its own), then
+	// she closes the app.
+	sub := ps.Subscribe()
+	d.subscribeDevice("Ann", sub)
+	closeTab()
+	d.waitHealth(func(h health.Report) bool { return h.Users == 1 }, "Ann's page to leave")
+
+	notifications := func() []shownNotification {
+		t.Helper()
+		js := `navigator.serviceWorker.ready.then(r => r.getNotifications()).then(ns => JSON.stringify(ns.map(n => ({Title: n.title, Tag: n.tag, Image: n.image, Body: n.body}))))`
+		out, err := chromedp.Run(ctx, chromedp.Evaluate[string](js, chromedp.EvalAwaitPromise))
+		if err != nil {
+			t.Fatalf("getNotifications: %v", err)
+		}
+		var ns []shownNotification
+		json.Unmarshal([]byte(out), &ns)
+		return ns
+	}
+	// deliver hands the next push intercomd sent Ann to the browser's
+	// service worker, as the phone's push service would.
+	deliver := func(kind string) shownNotification {
+		t.Helper()
+		p, m := nextPush(t, ps, sub)
+		if m.Kind != kind {
+			t.Fatalf("push = %+v, want %s", m, kind)
+		}
+		if _, err := chromedp.Call(ctx, serviceworker.DeliverPushMessage, serviceworker.DeliverPushMessageParams{
+			Origin: origin, RegistrationID: regID, Data: string(p.Plain),
+		}); err != nil {
+			t.Fatalf("deliver push: %v", err)
+		}
+		var ns []shownNotification
+		word := map[string]string{"ring": "door", "answered": "answered", "missed": "missed"}[kind]
+		deadline := time.Now().Add(20 * time.Second)
+		for time.Now().Before(deadline) {
+			ns = notifications()
+			// One notification per ring: the newer replaces the older.
+			var same []shownNotification
+			for _, n := range ns {
+				if n.Tag == p.Topic {
+					same = append(same, n)
+				}
+			}
+			if len(same) == 1 && strings.Contains(strings.ToLower(same[0].Title), word) {
+				return same[0]
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		t.Fatalf("after the %s push the page shows %.300v, want one notification tagged %s", kind, ns, p.Topic)
+		return shownNotification{}
+	}
+
+	d.press("call")
+	ring := deliver("ring")
+	if ring.Title != "Someone is at the door" || !strings.HasPrefix(ring.Image, "data:image/jpeg;base64,") {
+		t.Errorf("ring notification = %.120v, want 'Someone is at the door' with the visitor's picture", ring)
+	}
+
+	// Tapping it opens the app at /?answer=door: the page is rung at once
+	// (the door held the ring), answers, and shows the door's video.
+	tab2, closeTab2 := chromedp.NewContext(ctx)
+	defer closeTab2()
+	app = &page{t: t, name: "Ann", ctx: tab2}
+	if err := chromedp.Do(tab2, chromedp.Navigate(origin+"/?name=Ann&answer=door")); err != nil {
+		t.Fatal(err)
+	}
+	app.wait(`window.intercom && window.intercom.state === 'incall' && window.intercom.peer === 'door'`)
+	app.waitVideo(640, 480)
+	d.doorState("incall")
+	if answered := deliver("answered"); answered.Title != "Answered by Ann" {
+		t.Errorf("replacement = %+v, want 'Answered by Ann'", answered)
+	}
+	app.click("#hangup")
+	d.doorState("idle")
+
+	// A ring nobody answers (the visitor gives up: the door's Hangup)
+	// leaves a missed call in place of the ring.
+	closeTab2()
+	d.waitHealth(func(h health.Report) bool { return h.Users == 1 }, "Ann's page to leave")
+	d.press("call")
+	deliver("ring")
+	d.press("hangup")
+	if missed := deliver("missed"); !strings.HasPrefix(missed.Title, "Missed call at ") {
+		t.Errorf("after an unanswered ring = %+v, want 'Missed call at ...'", missed)
+	}
+	if errs := ps.Errs(); len(errs) > 0 {
+		t.Errorf("push service refused requests: %v", errs)
+	}
+}
