@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strings"
 
 	"github.com/pion/logging"
 )
@@ -26,6 +27,37 @@ func (f pionLogs) NewLogger(scope string) logging.LeveledLogger {
 
 type pionLogger struct{ log *slog.Logger }
 
+// normalWarnings are pion warnings every healthy call logs, by the start
+// and a part of their text; they go to Debug, so a warning in the log is one
+// a maker should look at.
+var normalWarnings = []struct{ prefix, part string }{
+	// ice, on each check until the other side's candidates arrive (they
+	// trickle in after the answer). A call that never connects still ends
+	// as failed, and the door logs that.
+	{"Failed to ping without candidate pairs", ""},
+	// webrtc, when a call ends: the loops waiting for new RTP and RTCP
+	// streams stop on the closed SRTP session.
+	{"Failed to accept RTP stream is already closed", ""},
+	{"Failed to accept RTCP stream is already closed", ""},
+	// ice, when a call ends: closing a candidate unblocks its reader with
+	// a deadline (candidateBase.abortIO).
+	{"Failed to read from candidate", "i/o timeout"},
+	// webrtc's mux, for a DTLS packet before its endpoint exists or after
+	// it closed (the peer's close alert at hang-up): kept in the queue.
+	// A full queue (not adding) stays a warning.
+	{"Warning: mux: no endpoint for packet", ", adding to queue"},
+}
+
+// warnLevel is Warn, or Debug for a normal warning.
+func warnLevel(msg string) slog.Level {
+	for _, w := range normalWarnings {
+		if strings.HasPrefix(msg, w.prefix) && strings.Contains(msg, w.part) {
+			return slog.LevelDebug
+		}
+	}
+	return slog.LevelWarn
+}
+
 func (l pionLogger) emit(level slog.Level, msg string) {
 	l.log.Log(context.Background(), level, msg)
 }
@@ -42,7 +74,7 @@ func (l pionLogger) Debug(msg string)                  { l.emit(levelTrace, msg)
 func (l pionLogger) Debugf(format string, args ...any) { l.emitf(levelTrace, format, args...) }
 func (l pionLogger) Info(msg string)                   { l.emit(slog.LevelDebug, msg) }
 func (l pionLogger) Infof(format string, args ...any)  { l.emitf(slog.LevelDebug, format, args...) }
-func (l pionLogger) Warn(msg string)                   { l.emit(slog.LevelWarn, msg) }
-func (l pionLogger) Warnf(format string, args ...any)  { l.emitf(slog.LevelWarn, format, args...) }
+func (l pionLogger) Warn(msg string)                   { l.emit(warnLevel(msg), msg) }
+func (l pionLogger) Warnf(format string, args ...any)  { l.Warn(fmt.Sprintf(format, args...)) }
 func (l pionLogger) Error(msg string)                  { l.emit(slog.LevelError, msg) }
 func (l pionLogger) Errorf(format string, args ...any) { l.emitf(slog.LevelError, format, args...) }

@@ -151,6 +151,7 @@ func New(cfg Config, log *slog.Logger) (*Media, error) {
 	}
 	m := &Media{cfg: cfg, log: log.With("component", "media"), calls: map[*call]struct{}{},
 		sources: map[string]string{}}
+	setOpenH264Log(m.log)
 	ok := false
 	defer func() {
 		if !ok {

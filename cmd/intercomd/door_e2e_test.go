@@ -13,7 +13,11 @@ import (
 // A resident calls the door from our client: the door answers by itself, the
 // page decodes its 640x480 video and its audio, the page's (fake) microphone
 // reaches the door's speaker path, and hanging up leaves the door idle.
+//
+// The call is a normal one, so it logs no warning and nothing appears on
+// the raw stderr (fd 2) beside the log.
 func TestBrowserCallsDoor(t *testing.T) {
+	stderr := captureStderr(t)
 	d := startDaemon(t, "")
 	browser := chromiumtest.Start(t)
 	alice := openPage(t, browser, d, "alice")
@@ -30,6 +34,7 @@ func TestBrowserCallsDoor(t *testing.T) {
 	alice.wait(`document.body.dataset.state === "idle"`)
 	d.doorState("idle")
 	d.waitPanel(func(p panelState) bool { return p.LEDs["incall"] == "off" && p.LEDs["ready"] == "on" }, "ready again")
+	d.quiet(stderr)
 }
 
 // The door calls (its Call button): every page rings, the first to answer gets

@@ -86,6 +86,20 @@ func (d *intercom) health() (health.Report, error) {
 	return health.Get(context.Background(), d.client, d.url)
 }
 
+// quiet fails the test if the daemon logged a warning or an error, or if
+// anything was written to the raw stderr (stderr is captureStderr's stop).
+func (d *intercom) quiet(stderr func() string) {
+	d.t.Helper()
+	for _, line := range strings.Split(d.logs.String(), "\n") {
+		if strings.Contains(line, "level=WARN") || strings.Contains(line, "level=ERROR") {
+			d.t.Errorf("a normal call logged: %s", line)
+		}
+	}
+	if raw := stderr(); raw != "" {
+		d.t.Errorf("a normal call wrote to stderr beside the log:\n%s", raw)
+	}
+}
+
 // waitHealth polls /healthz until ok holds; what names the condition.
 func (d *intercom) waitHealth(ok func(health.Report) bool, what string) health.Report {
 	d.t.Helper()
