@@ -315,6 +315,8 @@ type Status struct {
 	CA bool `json:"ca,omitempty"`
 	// Problem is set in safe mode: login is refused until it is fixed.
 	Problem *Problem `json:"problem,omitempty"`
+	// NoLogin is true when the login is off (-no-auth, loopback only).
+	NoLogin bool `json:"noLogin,omitempty"`
 }
 
 func (g *Guard) serveStatus(w http.ResponseWriter, r *http.Request) {

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	cdplog "github.com/chromedp/cdproto/log"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 	"github.com/gorilla/websocket"
@@ -64,8 +65,17 @@ type page struct {
 	ctx  context.Context
 	name string
 
-	mu     sync.Mutex
-	errors []string // uncaught exceptions and console.error calls
+	mu      sync.Mutex
+	errors  []string // uncaught exceptions, console.error calls, failed loads
+	allowed []string // parts of errors the test provokes on purpose
+}
+
+// allow lets errors containing any of parts pass: a wrong password's 401, a
+// refused WebSocket.
+func (p *page) allow(parts ...string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.allowed = append(p.allowed, parts...)
 }
 
 const waitFor = 45 * time.Second
@@ -100,6 +110,12 @@ func newPage(t *testing.T, browser context.Context, name string, phone bool, url
 				}
 				p.logError("console.error: " + strings.Join(args, " "))
 			}
+		case *cdplog.EventEntryAdded:
+			// What the browser itself puts in the console: a request
+			// answered 404 or 500, a refused WebSocket, a CSP violation.
+			if e := ev.Entry; e.Level == cdplog.EntryLevelError {
+				p.logError(fmt.Sprintf("console (%s): %s %s", e.Source, e.Text, e.URL))
+			}
 		}
 	})
 	if err != nil {
@@ -108,7 +124,13 @@ func newPage(t *testing.T, browser context.Context, name string, phone bool, url
 	t.Cleanup(func() {
 		p.mu.Lock()
 		defer p.mu.Unlock()
+	next:
 		for _, e := range p.errors {
+			for _, a := range p.allowed {
+				if strings.Contains(e, a) {
+					continue next
+				}
+			}
 			t.Errorf("page %s: %s", name, e)
 		}
 	})

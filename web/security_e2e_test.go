@@ -73,6 +73,7 @@ func TestBrowserLoginAndCall(t *testing.T) {
 	// bob, in his own browser, logs in with the password.
 	bob := newPage(t, newProfile(t, browser), "bob", true, ss.base+"/?name=bob")
 	bob.wait(`document.body.dataset.mode === 'login'`)
+	bob.allow("status of 401 (Unauthorized) " + ss.base + "/api/login") // the wrong password below
 	bob.typeInto("#password", "not it")
 	bob.click("#login-form button[type=submit]")
 	bob.wait(`document.getElementById('login-error').textContent === 'Wrong password.'`)
@@ -99,6 +100,8 @@ func TestBrowserLoginAndCall(t *testing.T) {
 	// eve has no password: she sees the login page and nothing else.
 	eve := newPage(t, newProfile(t, browser), "eve", false, ss.base+"/?name=eve")
 	eve.wait(`document.body.dataset.mode === 'login'`)
+	// What eve tries below is refused, and the console says so.
+	eve.allow("status of 401 (Unauthorized)", "/ws' failed")
 	if eve.evalBool(`'intercom' in window`) {
 		t.Error("a browser without the password runs the client")
 	}

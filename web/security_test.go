@@ -429,6 +429,33 @@ func TestNoAuthAnswersOnlyLocalhost(t *testing.T) {
 	}
 }
 
+// Without login, /api/auth says so (the client asks on every page load; a
+// 404 there was an error in every console), and still only to localhost.
+func TestNoAuthStatus(t *testing.T) {
+	s, err := New(Config{Listen: "127.0.0.1:0", NoAuth: true}, testLog(t), startHub(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		method, host string
+		code         int
+		body         string
+	}{
+		{"GET", "localhost:8080", 200, `{"authenticated":true,"passwordSet":false,"https":false,"noLogin":true}`},
+		{"HEAD", "localhost:8080", 200, ""},
+		{"POST", "localhost:8080", 405, ""},
+		{"GET", "rebound.example:8080", 421, ""},
+	} {
+		r := httptest.NewRequest(tt.method, "/api/auth", nil)
+		r.RemoteAddr, r.Host = "127.0.0.1:1", tt.host
+		w := httptest.NewRecorder()
+		s.Handler().ServeHTTP(w, r)
+		if w.Code != tt.code || (tt.body != "" && strings.TrimSpace(w.Body.String()) != tt.body) {
+			t.Errorf("%s /api/auth with Host %s = %d %s, want %d %s", tt.method, tt.host, w.Code, w.Body, tt.code, tt.body)
+		}
+	}
+}
+
 func TestCSPNamesOnlyOurHost(t *testing.T) {
 	for host, want := range map[string]string{
 		"doorpi.local:8443":         "connect-src 'self' wss://doorpi.local:8443 ws://doorpi.local:8443",

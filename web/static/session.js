@@ -2,8 +2,8 @@
 // button when intercomd has a password, and sends the page to the login
 // when the session ends (logged out elsewhere, expired, new password): the
 // browser hides a refused WebSocket's status, so on every drop it asks
-// /api/auth. Without login (-no-auth) /api/auth is absent and this does
-// nothing. Test hooks: #logout (the button).
+// /api/auth. Without login (-no-auth) /api/auth says noLogin (no password)
+// and this does nothing. Test hooks: #logout (the button).
 
 async function authStatus() {
   try {
