@@ -4,6 +4,12 @@
 
 const repeats = 25; // 25 rings of 3 s outlast the hub's 45 s ring timeout
 
+// mayVibrate: the page has had a user gesture (browsers without
+// userActivation are let try).
+function mayVibrate() {
+  return !navigator.userActivation || navigator.userActivation.hasBeenActive;
+}
+
 export class Tones {
   constructor() {
     this.ctx = null;
@@ -38,7 +44,9 @@ export class Tones {
     this.stop();
     this.kind = kind;
     this.unlock();
-    if (kind === 'ring' && navigator.vibrate) {
+    // Chromium refuses vibrate before the user touched the page, and says
+    // so in the console: ask only when it may work.
+    if (kind === 'ring' && navigator.vibrate && mayVibrate()) {
       try {
         navigator.vibrate(Array(10).fill([500, 2500]).flat());
       } catch {
@@ -69,7 +77,7 @@ export class Tones {
       n.disconnect();
     }
     this.nodes = [];
-    if (navigator.vibrate) {
+    if (navigator.vibrate && mayVibrate()) {
       try {
         navigator.vibrate(0);
       } catch {
