@@ -10,7 +10,7 @@ import (
 // ('self' covers ws: and wss: to the same host only since Safari 16, so
 // connect-src also names the page's own host; never all of ws: and wss:,
 // which would let injected script talk to any server.)
-const contentSecurityPolicy = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
+const contentSecurityPolicy = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; " +
 	"media-src 'self' blob:; manifest-src 'self'; " +
 	"base-uri 'none'; form-action 'self'; frame-ancestors 'none'; connect-src 'self'"
 

@@ -49,6 +49,8 @@ func TestDoorCallsBrowsers(t *testing.T) {
 	alice.wait(`document.body.dataset.state === "ringing" && document.querySelector("#caller").textContent.includes("door")`)
 	bob.wait(`document.body.dataset.state === "ringing"`)
 	d.waitPanel(func(p panelState) bool { return p.LEDs["ringing"] == "blink" }, "the ringing light blinking")
+	// Before answering, the ringing screen shows the door's picture.
+	bob.wait(`(() => { const v = document.querySelector("#visitor"); return !v.hidden && v.complete && v.naturalWidth === 640 })()`)
 
 	bob.click(`#answer`)
 	bob.wait(`document.body.dataset.state === "incall"`)

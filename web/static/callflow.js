@@ -6,6 +6,7 @@
 
 import { Call } from './call.js';
 import { $, avatar, clock } from './view.js';
+import { showVisitor } from './visitor.js';
 import { s, signal, roster, tones, remoteEl, localEl, say, setPhase, drawUsers } from './state.js';
 import { showLocal, applyMic, doorAnswer } from './controls.js';
 
@@ -95,6 +96,7 @@ function onIncoming(from) {
   $('incoming-label').textContent = s.peerKind === 'door' ? 'Someone is at the door' : 'Incoming call';
   avatar($('caller-avatar'), from, s.peerKind);
   setPhase('ringing');
+  showVisitor();
   tones.start('ring');
   signal.send({ type: 'Invite', text: 'Ringing', to: from });
 }
