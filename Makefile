@@ -27,9 +27,9 @@ run: build
 test:
 	build/deps.sh test
 	build/cache-test.sh
+	build/jstest/install.sh
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 30m ./...
-	$(GO) test -count=1 -tags vpx -timeout 10m ./media/...
 
 # Runs each fuzz target for a short while (FUZZTIME=30s make fuzz).
 FUZZTIME ?= 10s

@@ -3,14 +3,21 @@
 # Usage: build/deps.sh [run|test|dist|vm|bench|all]   (default: test; all = what CI needs)
 set -euo pipefail
 
-want=(gcc g++ pkg-config libasound2-dev)
+# libvpx-dev: VP8 (for browsers without H.264) is part of every build.
+want=(gcc g++ pkg-config libasound2-dev libvpx-dev)
+foreign=()
 case "${1:-test}" in
   run) ;;
   # nftables and iproute2: the peer-loss test drops packets in a network
   # namespace of its own. cpio: build/cache-test.sh. mosquitto: the MQTT
   # tests' broker. libnss3-tools (certutil): Chromium trusts intercomd's CA
-  # through an NSS database.
-  test) want+=(chromium libvpx-dev nftables iproute2 cpio mosquitto libnss3-tools) ;;
+  # through an NSS database. firefox-esr and Node (puppeteer-core, axe-core:
+  # build/jstest) for the browser tests; a Node that is there already
+  # (another packaging) is kept.
+  test) want+=(chromium nftables iproute2 cpio mosquitto libnss3-tools firefox-esr)
+        command -v node >/dev/null || want+=(nodejs)
+        command -v npm >/dev/null || want+=(npm) ;;
+  dist) want+=(gcc-aarch64-linux-gnu g++-aarch64-linux-gnu gcc-arm-linux-gnueabihf g++-arm-linux-gnueabihf
   dist) want+=(gcc-aarch64-linux-gnu g++-aarch64-linux-gnu gcc-arm-linux-gnueabihf g++-arm-linux-gnueabihf
                libc6-dev-arm64-cross libc6-dev-armhf-cross qemu-user-static dpkg-dev lintian systemd python3 mmdebstrap systemd-container) ;;
   vm) want+=(qemu-system-x86 busybox-static cpio xz-utils zstd kmod make libelf1 ca-certificates) ;;
@@ -27,10 +34,22 @@ missing=()
 for p in "${want[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
+newarch=()
+for a in "${foreign[@]}"; do
+  dpkg --print-foreign-architectures | grep -qx "$a" || newarch+=("$a")
+done
+[ ${#missing[@]} -eq 0 ] && [ ${#newarch[@]} -eq 0 ] && exit 0
 
-echo "installing Debian packages: ${missing[*]}" >&2
 sudo=""
 [ "$(id -u)" -eq 0 ] || sudo="sudo"
-$sudo apt-get -o DPkg::Lock::Timeout=300 update -qq
+for a in "${newarch[@]}"; do
+  echo "adding architecture $a to apt (package lists only; nothing of it is installed)" >&2
+  $sudo dpkg --add-architecture "$a"
+done
+# A mirror in the middle of a sync fails one index now and then (more often
+# with three architectures); the install below still fails if it needs it.
+$sudo apt-get -o DPkg::Lock::Timeout=300 update -qq ||
+  echo "deps: apt-get update reported errors; installing with the indexes it has" >&2
+[ ${#missing[@]} -eq 0 ] && exit 0
+echo "installing Debian packages: ${missing[*]}" >&2
 $sudo env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y -qq --no-install-recommends "${missing[@]}" >&2

@@ -330,7 +330,20 @@ func (c *call) SetAnswer(raw json.RawMessage) error {
 	if err != nil {
 		return err
 	}
-	if v, _, common := videoWanted(parsed, offered); common && c.video != nil && v.name != c.video.codec.name {
+	v, receives, common := videoWanted(parsed, offered)
+	if c.video != nil && !(receives && common) {
+		// The browser declined the video section (no codec in common, or
+		// no video at all): pion would refuse to start the track and the
+		// call would fail. It goes on with audio.
+		if err := pc.RemoveTrack(c.videoSender); err != nil {
+			return fmt.Errorf("drop declined video: %w", err)
+		}
+		c.mu.Lock()
+		c.video = nil
+		c.mu.Unlock()
+		c.log.Warn("the browser declined the door's video: audio only", "codecs", c.m.sources["codecs"])
+	}
+	if common && c.video != nil && v.name != c.video.codec.name {
 		out, err := c.m.video.out(v)
 		if err != nil {
 			return err

@@ -66,9 +66,9 @@ func buildH264(r video.Reader, width, height, fps, bitrate int) (codec.ReadClose
 	}})
 }
 
-// videoCodecs lists the encoders of this build in order of preference.
+// videoCodecs lists the door's encoders in order of preference.
 func videoCodecs() []videoCodec {
-	return append([]videoCodec{h264}, optionalVideoCodecs()...)
+	return append([]videoCodec{h264}, moreVideoCodecs...)
 }
 
 // opusCapability is the audio codec of every call, both directions.

@@ -1,6 +1,7 @@
-//go:build !vpx
+//go:build novpx
 
 package media
 
-// Without the vpx tag the binary carries H.264 only and needs no libvpx.
-func optionalVideoCodecs() []videoCodec { return nil }
+// With the novpx tag (the Pi packages until build/dist.sh links libvpx for
+// them) the door has H.264 only; a browser without it gets audio.
+var moreVideoCodecs []videoCodec

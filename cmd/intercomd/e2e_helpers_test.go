@@ -17,6 +17,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/intercomd/intercomd/internal/chromiumtest"
+	"github.com/intercomd/intercomd/internal/firefoxtest"
 
 	"github.com/intercomd/intercomd/health"
 )
@@ -168,11 +169,28 @@ func (d *intercom) press(button string) {
 	}
 }
 
-// page is one resident's browser tab running our client.
+// page is one resident's browser tab running our client: a Chromium tab
+// (ctx) or a Firefox one (ff).
 type page struct {
 	t    testing.TB
 	name string
 	ctx  context.Context
+	ff   *firefoxtest.Page
+}
+
+// openFirefox opens the client as name in a new tab of a Firefox and waits
+// until it is online and sees the door.
+func openFirefox(t *testing.T, b *firefoxtest.Browser, d *intercom, name string) *page {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), firefoxtest.Timeout)
+	t.Cleanup(cancel)
+	ff, err := b.Open(ctx, d.url+"/?name="+name)
+	if err != nil {
+		t.Fatalf("open the client in Firefox as %s: %v", name, err)
+	}
+	p := &page{t: t, name: name, ctx: ctx, ff: ff}
+	p.wait(`document.body.dataset.state === "idle" && document.querySelector('#users li[data-user="door"]')`)
+	return p
 }
 
 // openPage opens the client as name in a new tab of browser and waits until
@@ -193,6 +211,14 @@ func (p *page) wait(expr string) {
 	p.t.Helper()
 	ctx, cancel := context.WithTimeout(p.ctx, 60*time.Second)
 	defer cancel()
+	if p.ff != nil {
+		if err := p.ff.WaitJS(ctx, expr); err != nil {
+			var state string
+			p.ff.Eval(p.ctx, `document.body.dataset.state + " log=" + JSON.stringify(window.intercom && window.intercom.log)`, &state)
+			p.t.Fatalf("%s (Firefox): %v (page: %s)", p.name, err, state)
+		}
+		return
+	}
 	if err := chromiumtest.WaitJS(ctx, expr); err != nil {
 		var state, notice string
 		state, _ = chromedp.Run(p.ctx, chromedp.Evaluate[string](`document.body.dataset.state + " notice=" + (window.intercom && window.intercom.notice)`))
@@ -203,6 +229,12 @@ func (p *page) wait(expr string) {
 
 func (p *page) click(sel string) {
 	p.t.Helper()
+	if p.ff != nil {
+		if err := p.ff.Eval(p.ctx, fmt.Sprintf(`document.querySelector(%q).click()`, sel), nil); err != nil {
+			p.t.Fatalf("%s (Firefox): click %s: %v", p.name, sel, err)
+		}
+		return
+	}
 	if err := chromedp.Do(p.ctx, chromedp.Click(chromedp.CSS(sel))); err != nil {
 		p.t.Fatalf("%s: click %s: %v", p.name, sel, err)
 	}
@@ -210,6 +242,12 @@ func (p *page) click(sel string) {
 
 func (p *page) eval(js string) {
 	p.t.Helper()
+	if p.ff != nil {
+		if err := p.ff.Eval(p.ctx, js, nil); err != nil {
+			p.t.Fatalf("%s (Firefox): %s: %v", p.name, js, err)
+		}
+		return
+	}
 	if err := chromedp.Do(p.ctx, chromedp.Evaluate[chromedp.Void](js)); err != nil {
 		p.t.Fatalf("%s: %s: %v", p.name, js, err)
 	}

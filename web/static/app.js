@@ -112,6 +112,14 @@ document.addEventListener('keyup', (e) => {
   talk(false);
 });
 
+// Escape closes the dialog on top: cancels a call being placed, declines a
+// ring, ends a call (unless it leaves full screen, which the browser does).
+document.addEventListener('keydown', (e) => {
+  if (e.key !== 'Escape' || e.defaultPrevented) return;
+  if (s.phase === 'calling' || s.phase === 'ringing') hangup();
+  else if (s.phase === 'incall' && !document.fullscreenElement) hangup();
+});
+
 for (const r of document.querySelectorAll('input[name=mode]')) {
   if (r.value === store.get('mode', 'both')) r.checked = true;
   r.addEventListener('change', () => store.set('mode', mode()));

@@ -9,6 +9,7 @@
 //   track  {track}            a remote track arrived (also in call.remote)
 //   state  {state}            RTCPeerConnection.connectionState changed
 //   error  {error}            signalling could not be applied
+//   novideo {}                the video section was declined: audio only
 export class Call extends EventTarget {
   // peer: the other user; role: 'caller' or 'callee'; local: our
   // MediaStream or null (receive only); remote: the MediaStream that
@@ -68,10 +69,46 @@ export class Call extends EventTarget {
           await this.pc.setRemoteDescription(text);
           break;
         case 'ICE Candidate':
-          if (text && (text.candidate || text.candidate === '')) await this.pc.addIceCandidate(text);
+          if (text && (text.candidate || text.candidate === '')) await this.addCandidate(text);
           break;
       }
+      if (msg.type !== 'ICE Candidate') this.checkVideo();
     });
+  }
+
+  // addCandidate adds the peer's candidate. One for a section we declined
+  // (the door's video, when we share no codec with it) is not fatal: every
+  // section is bundled on one transport, so it is tried on the sections
+  // that are still in use, and dropped with a warning if none takes it.
+  async addCandidate(c) {
+    try {
+      await this.pc.addIceCandidate(c);
+      return;
+    } catch (err) {
+      if (!c.candidate) return; // end of candidates for a section we have not
+      for (const tr of this.pc.getTransceivers()) {
+        if (!tr.mid || tr.mid === c.sdpMid || tr.currentDirection === 'stopped') continue;
+        try {
+          await this.pc.addIceCandidate({ candidate: c.candidate, sdpMid: tr.mid });
+          return;
+        } catch {
+          // the next section
+        }
+      }
+      console.warn('intercom: candidate dropped', c.sdpMid, err.message);
+    }
+  }
+
+  // checkVideo tells (event 'novideo') when the negotiation is done and the
+  // video section was declined on either side: the browsers share no video
+  // codec, and the call goes on with audio only.
+  checkVideo() {
+    const l = this.pc.localDescription, r = this.pc.remoteDescription;
+    if (!l || !r || this.noVideo) return;
+    if (videoDeclined(l.sdp) || videoDeclined(r.sdp)) {
+      this.noVideo = true;
+      this.emit('novideo', {});
+    }
   }
 
   // attachLocal puts our tracks into the transceivers the offer created.
@@ -141,6 +178,11 @@ export class Call extends EventTarget {
   emit(type, detail) {
     this.dispatchEvent(new CustomEvent(type, { detail }));
   }
+}
+
+// videoDeclined says whether an SDP's video section is rejected (port 0).
+export function videoDeclined(sdp) {
+  return /^m=video 0 /m.test(sdp || '');
 }
 
 // parseText accepts the envelope's text as an object or as a JSON string

@@ -92,6 +92,7 @@ function onIncoming(from) {
   s.peer = from;
   s.peerKind = roster.kind(from);
   s.inviteSent = true;
+  $('notice').hidden = true;
   $('caller').textContent = from;
   $('incoming-label').textContent = s.peerKind === 'door' ? 'Someone is at the door' : 'Incoming call';
   avatar($('caller-avatar'), from, s.peerKind);
@@ -171,6 +172,8 @@ async function localMedia(peerKind) {
 // still counts the click as a user gesture (autoplay rules).
 function prepare(peer, kind) {
   tones.unlock();
+  $('notice').hidden = true; // last call's words do not cover this one
+  remoteEl.setAttribute('aria-label', `Picture from ${peer}`);
   s.peer = peer;
   s.peerKind = kind;
   s.muted = s.cameraOff = s.talking = false;
@@ -186,6 +189,8 @@ function prepare(peer, kind) {
   $('call').dataset.connected = 'false';
   $('call').dataset.fit = kind === 'door' ? 'contain' : 'cover';
   $('call').dataset.remoteVideo = 'false';
+  $('call').dataset.audioOnly = 'false';
+  $('video-note').textContent = '';
   $('call-status').textContent = 'Connecting…';
 }
 
@@ -271,6 +276,12 @@ function startCall(role) {
   s.call = call;
   call.addEventListener('track', (e) => onRemoteTrack(e.detail.track));
   call.addEventListener('state', (e) => onMediaState(e.detail.state));
+  call.addEventListener('novideo', () => {
+    const text = `No picture: this browser and ${s.peer} have no video format in common. Audio only.`;
+    $('video-note').textContent = text;
+    $('call').dataset.audioOnly = 'true';
+    s.log.push(text);
+  });
   call.addEventListener('error', (e) => {
     console.error('intercom: call', e.detail.error);
     if (s.call === call) endCall(`The call failed: ${e.detail.error.message}.`, { kind: 'warn', hangup: true });

@@ -100,6 +100,30 @@ export function setPhase(p) {
     s.wake = null;
   }
   drawUsers();
+  trapFocus(p);
+}
+
+// The calling, ringing and call screens are modal dialogs: everything else
+// is inert (out of reach of Tab and of screen readers) while one is up.
+const dialogs = { calling: 'outgoing', ringing: 'incoming', incall: 'call' };
+
+// trapFocus makes phase p's dialog the only live part of the page and puts
+// the focus where the resident acts next: Answer on a ring, Cancel while
+// calling, End in a call; back on the list, on the one just called.
+function trapFocus(p) {
+  const dialog = dialogs[p] ? $(dialogs[p]) : null;
+  for (const el of document.querySelectorAll('body > header, body > main, body > footer, body > [role=dialog]')) {
+    el.inert = !!dialog && el !== dialog;
+  }
+  if (p === 'ringing') $('answer').focus();
+  else if (p === 'calling') $('cancel').focus();
+  else if (p === 'incall' && !dialog.contains(document.activeElement)) $('hangup').focus();
+  if (dialog) {
+    s.lastPeer = s.peer;
+  } else if (p === 'idle' && (!document.activeElement || document.activeElement === document.body)) {
+    const b = document.querySelector(`#users [data-call="${CSS.escape(s.lastPeer || '')}"]`);
+    if (b) b.focus({ preventScroll: true });
+  }
 }
 
 // drawUsers redraws the online list; calls can be placed only when idle

@@ -1,4 +1,4 @@
-//go:build vpx
+//go:build !novpx
 
 package media
 

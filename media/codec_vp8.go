@@ -1,4 +1,4 @@
-//go:build vpx
+//go:build !novpx
 
 package media
 
@@ -12,11 +12,12 @@ import (
 	"github.com/pion/webrtc/v4"
 )
 
-// This file is the build's choice of optional codecs: with the vpx tag,
-// VP8 (libvpx, linked dynamically) is the fallback for browsers whose offer
-// has no H.264.
-
-func optionalVideoCodecs() []videoCodec { return []videoCodec{vp8} }
+// vp8 is libvpx (linked statically in the Pi packages, build/dist.sh): the
+// fallback for browsers without H.264, such as a Firefox that has not
+// fetched the OpenH264 plugin. It costs several times H.264's CPU on the
+// door (docs/BENCHMARKS.md), so it is only used when the browser offers no
+// H.264.
+var moreVideoCodecs = []videoCodec{vp8}
 
 var vp8 = videoCodec{
 	name: "VP8",
