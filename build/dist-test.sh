@@ -22,9 +22,9 @@ trap 'rm -rf "$tmp"' EXIT
 check_versions() {
   local repo=$tmp/vrepo prev="" v
   mkdir -p "$repo/build"
-  cp build/dist.sh "$repo/build/"
+  cp build/dist.sh build/emulate.sh "$repo/build/"
   git -C "$repo" init -q
-  git -C "$repo" add build/dist.sh
+  git -C "$repo" add build/dist.sh build/emulate.sh
   commit() { git -C "$repo" -c user.name=t -c user.email=t@t commit -q --allow-empty -m "$1"; }
   ver() { (cd "$repo" && build/dist.sh --version); }
   local -a seen=()
