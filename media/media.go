@@ -53,6 +53,12 @@ type Config struct {
 	// Loopback includes loopback candidates and turns mDNS off: for tests
 	// and for a browser on the same machine.
 	Loopback bool
+	// LocalPeers accepts a resident on the door's own machine: its
+	// candidates name loopback and the door's own addresses, which are
+	// refused otherwise (a resident's offer could aim the door's checks at
+	// its own services). For the VM test, whose resident client runs beside
+	// the door; off everywhere else.
+	LocalPeers bool
 }
 
 // Defaults of Config.

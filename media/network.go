@@ -34,7 +34,7 @@ func newNetwork(cfg Config, log *slog.Logger) (*network, error) {
 		return nil, err
 	}
 	n.iceServers = servers
-	n.filter = newRemoteFilter(cfg.Loopback, cfg.Advertise)
+	n.filter = newRemoteFilter(cfg.Loopback || cfg.LocalPeers, cfg.Advertise)
 	s.SetRemoteIPFilter(n.filter.keep)
 	if cfg.Loopback {
 		s.SetIncludeLoopbackCandidate(true)

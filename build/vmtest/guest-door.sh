@@ -24,8 +24,11 @@ cp intercomd.yaml /etc/intercomd/intercomd.yaml
 # the sound card is the loopback card (card 0), HTTPS stays on 443 without
 # the port 80 redirect, media on one forwarded UDP port announced as
 # 127.0.0.1 (the host's end of the forward, and the guest's own loopback).
+# The resident client runs in the guest beside the door, so its candidates
+# are the door's own addresses, which the door refuses unless told
+# (-media-local-peers).
 ./bin/intercomd -config /etc/intercomd/intercomd.yaml -mic hw:0,0 -speaker hw:0,0 -gpio real \
-	-media-port "${media_port:-50000}" -advertise 127.0.0.1 -log-level "${log_level:-info}" >/tmp/intercomd.log 2>&1 &
+	-media-port "${media_port:-50000}" -advertise 127.0.0.1 -media-local-peers -log-level "${log_level:-info}" >/tmp/intercomd.log 2>&1 &
 pid=$!
 
 if [ "$run_client" != 0 ]; then

@@ -53,7 +53,9 @@ type config struct {
 	VideoBitrate int      `yaml:"video_bitrate"`
 	MediaPort    int      `yaml:"media_port"`
 	Advertise    []string `yaml:"advertise"`
-	ICEServers   []string `yaml:"ice_servers"`
+	// MediaLocalPeers lets a resident on this very machine connect (media.Config.LocalPeers).
+	MediaLocalPeers bool     `yaml:"media_local_peers"`
+	ICEServers      []string `yaml:"ice_servers"`
 
 	GPIO panel.Config `yaml:"gpio"`
 	MQTT mqttConfig   `yaml:"mqtt"`
@@ -104,6 +106,7 @@ func loadConfig(fs *flag.FlagSet, args []string) (config, error) {
 	fs.StringVar(&cfg.Speaker, "speaker", cfg.Speaker, "auto, none or an ALSA `device`")
 	fs.IntVar(&cfg.MediaPort, "media-port", 0, "single UDP `port` for all WebRTC media (0: any)")
 	fs.StringVar(&adv, "advertise", "", "comma-separated `addresses` to advertise for media")
+	fs.BoolVar(&cfg.MediaLocalPeers, "media-local-peers", false, "accept media from a resident on this machine (tests only)")
 	fs.StringVar(&gpio, "gpio", "", "auto, sim, real or none")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
@@ -153,6 +156,8 @@ func applyFlag(dst, src *config, name string) {
 		dst.Speaker = src.Speaker
 	case "media-port":
 		dst.MediaPort = src.MediaPort
+	case "media-local-peers":
+		dst.MediaLocalPeers = src.MediaLocalPeers
 	}
 }
 

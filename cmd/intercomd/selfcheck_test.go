@@ -24,12 +24,13 @@ func TestSelfcheck(t *testing.T) {
 			args: []string{"-camera", "test", "-mic", "test", "-speaker", "test", "-gpio", "none"},
 			want: []string{
 				`^codec H264 +ok: [0-9.]+ ms/frame at 640x480 \(20 frames`,
+				`^codec VP8 +ok: [0-9.]+ ms/frame at 640x480 \(20 frames`,
 				`^codec Opus +ok: [0-9.]+ ms per 20 ms chunk`,
 				`^camera +ok: test pattern$`,
 				`^microphone +ok: test tone$`,
 				`^speaker +ok: counting sink$`,
 				`^gpio +ok: off \(gpio.mode none\)$`,
-				`^self-check: all 6 items ok$`,
+				`^self-check: all 7 items ok$`,
 			},
 		},
 		{
@@ -44,7 +45,7 @@ func TestSelfcheck(t *testing.T) {
 			want: []string{
 				`^camera +FAIL: camera "/dev/video-none": device not found`,
 				`^microphone +FAIL: microphone "no-such-card": device not found`,
-				`^self-check: 2 of 6 items failed$`,
+				`^self-check: 2 of 7 items failed$`,
 			},
 		},
 	} {
