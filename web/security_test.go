@@ -588,3 +588,19 @@ func TestDeadlinesSpareLongAnswers(t *testing.T) {
 		}
 	}
 }
+
+// TestPushOffAnswers: a door without push says so at /api/push (the client
+// hides its notification settings) instead of a 404 in every console.
+func TestPushOffAnswers(t *testing.T) {
+	s, err := New(Config{Listen: "127.0.0.1:0", NoAuth: true}, testLog(t), startHub(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := httptest.NewRequest("GET", "/api/push?resident=ann", nil)
+	r.RemoteAddr, r.Host = "127.0.0.1:1", "localhost:8080"
+	w := httptest.NewRecorder()
+	s.Handler().ServeHTTP(w, r)
+	if w.Code != 200 || strings.TrimSpace(w.Body.String()) != `{"enabled":false}` {
+		t.Errorf("GET /api/push without push = %d %s, want 200 {\"enabled\":false}", w.Code, w.Body)
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -174,6 +175,15 @@ func (s *Server) routes() (h http.Handler, err error) {
 	}()
 	for pattern, handler := range s.cfg.Handlers {
 		mux.Handle(pattern, handler)
+	}
+	if s.cfg.Handlers["/api/push"] == nil {
+		// The client asks whether this door pushes: "off" is an answer,
+		// not a 404 in every page's console.
+		mux.HandleFunc("GET /api/push", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			w.Header().Set("Cache-Control", "no-store")
+			io.WriteString(w, `{"enabled":false}`+"\n")
+		})
 	}
 	body := s.cfg.BodyTimeout
 	if body <= 0 {

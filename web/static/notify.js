@@ -163,7 +163,11 @@ async function refresh() {
   try {
     info = await pushInfo(name);
   } catch (err) {
-    $('notifications').hidden = err.status === 404; // push is off on this door
+    $('notifications').hidden = err.status === 404;
+    return;
+  }
+  if (info.enabled === false) { // push is off on this door
+    $('notifications').hidden = true;
     return;
   }
   $('notifications').hidden = false;
