@@ -97,17 +97,7 @@ func TestAnswerUsesNegotiatedPayloadTypes(t *testing.T) {
 func TestOfferSetAnswer(t *testing.T) {
 	m := newTestMedia(t, Config{Width: 320, Height: 240})
 	r := newRemote(t, remoteOpts{video: []webrtc.RTPCodecParameters{h264At(108)}})
-	ev := &events{}
-	dc, err := m.NewCall("resident", ev.handle)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := dc.(*call)
-	defer c.Close()
-	offer, err := c.Offer(context.Background())
-	if err != nil {
-		t.Fatalf("Offer: %v", err)
-	}
+	c, ev, offer := offerCall(t, m)
 	if !sdpHas(offer, "a=sendonly") || !sdpHas(offer, "H264/90000") || !sdpHas(offer, "opus/48000") {
 		t.Errorf("offer lacks send-only H.264 video or Opus:\n%s", offer)
 	}

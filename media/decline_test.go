@@ -1,7 +1,6 @@
 package media
 
 import (
-	"context"
 	"testing"
 	"time"
 
@@ -46,17 +45,7 @@ func TestDoorOfferVideoDeclined(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			m := newTestMedia(t, Config{Width: 320, Height: 240})
 			r := newRemote(t, remoteOpts{video: tt.video})
-			ev := &events{}
-			dc, err := m.NewCall("resident", ev.handle)
-			if err != nil {
-				t.Fatal(err)
-			}
-			c := dc.(*call)
-			defer c.Close()
-			offer, err := c.Offer(context.Background())
-			if err != nil {
-				t.Fatal(err)
-			}
+			c, ev, offer := offerCall(t, m)
 			answer, cands := r.answer(offer)
 			if err := c.SetAnswer(answer); err != nil {
 				t.Fatalf("SetAnswer of an answer declining video: %v\n%s", err, answer)

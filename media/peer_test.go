@@ -399,3 +399,22 @@ func sdpHas(raw json.RawMessage, s string) bool {
 	json.Unmarshal(raw, &d)
 	return strings.Contains(d.SDP, s)
 }
+
+// offerCall makes a call to "resident" on m, the door as the caller, and
+// returns it with its events and its offer; the call is closed at the end
+// of the test.
+func offerCall(t testing.TB, m *Media) (*call, *events, json.RawMessage) {
+	t.Helper()
+	ev := &events{}
+	dc, err := m.NewCall("resident", ev.handle)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := dc.(*call)
+	t.Cleanup(func() { c.Close() })
+	offer, err := c.Offer(context.Background())
+	if err != nil {
+		t.Fatalf("Offer: %v", err)
+	}
+	return c, ev, offer
+}

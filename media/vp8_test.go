@@ -3,7 +3,6 @@
 package media
 
 import (
-	"context"
 	"testing"
 	"time"
 
@@ -50,17 +49,7 @@ func TestH264PreferredOverVP8(t *testing.T) {
 func TestOfferSwitchesToVP8(t *testing.T) {
 	m := newTestMedia(t, Config{Width: 320, Height: 240, Mic: "none"})
 	r := newRemote(t, remoteOpts{video: []webrtc.RTPCodecParameters{vp8At(96)}, noAudio: true})
-	ev := &events{}
-	dc, err := m.NewCall("resident", ev.handle)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := dc.(*call)
-	defer c.Close()
-	offer, err := c.Offer(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, ev, offer := offerCall(t, m)
 	if !sdpHas(offer, "VP8/90000") || !sdpHas(offer, "H264/90000") {
 		t.Fatalf("offer lacks H264 or VP8:\n%s", offer)
 	}
