@@ -2,6 +2,7 @@ package device
 
 import (
 	"context"
+	"log/slog"
 	"slices"
 	"time"
 
@@ -413,7 +414,13 @@ func (c *Controller) onCallEvent(ev CallEvent) {
 			c.grace = time.NewTimer(c.cfg.DisconnectGrace)
 		}
 	case ConnFailed, ConnClosed:
-		c.log.Warn("media connection ended", "peer", c.peer, "state", ev.State)
+		// Closed is how a hang-up often arrives: the browser's DTLS close
+		// can beat its Hangup through the hub. Failed is worth a look.
+		level := slog.LevelWarn
+		if ev.State == ConnClosed {
+			level = slog.LevelInfo
+		}
+		c.log.Log(c.ctx, level, "media connection ended", "peer", c.peer, "state", ev.State)
 		c.endCall("Connection lost")
 	}
 }
