@@ -213,7 +213,7 @@ func (c *call) readRTCP(s *webrtc.RTPSender, video bool) {
 				switch p.(type) {
 				case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
 					if out := c.currentVideo(); out != nil {
-						out.requestKeyFrame()
+						out.pictureLost()
 					}
 				}
 			}

@@ -164,9 +164,10 @@ func TestCandidatesBeforeRemoteDescription(t *testing.T) {
 }
 
 // TestKeyFrameRequests: a second call gets a key frame at once, and so does
-// a receiver that sends a PLI, long before the periodic one (every 3 s).
+// a receiver that sends a PLI (periodic key frames off, so only these
+// count).
 func TestKeyFrameRequests(t *testing.T) {
-	m := newTestMedia(t, Config{Width: 320, Height: 240, Mic: "none"})
+	m := newTestMedia(t, Config{Width: 320, Height: 240, Mic: "none", KeyFrameInterval: -1})
 	first := newRemote(t, remoteOpts{video: []webrtc.RTPCodecParameters{h264At(108)}, noAudio: true})
 	c1, _ := doorAnswers(t, m, first)
 	within(t, 10*time.Second, "frames at the first remote", func() bool {
@@ -204,6 +205,69 @@ func TestKeyFrameRequests(t *testing.T) {
 	within(t, 5*time.Second, "a key frame after the PLI", func() bool {
 		return c1.video.keys.Load() > keys && first.get(func(r *remote) bool { return r.nals[5] > before })
 	})
+}
+
+// TestPeriodicKeyFrames: with an interval, key frames (each with its SPS)
+// keep coming; without one, only the call's first.
+func TestPeriodicKeyFrames(t *testing.T) {
+	tests := []struct {
+		name     string
+		interval time.Duration
+		min, max int // SPS NAL units in 90 frames after the first key frame
+	}{
+		{"every 300ms", 300 * time.Millisecond, 4, 1000},
+		{"off", -1, 0, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := newTestMedia(t, Config{Width: 320, Height: 240, Mic: "none", KeyFrameInterval: tt.interval})
+			r := newRemote(t, remoteOpts{video: []webrtc.RTPCodecParameters{h264At(108)}, noAudio: true})
+			doorAnswers(t, m, r)
+			var first, frames int
+			within(t, 10*time.Second, "the first key frame", func() bool {
+				return r.get(func(r *remote) bool { first, frames = r.nals[7], r.frames; return first > 0 })
+			})
+			var got int
+			within(t, 20*time.Second, "90 more frames", func() bool {
+				return r.get(func(r *remote) bool { got = r.nals[7] - first; return r.frames > frames+90 })
+			})
+			if got < tt.min || got > tt.max {
+				t.Errorf("%d key frames (SPS) in 90 frames, want %d to %d", got, tt.min, tt.max)
+			}
+		})
+	}
+}
+
+// TestWantKeyFrame: the key frame decision by the clock.
+func TestWantKeyFrame(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name          string
+		newCall, pli  bool
+		since         time.Duration // since the last key frame
+		interval      time.Duration
+		want, pending bool // pending: the PLI waits for a later frame
+	}{
+		{"nothing asked", false, false, time.Second, 2 * time.Second, false, false},
+		{"periodic due", false, false, 2 * time.Second, 2 * time.Second, true, false},
+		{"periodic off", false, false, time.Hour, 0, false, false},
+		{"new call at once", true, false, 0, 2 * time.Second, true, false},
+		{"PLI after the gap", false, true, pliGap, 2 * time.Second, true, true},
+		{"PLI inside the gap waits", false, true, pliGap / 2, 2 * time.Second, false, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o := &videoOut{lastKey: t0}
+			o.keyFrame.Store(tt.newCall)
+			o.pli.Store(tt.pli)
+			if got := o.wantKeyFrame(t0.Add(tt.since), tt.interval); got != tt.want {
+				t.Errorf("wantKeyFrame(+%v, %v) = %v, want %v", tt.since, tt.interval, got, tt.want)
+			}
+			if o.pli.Load() != tt.pending {
+				t.Errorf("PLI pending = %v, want %v", o.pli.Load(), tt.pending)
+			}
+		})
+	}
 }
 
 // TestAnswerRejectsBadInput: a broken offer or candidate is an error and

@@ -56,7 +56,10 @@ func buildH264(r video.Reader, width, height, fps, bitrate int) (codec.ReadClose
 	// without telling anyone; the door would stutter. Rate control lowers
 	// quality instead.
 	p.EnableFrameSkip = false
-	p.IntraPeriod = uint(3 * fps) // PLI and new calls force key frames in between
+	// No key frames of openh264's own: the pipe forces them by the clock
+	// (Config.KeyFrameInterval), for new calls and for PLI, so a camera
+	// slower than its nominal rate still gets them on time.
+	p.IntraPeriod = 0
 	p.UsageType = openh264.CameraVideoRealTime
 	p.RCMode = openh264.RCBitrateMode
 	// mediadevices' GetUserMedia path hands the encoder a frame rate of 0 and

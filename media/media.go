@@ -13,6 +13,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/intercomd/intercomd/device"
 	"github.com/pion/mediadevices/pkg/driver"
@@ -35,8 +36,14 @@ type Config struct {
 	// 640x480 at 30).
 	Width, Height, FPS int
 	// VideoBitrate is the encoders' target in bits per second (default
-	// 1,000,000 at 640x480@30, scaled by pixels per second).
+	// 1,000,000 at 640x480@30, scaled by pixels per second): the ceiling
+	// that congestion control adapts under.
 	VideoBitrate int
+	// KeyFrameInterval is the time between periodic key frames (default
+	// 2 s), so a viewer who lost a picture or joins an encoder already
+	// running never waits longer. Negative turns them off: key frames then
+	// come only for a new call and a receiver's PLI or FIR.
+	KeyFrameInterval time.Duration
 	// UDPPort, when above 0, puts every call's host candidates on this one
 	// port: UDP (one socket per local address, shared by all calls) and
 	// passive ICE-TCP on the same number, for a router rule or a forwarded
@@ -67,6 +74,8 @@ const (
 	DefaultHeight  = 480
 	DefaultFPS     = 30
 	defaultBitrate = 1_000_000 // at 640x480@30
+	// DefaultKeyFrameInterval is KeyFrameInterval's default.
+	DefaultKeyFrameInterval = 2 * time.Second
 )
 
 func (c Config) withDefaults() (Config, error) {
@@ -89,11 +98,16 @@ func (c Config) withDefaults() (Config, error) {
 		return c, fmt.Errorf("frame rate %d: want 1 to 120", c.FPS)
 	case c.VideoBitrate < 0:
 		return c, fmt.Errorf("video bitrate %d: want a positive number", c.VideoBitrate)
+	case c.KeyFrameInterval > time.Minute:
+		return c, fmt.Errorf("key frame interval %v: want at most a minute", c.KeyFrameInterval)
 	case c.UDPPort < 0 || c.UDPPort > 65535:
 		return c, fmt.Errorf("udp port %d: want 1 to 65535, or 0 for ephemeral ports", c.UDPPort)
 	}
 	if c.VideoBitrate == 0 {
 		c.VideoBitrate = defaultVideoBitrate(c.Width, c.Height, c.FPS)
+	}
+	if c.KeyFrameInterval == 0 {
+		c.KeyFrameInterval = DefaultKeyFrameInterval
 	}
 	for _, a := range c.Advertise {
 		if net.ParseIP(a) == nil {
@@ -235,6 +249,7 @@ func (m *Media) openCamera() error {
 	m.sources["camera"] = cam.desc
 	m.video = newVideoPipe(cam.reader, cam.width, cam.height, cam.fps, cfg.VideoBitrate, m.log,
 		func(err error) { m.setErr(&m.cameraErr, err) })
+	m.video.keyInterval = max(cfg.KeyFrameInterval, 0)
 	return nil
 }
 

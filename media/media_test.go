@@ -19,8 +19,10 @@ func TestConfigDefaults(t *testing.T) {
 		want    Config
 		wantErr string
 	}{
-		{"empty", Config{}, Config{Camera: "auto", Mic: "auto", Speaker: "auto", Width: 640, Height: 480, FPS: 30, VideoBitrate: 1_000_000}, ""},
-		{"720p scales the bitrate", Config{Width: 1280, Height: 720}, Config{Camera: "auto", Mic: "auto", Speaker: "auto", Width: 1280, Height: 720, FPS: 30, VideoBitrate: 3_000_000}, ""},
+		{"empty", Config{}, Config{Camera: "auto", Mic: "auto", Speaker: "auto", Width: 640, Height: 480, FPS: 30, VideoBitrate: 1_000_000, KeyFrameInterval: 2 * time.Second}, ""},
+		{"720p scales the bitrate", Config{Width: 1280, Height: 720}, Config{Camera: "auto", Mic: "auto", Speaker: "auto", Width: 1280, Height: 720, FPS: 30, VideoBitrate: 3_000_000, KeyFrameInterval: 2 * time.Second}, ""},
+		{"key frames off", Config{KeyFrameInterval: -1}, Config{Camera: "auto", Mic: "auto", Speaker: "auto", Width: 640, Height: 480, FPS: 30, VideoBitrate: 1_000_000, KeyFrameInterval: -1}, ""},
+		{"key frame interval", Config{KeyFrameInterval: time.Hour}, Config{}, "key frame interval"},
 		{"odd size", Config{Width: 641, Height: 480}, Config{}, "video size"},
 		{"fps", Config{FPS: 500}, Config{}, "frame rate"},
 		{"port", Config{UDPPort: 70000}, Config{}, "udp port"},
@@ -40,7 +42,7 @@ func TestConfigDefaults(t *testing.T) {
 			}
 			if got.Camera != tt.want.Camera || got.Mic != tt.want.Mic || got.Speaker != tt.want.Speaker ||
 				got.Width != tt.want.Width || got.Height != tt.want.Height || got.FPS != tt.want.FPS ||
-				got.VideoBitrate != tt.want.VideoBitrate {
+				got.VideoBitrate != tt.want.VideoBitrate || got.KeyFrameInterval != tt.want.KeyFrameInterval {
 				t.Errorf("withDefaults(%+v) = %+v, want %+v", tt.in, got, tt.want)
 			}
 		})

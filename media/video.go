@@ -23,7 +23,8 @@ type videoPipe struct {
 	src                         video.Reader
 	width, height, fps, bitrate int
 	log                         *slog.Logger
-	onErr                       func(error) // capture failures, and nil when capture works again
+	onErr                       func(error)   // capture failures, and nil when capture works again
+	keyInterval                 time.Duration // periodic key frames; 0: none
 
 	mu     sync.Mutex
 	outs   []*videoOut // guarded by mu; one per codec, created on first use
@@ -43,8 +44,10 @@ type videoPipe struct {
 type videoOut struct {
 	codec    videoCodec
 	track    *sharedTrack
-	bound    int // guarded by videoPipe.mu
-	keyFrame atomic.Bool
+	bound    int         // guarded by videoPipe.mu
+	keyFrame atomic.Bool // a new call or connection: a key frame at once
+	pli      atomic.Bool // a receiver lost the picture: a key frame, at most one per pliGap
+	lastKey  time.Time   // the last key frame forced
 	enc      codec.ReadCloser
 	current  image.Image
 
@@ -103,8 +106,33 @@ func (p *videoPipe) unbind(o *videoOut) {
 	p.mu.Unlock()
 }
 
-// requestKeyFrame is a receiver's PLI or FIR.
+// requestKeyFrame asks for a key frame with the next frame: a call has
+// just connected and can decode nothing before one.
 func (o *videoOut) requestKeyFrame() { o.keyFrame.Store(true) }
+
+// pictureLost is a receiver's PLI or FIR. A browser repeats them while it
+// waits, and every viewer shares the encoder: one key frame per pliGap
+// answers them all, and a key frame at most pliGap old already has.
+func (o *videoOut) pictureLost() { o.pli.Store(true) }
+
+// pliGap is the least time between two key frames forced by PLI or FIR: a
+// key frame is several P frames' worth of bits, and a burst of them on a
+// congested link would cause the very loss that asked for them.
+const pliGap = 500 * time.Millisecond
+
+// wantKeyFrame decides whether the frame encoded at now is forced to be a
+// key frame: a new call at once; a PLI or FIR once pliGap has passed since
+// the last key frame (it stays pending until then); and every interval.
+func (o *videoOut) wantKeyFrame(now time.Time, interval time.Duration) bool {
+	since := now.Sub(o.lastKey)
+	if o.keyFrame.Swap(false) {
+		return true
+	}
+	if o.pli.Load() && since >= pliGap {
+		return true
+	}
+	return interval > 0 && since >= interval
+}
 
 // snapshot lists the outputs and whether each has a call.
 func (p *videoPipe) snapshot(buf []*videoOut) (outs []*videoOut, live []bool) {
@@ -217,12 +245,14 @@ func (p *videoPipe) encode(o *videoOut, img image.Image, d time.Duration) {
 		o.enc = enc
 		o.keyFrame.Store(true)
 	}
-	if o.keyFrame.Swap(false) {
+	if now := time.Now(); o.wantKeyFrame(now, p.keyInterval) {
 		if kf, ok := o.enc.Controller().(codec.KeyFrameController); ok {
 			if err := kf.ForceKeyFrame(); err == nil {
 				o.keys.Add(1)
 			}
 		}
+		o.lastKey = now
+		o.pli.Store(false) // this key frame answers every pending PLI
 	}
 	o.current = img
 	data, release, err := o.enc.Read()

@@ -44,15 +44,17 @@ type config struct {
 	HistoryDays  int `yaml:"history_days"`
 	HistoryMaxMB int `yaml:"history_max_mb"`
 
-	Camera       string   `yaml:"camera"`
-	Mic          string   `yaml:"mic"`
-	Speaker      string   `yaml:"speaker"`
-	Width        int      `yaml:"width"`
-	Height       int      `yaml:"height"`
-	FPS          int      `yaml:"fps"`
-	VideoBitrate int      `yaml:"video_bitrate"`
-	MediaPort    int      `yaml:"media_port"`
-	Advertise    []string `yaml:"advertise"`
+	Camera       string `yaml:"camera"`
+	Mic          string `yaml:"mic"`
+	Speaker      string `yaml:"speaker"`
+	Width        int    `yaml:"width"`
+	Height       int    `yaml:"height"`
+	FPS          int    `yaml:"fps"`
+	VideoBitrate int    `yaml:"video_bitrate"`
+	// KeyFrameInterval is media.Config.KeyFrameInterval (0: its default).
+	KeyFrameInterval time.Duration `yaml:"key_frame_interval"`
+	MediaPort        int           `yaml:"media_port"`
+	Advertise        []string      `yaml:"advertise"`
 	// MediaLocalPeers lets a resident on this very machine connect (media.Config.LocalPeers).
 	MediaLocalPeers bool     `yaml:"media_local_peers"`
 	ICEServers      []string `yaml:"ice_servers"`

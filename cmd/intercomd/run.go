@@ -77,7 +77,8 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, ready func(addr st
 	m, err := media.New(media.Config{
 		Camera: cfg.Camera, Mic: cfg.Mic, Speaker: cfg.Speaker,
 		Width: cfg.Width, Height: cfg.Height, FPS: cfg.FPS, VideoBitrate: cfg.VideoBitrate,
-		UDPPort: cfg.MediaPort, Advertise: cfg.Advertise, ICEServers: cfg.ICEServers, LocalPeers: cfg.MediaLocalPeers,
+		KeyFrameInterval: cfg.KeyFrameInterval,
+		UDPPort:          cfg.MediaPort, Advertise: cfg.Advertise, ICEServers: cfg.ICEServers, LocalPeers: cfg.MediaLocalPeers,
 		Loopback: web.LoopbackOnly(cfg.Listen),
 	}, log)
 	if err != nil {
