@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/intercomd/intercomd/internal/resident"
 )
 
 // encoderRun is one measured window of one encoder.
@@ -34,21 +36,17 @@ func runDoorEncoder(ctx context.Context, e *env, w, h int, window time.Duration,
 		return r, err
 	}
 	defer d.stop()
-	api, err := newAPI()
+	res, err := resident.Dial(ctx, d.wsURL(), resident.Options{Name: "bench"})
 	if err != nil {
 		return r, err
 	}
-	res, err := dialResident(ctx, d.wsURL(), "bench")
+	defer res.Close()
+	c, err := res.Call(ctx, "door", resident.CallOptions{})
 	if err != nil {
 		return r, err
 	}
-	defer res.close()
-	c, err := res.callDoor(ctx, api, "door")
-	if err != nil {
-		return r, err
-	}
-	defer c.hangup()
-	if err := c.waitFrame(20 * time.Second); err != nil {
+	defer c.Hangup()
+	if err := c.WaitFrames(ctx, 1, 20*time.Second); err != nil {
 		return r, err
 	}
 	settle(ctx, 2*time.Second) // past the first key frame and rate control's start
@@ -56,7 +54,7 @@ func runDoorEncoder(ctx context.Context, e *env, w, h int, window time.Duration,
 	if err != nil {
 		return r, err
 	}
-	b0, f0 := c.videoBytes.Load(), c.videoFrames.Load()
+	b0, f0 := c.Counts().VideoBytes, c.Counts().VideoFrames
 	if profile != nil {
 		if *profile, err = perfProfile(ctx, d.pid, window); err != nil {
 			return r, err
@@ -68,8 +66,8 @@ func runDoorEncoder(ctx context.Context, e *env, w, h int, window time.Duration,
 		return r, err
 	}
 	secs := time.Since(m.t0).Seconds()
-	r.kbps = float64(c.videoBytes.Load()-b0) * 8 / 1000 / secs
-	r.fps = float64(c.videoFrames.Load()-f0) / secs
+	r.kbps = float64(c.Counts().VideoBytes-b0) * 8 / 1000 / secs
+	r.fps = float64(c.Counts().VideoFrames-f0) / secs
 	if r.fps < 1 {
 		return r, fmt.Errorf("door sent %.1f frames/s during the window", r.fps)
 	}

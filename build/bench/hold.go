@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"time"
+
+	"github.com/intercomd/intercomd/internal/resident"
 )
 
 // holdCall starts intercomd, puts a pion resident in a call with it and
@@ -17,30 +19,26 @@ func holdCall(ctx context.Context, e *env, camera string, w, h int, d time.Durat
 		return err
 	}
 	defer dm.stop()
-	api, err := newAPI()
+	r, err := resident.Dial(ctx, dm.wsURL(), resident.Options{Name: "bench"})
 	if err != nil {
 		return err
 	}
-	r, err := dialResident(ctx, dm.wsURL(), "bench")
+	defer r.Close()
+	c, err := r.Call(ctx, "door", resident.CallOptions{})
 	if err != nil {
 		return err
 	}
-	defer r.close()
-	c, err := r.callDoor(ctx, api, "door")
-	if err != nil {
-		return err
-	}
-	defer c.hangup()
-	if err := c.waitFrame(20 * time.Second); err != nil {
+	defer c.Hangup()
+	if err := c.WaitFrames(ctx, 1, 20*time.Second); err != nil {
 		return err
 	}
 	fmt.Fprintf(os.Stderr, "bench: intercomd pid %d (%s) in a call at %dx%d for %s\n", dm.pid, dm.url, w, h, d)
 	m, _ := startCPU(dm.pid)
-	b0, f0 := c.videoBytes.Load(), c.videoFrames.Load()
+	b0, f0 := c.Counts().VideoBytes, c.Counts().VideoFrames
 	settle(ctx, d)
 	cpu, _ := m.stop()
 	secs := time.Since(m.t0).Seconds()
 	fmt.Fprintf(os.Stderr, "bench: %.3f CPU s/s, %.0f kbit/s, %.1f frames/s\n", cpu,
-		float64(c.videoBytes.Load()-b0)*8/1000/secs, float64(c.videoFrames.Load()-f0)/secs)
+		float64(c.Counts().VideoBytes-b0)*8/1000/secs, float64(c.Counts().VideoFrames-f0)/secs)
 	return nil
 }

@@ -6,18 +6,18 @@ import (
 	"strings"
 	"time"
 
-	"github.com/pion/webrtc/v4"
+	"github.com/intercomd/intercomd/internal/resident"
 )
 
 // oneCall calls the door, waits for its video, keeps the call for hold and
 // hangs up, waiting until the door is idle again.
-func oneCall(ctx context.Context, d *daemon, r *resident, api *webrtc.API, hold time.Duration, during func()) error {
-	c, err := r.callDoor(ctx, api, "door")
+func oneCall(ctx context.Context, d *daemon, r *resident.Client, hold time.Duration, during func()) error {
+	c, err := r.Call(ctx, "door", resident.CallOptions{})
 	if err != nil {
 		return err
 	}
-	if err := c.waitFrame(20 * time.Second); err != nil {
-		c.close()
+	if err := c.WaitFrames(ctx, 1, 20*time.Second); err != nil {
+		c.Close()
 		return err
 	}
 	if during != nil {
@@ -27,7 +27,7 @@ func oneCall(ctx context.Context, d *daemon, r *resident, api *webrtc.API, hold 
 	case <-time.After(hold):
 	case <-ctx.Done():
 	}
-	if err := c.hangup(); err != nil {
+	if err := c.Hangup(); err != nil {
 		return err
 	}
 	return d.waitState("idle", 10*time.Second)
@@ -53,10 +53,6 @@ type callSeries struct {
 // goroutine count after the last call, from a SIGQUIT dump that ends the
 // daemon.
 func runCalls(ctx context.Context, e *env, cfg daemonConfig, n int, hold, pause time.Duration, gAfter *int) (*callSeries, error) {
-	api, err := newAPI()
-	if err != nil {
-		return nil, err
-	}
 	d, err := startDaemon(ctx, e.intercomd, cfg)
 	if err != nil {
 		return nil, err
@@ -67,13 +63,13 @@ func runCalls(ctx context.Context, e *env, cfg daemonConfig, n int, hold, pause 
 	if s.idle, err = d.status(); err != nil {
 		return nil, err
 	}
-	r, err := dialResident(ctx, d.wsURL(), "bench")
+	r, err := resident.Dial(ctx, d.wsURL(), resident.Options{Name: "bench"})
 	if err != nil {
 		return nil, err
 	}
-	defer r.close()
+	defer r.Close()
 	// One call held for 10 s: RSS sampled while the encoder runs.
-	err = oneCall(ctx, d, r, api, 0, func() {
+	err = oneCall(ctx, d, r, 0, func() {
 		for range 20 {
 			settle(ctx, 500*time.Millisecond)
 			if st, err := d.status(); err == nil && st.RSS > s.inCall.RSS {
@@ -90,7 +86,7 @@ func runCalls(ctx context.Context, e *env, cfg daemonConfig, n int, hold, pause 
 	}
 	t0 := time.Now()
 	for i := 1; i <= n; i++ {
-		if err := oneCall(ctx, d, r, api, hold, nil); err != nil {
+		if err := oneCall(ctx, d, r, hold, nil); err != nil {
 			return nil, fmt.Errorf("call %d of %d: %w", i, n, err)
 		}
 		st, err := d.status()
@@ -147,10 +143,6 @@ func benchMemory(ctx context.Context, e *env) (*result, error) {
 	if e.quick {
 		calls, pause = 10, time.Second
 	}
-	api, err := newAPI()
-	if err != nil {
-		return nil, err
-	}
 
 	// Goroutines can only be counted from a SIGQUIT dump, which ends the
 	// process: a twin daemon, after the same warm-up call, gives "before".
@@ -160,16 +152,16 @@ func benchMemory(ctx context.Context, e *env) (*result, error) {
 		return nil, err
 	}
 	defer twin.stop()
-	tr, err := dialResident(ctx, twin.wsURL(), "bench")
+	tr, err := resident.Dial(ctx, twin.wsURL(), resident.Options{Name: "bench"})
 	if err != nil {
 		return nil, err
 	}
-	if err := oneCall(ctx, twin, tr, api, hold, nil); err != nil {
+	if err := oneCall(ctx, twin, tr, hold, nil); err != nil {
 		return nil, fmt.Errorf("twin warm-up call: %w", err)
 	}
 	settle(ctx, pause)
 	gBefore, err := twin.goroutines()
-	tr.close()
+	tr.Close()
 	if err != nil {
 		return nil, fmt.Errorf("goroutines before: %w", err)
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -9,7 +10,7 @@ import (
 	"time"
 
 	"github.com/intercomd/intercomd/build/vmtest/internal/sound"
-
+	"github.com/intercomd/intercomd/internal/resident"
 	"github.com/intercomd/intercomd/wire"
 )
 
@@ -65,48 +66,32 @@ func runAll(cfg config, r *results) {
 	}
 	defer tone.Stop()
 
-	sig, err := dial(hc, cfg.url)
+	sig, err := dial(hc, cfg.url, cfg.name)
 	if err != nil {
 		r.fail("intercomd", "%v", err)
 		return
 	}
-	defer sig.close()
-	if err := sig.register(cfg.name); err != nil {
-		r.fail("intercomd", "%v", err)
-		return
-	}
+	defer sig.Close()
 
 	residentCalls(cfg, r, hc, sig, snd, p)
 	doorCalls(cfg, r, hc, sig, p)
 }
 
 // residentCalls: the client calls the door, which answers by itself.
-func residentCalls(cfg config, r *results, hc *http.Client, sig *signaller, snd *sound.Context, p panel) {
-	if err := sig.send(wire.Message{Type: wire.TypeInvite, Text: wire.Quote("Start"), To: cfg.door}); err != nil {
-		r.fail("call", "%v", err)
-		return
-	}
-	m, err := sig.expect("the door accepting the call", 30*time.Second, func(m wire.Message) bool {
-		return m.Type == wire.TypeInvite && text(m) == "Start" && (m.Status == "Accepted" || m.Status == "Fail" || m.Status == "Busy" || m.Status == "Rejected")
-	})
-	if err == nil && m.Status != "Accepted" {
-		err = fmt.Errorf("the door answered the call with %s: %s", m.Status, m.Reason)
-	}
-	if err != nil {
-		r.fail("call", "resident calls the door: %v", err)
-		return
-	}
-	c, err := newCall(sig, cfg.door, talkHz)
+func residentCalls(cfg config, r *results, hc *http.Client, sig *resident.Client, snd *sound.Context, p panel) {
+	c, opt, err := newCall(talkHz)
 	if err != nil {
 		r.fail("call", "%v", err)
 		return
 	}
 	defer c.close()
-	if err := c.offer(); err != nil {
+	rc, err := sig.Call(context.Background(), cfg.door, opt)
+	if err != nil {
 		r.fail("call", "resident calls the door: %v", err)
 		return
 	}
-	if err := c.waitConnected(30 * time.Second); err != nil {
+	c.start(rc)
+	if err := c.WaitConnected(context.Background(), 30*time.Second); err != nil {
 		r.fail("call", "resident calls the door: %v", err)
 		return
 	}
@@ -130,7 +115,7 @@ func residentCalls(cfg config, r *results, hc *http.Client, sig *signaller, snd 
 	wg.Wait()
 	checkRelay(r, sig, p, cfg.door)
 
-	if err := sig.send(wire.Message{Type: wire.TypeHangup, Text: wire.Quote("Local"), To: cfg.door}); err != nil {
+	if err := c.Hangup(); err != nil {
 		r.fail("call", "hang up: %v", err)
 		return
 	}
@@ -220,14 +205,14 @@ func checkSpeaker(cfg config, r *results, hc *http.Client, snd *sound.Context, c
 
 // checkRelay opens the door from the call and watches the relay line pulse:
 // it must leave its resting level and come back.
-func checkRelay(r *results, sig *signaller, p panel, door string) {
+func checkRelay(r *results, sig *resident.Client, p panel, door string) {
 	w := p.watch(pinRelay)
 	defer w.close()
-	if err := sig.send(wire.Message{Type: wire.TypeOpenDoor, To: door}); err != nil {
+	if err := sig.Send(wire.Message{Type: wire.TypeOpenDoor, To: door}); err != nil {
 		r.fail("relay", "%v", err)
 		return
 	}
-	m, err := sig.expect("the door's Open Door reply", 10*time.Second, func(m wire.Message) bool {
+	m, err := sig.Expect(context.Background(), "the door's Open Door reply", 10*time.Second, func(m wire.Message) bool {
 		return m.Type == wire.TypeOpenDoor || (m.Type == wire.TypeError && text(m) == "Open Door")
 	})
 	if err == nil && m.Status != "OK" {
@@ -255,20 +240,18 @@ func checkRelay(r *results, sig *signaller, p panel, door string) {
 
 // doorCalls: a visitor presses Call, the client rings, answers, sees the
 // door, and the visitor presses Hangup.
-func doorCalls(cfg config, r *results, hc *http.Client, sig *signaller, p panel) {
+func doorCalls(cfg config, r *results, hc *http.Client, sig *resident.Client, p panel) {
 	if err := p.press(pinCall); err != nil {
 		r.fail("gpio call", "%v", err)
 		return
 	}
-	inv, err := sig.expect("the door's Invite after pressing Call (GPIO17)", 15*time.Second, func(m wire.Message) bool {
-		return m.Type == wire.TypeInvite && text(m) == "Incoming"
-	})
+	inv, err := sig.WaitRing(context.Background(), 15*time.Second)
 	if err != nil {
 		r.fail("gpio call", "%v", err)
 		return
 	}
 	r.pass("gpio call", "pressing GPIO17 (Call) rang the client (Invite from %q)", inv.From)
-	if err := sig.send(wire.Message{Type: wire.TypeInvite, Text: wire.Quote("Ringing"), To: inv.From}); err != nil {
+	if err := sig.Send(wire.Message{Type: wire.TypeInvite, Text: wire.Quote("Ringing"), To: inv.From}); err != nil {
 		r.fail("gpio call", "%v", err)
 		return
 	}
@@ -278,27 +261,16 @@ func doorCalls(cfg config, r *results, hc *http.Client, sig *signaller, p panel)
 	}
 	r.check("gpio ringing", "GPIO23 (ringing LED) blinks while the door rings", err)
 
-	c, err := newCall(sig, inv.From, talkHz)
+	c, opt, err := newCall(talkHz)
 	if err != nil {
 		r.fail("gpio call", "%v", err)
 		return
 	}
 	defer c.close()
-	if err := sig.send(wire.Message{Type: wire.TypeInvite, Text: wire.Quote("Accepted"), To: inv.From}); err != nil {
-		r.fail("gpio call", "%v", err)
-		return
-	}
-	offer, err := sig.expect("the door's offer after Accepted", 20*time.Second, func(m wire.Message) bool {
-		return m.Type == wire.TypeCallerSDP || m.Type == wire.TypeHangup
-	})
-	if err == nil && offer.Type == wire.TypeHangup {
-		err = fmt.Errorf("the door hung up instead of offering: %v", offer)
-	}
+	rc, err := sig.Answer(context.Background(), inv, opt)
 	if err == nil {
-		err = c.answer(offer)
-	}
-	if err == nil {
-		err = c.waitConnected(30 * time.Second)
+		c.start(rc)
+		err = c.WaitConnected(context.Background(), 30*time.Second)
 	}
 	if err != nil {
 		r.fail("gpio call", "answering the door's call: %v", err)
@@ -317,7 +289,7 @@ func doorCalls(cfg config, r *results, hc *http.Client, sig *signaller, p panel)
 		r.fail("gpio hangup", "%v", err)
 		return
 	}
-	_, err = sig.expect("Hangup after pressing Hangup (GPIO22)", 15*time.Second, func(m wire.Message) bool {
+	_, err = sig.Expect(context.Background(), "Hangup after pressing Hangup (GPIO22)", 15*time.Second, func(m wire.Message) bool {
 		return m.Type == wire.TypeHangup
 	})
 	if err == nil {

@@ -13,29 +13,19 @@ import (
 	"net/url"
 	"os"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/gorilla/websocket"
 
-	"github.com/intercomd/intercomd/wire"
-
 	"github.com/intercomd/intercomd/health"
+	"github.com/intercomd/intercomd/internal/resident"
+	"github.com/intercomd/intercomd/wire"
 )
 
 // text returns m's Text as a string when it is a JSON string.
 func text(m wire.Message) string {
 	s, _ := m.TextString()
 	return s
-}
-
-// brief shows m in a log line, its text cut short.
-func brief(m wire.Message) string {
-	t := string(m.Text)
-	if len(t) > 60 {
-		t = t[:60] + "..."
-	}
-	return fmt.Sprintf("{%s %s status=%q from=%q reason=%q}", m.Type, t, m.Status, m.From, m.Reason)
 }
 
 // newHTTPClient returns a client with a cookie jar that accepts intercomd's
@@ -133,124 +123,22 @@ func waitState(c *http.Client, base, want string, timeout time.Duration) error {
 	}
 }
 
-// signaller is one WebSocket on the hub.
-type signaller struct {
-	conn *websocket.Conn
-	in   chan wire.Message
-
-	mu      sync.Mutex // guards writes to conn and onICE
-	onICE   func(json.RawMessage)
-	pending []wire.Message // received but not yet expected; expect's goroutine only
-	closed  chan struct{}
-}
-
-// dial opens the hub's WebSocket with c's session cookie.
-func dial(c *http.Client, base string) (*signaller, error) {
+// dial opens the hub's WebSocket with c's session cookie and registers as
+// name.
+func dial(c *http.Client, base, name string) (*resident.Client, error) {
 	u, err := url.Parse(base)
 	if err != nil {
 		return nil, err
 	}
 	u.Scheme = map[string]string{"https": "wss", "http": "ws"}[u.Scheme]
 	u.Path = "/ws"
-	d := websocket.Dialer{
-		Jar:              c.Jar,
-		TLSClientConfig:  &tls.Config{InsecureSkipVerify: true}, // the VM's own self-signed daemon
-		HandshakeTimeout: 10 * time.Second,
-	}
-	conn, resp, err := d.Dial(u.String(), nil)
-	if err != nil {
-		if resp != nil {
-			return nil, fmt.Errorf("websocket %s: %s: %w", u, resp.Status, err)
-		}
-		return nil, fmt.Errorf("websocket %s: %w", u, err)
-	}
-	s := &signaller{conn: conn, in: make(chan wire.Message, 256), closed: make(chan struct{})}
-	go s.read()
-	return s, nil
+	return resident.Dial(context.Background(), u.String(), resident.Options{
+		Name: name,
+		Dialer: &websocket.Dialer{
+			Jar:              c.Jar,
+			TLSClientConfig:  &tls.Config{InsecureSkipVerify: true}, // the VM's own self-signed daemon
+			HandshakeTimeout: 10 * time.Second,
+		},
+		Logf: func(format string, args ...any) { fmt.Printf("client: "+format+"\n", args...) },
+	})
 }
-
-func (s *signaller) read() {
-	defer close(s.closed)
-	for {
-		var m wire.Message
-		if err := s.conn.ReadJSON(&m); err != nil {
-			return
-		}
-		if m.Type == wire.TypeICE {
-			s.mu.Lock()
-			f := s.onICE
-			s.mu.Unlock()
-			if f != nil {
-				f(m.Text)
-			}
-			continue
-		}
-		s.in <- m
-	}
-}
-
-// setICE routes the remote ICE candidates of the current call to f.
-func (s *signaller) setICE(f func(json.RawMessage)) {
-	s.mu.Lock()
-	s.onICE = f
-	s.mu.Unlock()
-}
-
-func (s *signaller) send(m wire.Message) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.conn.SetWriteDeadline(time.Now().Add(10 * time.Second))
-	return s.conn.WriteJSON(m)
-}
-
-// expect returns the first message (already received or arriving within
-// timeout) for which match is true; the others wait for a later expect.
-func (s *signaller) expect(what string, timeout time.Duration, match func(wire.Message) bool) (wire.Message, error) {
-	for i, m := range s.pending {
-		if match(m) {
-			s.pending = append(s.pending[:i], s.pending[i+1:]...)
-			return m, nil
-		}
-	}
-	t := time.NewTimer(timeout)
-	defer t.Stop()
-	for {
-		select {
-		case m := <-s.in:
-			if match(m) {
-				return m, nil
-			}
-			if m.Type == wire.TypeError {
-				fmt.Printf("client: hub error while waiting for %s: %s\n", what, brief(m))
-			}
-			s.pending = append(s.pending, m)
-		case <-s.closed:
-			return wire.Message{}, fmt.Errorf("the hub closed the WebSocket while the client waited for %s", what)
-		case <-t.C:
-			var got []string
-			for _, m := range s.pending {
-				if m.Type != wire.TypeGetUsers && m.Type != wire.TypeUsersDelta {
-					got = append(got, brief(m))
-				}
-			}
-			return wire.Message{}, fmt.Errorf("no %s within %v (got instead: %v)", what, timeout, got)
-		}
-	}
-}
-
-// register takes name on the hub.
-func (s *signaller) register(name string) error {
-	if err := s.send(wire.Message{Type: wire.TypeRegister, Text: wire.Quote(name)}); err != nil {
-		return err
-	}
-	m, err := s.expect("Register reply", 10*time.Second, func(m wire.Message) bool { return m.Type == wire.TypeRegister })
-	if err != nil {
-		return err
-	}
-	if m.Status != "OK" {
-		return fmt.Errorf("register %q: %s %s", name, m.Status, m.Reason)
-	}
-	return nil
-}
-
-func (s *signaller) close() { s.conn.Close() }
