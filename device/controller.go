@@ -17,6 +17,7 @@ var (
 	ErrNobody        = errors.New("nobody to ring: no resident is online")
 	ErrStopped       = errors.New("the door has stopped")
 	ErrNoRelay       = errors.New("this door has no door opener")
+	ErrNotRinging    = errors.New("the door is not ringing that call")
 )
 
 // Config is how the door behaves.
@@ -169,6 +170,15 @@ func (c *Controller) Ring(via string) error {
 // whether by may open the door.
 func (c *Controller) OpenDoor(by, via string) error {
 	return c.command(func() error { return c.openDoor(by, via) })
+}
+
+// Decline is a resident declining the door's ring call from elsewhere (a
+// push notification's Decline): by is not rung again in this ring, stops
+// ringing if a page of theirs rings, and when everyone the ring reached has
+// declined and no page still rings, the ring ends. A ring that is over
+// (another call id) is left alone: ErrNotRinging.
+func (c *Controller) Decline(call uint64, by string, everyone bool) error {
+	return c.command(func() error { return c.decline(call, by, everyone) })
 }
 
 // Answer accepts a resident's call that rings at the door.

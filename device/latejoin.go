@@ -23,3 +23,21 @@ func (c *Controller) ringLateJoiners() {
 		}
 	}
 }
+
+// decline: by declined the ring call from a notification (see Decline).
+func (c *Controller) decline(call uint64, by string, everyone bool) error {
+	if c.state != StateCalling || c.ring != call {
+		return ErrNotRinging
+	}
+	c.log.Info("ring group member declined from a notification", "who", by, "everyone", everyone)
+	c.rung[by] = true // no late-join ring for who said no
+	if c.pending[by] {
+		delete(c.pending, by)
+		c.send(wire.Message{Type: wire.TypeHangup, Text: wire.Quote("Local"), To: by, Reason: "Declined"})
+	}
+	if everyone && len(c.pending) == 0 {
+		c.log.Warn("missed call: every resident declined")
+		c.toIdle("Declined")
+	}
+	return nil
+}

@@ -84,3 +84,36 @@ func TestNobodyOnlineWithoutHoldRing(t *testing.T) {
 		r.state(StateIdle)
 	})
 }
+
+// TestDeclineFromNotification: a resident declining on their phone's
+// notification stops their page ringing; the ring ends when everyone it
+// reached declined and no page rings any more; another ring's decline is
+// refused.
+func TestDeclineFromNotification(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var ring uint64
+		cfg := Config{HoldRing: true, RingTimeout: 30 * time.Second, Observers: []func(Event){func(e Event) {
+			if e.Kind == EventRing {
+				ring = e.Call
+			}
+		}}}
+		r := newRig(t, cfg, browsers...)
+		r.press(r.call)
+		r.expect(start("alice"), start("bob"))
+		if err := r.c.Decline(ring+1, "alice", true); !errors.Is(err, ErrNotRinging) {
+			t.Errorf("Decline of another ring = %v, want ErrNotRinging", err)
+		}
+		if err := r.c.Decline(ring, "alice", false); err != nil {
+			t.Fatalf("Decline = %v", err)
+		}
+		r.expect(wire.Message{Type: "Hangup", Text: wire.Quote("Local"), To: "alice", Reason: "Declined"})
+		r.state(StateCalling)
+		// Everyone reached by push declined, but bob's page still rings.
+		r.c.Decline(ring, "carol", true)
+		r.state(StateCalling)
+		r.deliver(status("Rejected", "bob"))
+		r.state(StateCalling) // held: a phone may still answer
+		r.c.Decline(ring, "bob", true)
+		r.state(StateIdle)
+	})
+}

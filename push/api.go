@@ -32,6 +32,34 @@ func (s *Service) Handler() http.Handler {
 	return noStore(mux)
 }
 
+// DeclineHandler is POST /api/push/decline {"token": "..."}: a
+// notification's Decline button, from the service worker. Mount it outside
+// the login: the token is the authority, good for declining one ring on
+// one device's behalf and for nothing else.
+func (s *Service) DeclineHandler() http.Handler {
+	return noStore(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost {
+			w.Header().Set("Allow", http.MethodPost)
+			writeError(w, http.StatusMethodNotAllowed, "POST the decline token")
+			return
+		}
+		var req struct {
+			Token string `json:"token"`
+		}
+		dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<10))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&req); err != nil || req.Token == "" {
+			writeError(w, http.StatusBadRequest, `send {"token": "..."} from the notification`)
+			return
+		}
+		if err := s.Decline(req.Token); err != nil {
+			writeError(w, http.StatusGone, "this ring is over")
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	}))
+}
+
 func noStore(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "no-store")

@@ -26,9 +26,18 @@ type job struct {
 	queued time.Time
 }
 
-// notify queues m for d. A queued message of the same topic is replaced
-// (the newer says what is true now); a full lane drops m, with a log line.
+// notify queues m for d (see notifyLocked).
 func (s *Service) notify(d Device, m message, ttl time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.notifyLocked(d, m, ttl)
+}
+
+// notifyLocked queues m for d; s.mu must be held. A queued message of the
+// same topic is replaced (the newer says what is true now), except that a
+// picture only ever joins a ring still queued or follows one sent: it never
+// replaces an answer or a missed call. A full lane drops m, with a log line.
+func (s *Service) notifyLocked(d Device, m message, ttl time.Duration) {
 	switch d.Quiet.mode(s.cfg.Now()) {
 	case QuietOff:
 		s.log.Debug("quiet hours: not notified", "device", d.ID, "resident", d.Resident, "kind", m.Kind)
@@ -36,9 +45,6 @@ func (s *Service) notify(d Device, m message, ttl time.Duration) {
 	case QuietSilent:
 		m.Silent = true
 	}
-	j := job{d: d, m: m, ttl: ttl, queued: time.Now()}
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	if s.stopped {
 		return
 	}
@@ -47,7 +53,17 @@ func (s *Service) notify(d Device, m message, ttl time.Duration) {
 		l = &lane{}
 		s.lanes[d.ID] = l
 	}
+	j := job{d: d, m: m, ttl: ttl, queued: time.Now()}
 	if i := slices.IndexFunc(l.q, func(x job) bool { return x.m.topic() == m.topic() }); i >= 0 {
+		if m.Picture {
+			if l.q[i].m.Kind != m.Kind {
+				return
+			}
+			// The ring itself has not gone out yet: it goes with the
+			// picture, ringing.
+			j.m.Picture = l.q[i].m.Picture
+			j.queued = l.q[i].queued
+		}
 		l.q[i] = j
 	} else if len(l.q) >= laneSize {
 		s.log.Warn("push queue of a device is full: notification dropped", "device", d.ID, "resident", d.Resident, "kind", m.Kind)

@@ -20,13 +20,22 @@ type message struct {
 	Call   uint64 `json:"call,omitempty"`
 	At     int64  `json:"at"`           // when the ring started, Unix ms
 	By     string `json:"by,omitempty"` // who answered
+	From   string `json:"from,omitempty"` // the resident calling (kindCall and its replacements)
 	Image  string `json:"image,omitempty"`
-	Silent bool   `json:"silent,omitempty"` // quiet hours
+	// Picture marks the ring's second message, which only adds the
+	// picture: shown silently in place of the first (same tag).
+	Picture bool `json:"picture,omitempty"`
+	// Decline is this device's capability to decline the ring (POST
+	// /api/push/decline); it can do nothing else.
+	Decline string `json:"decline,omitempty"`
+	Silent  bool   `json:"silent,omitempty"` // quiet hours
 }
 
 // Kinds of message.
 const (
 	kindRing     = "ring"
+	kindCall     = "call" // a resident calls
+	kindDeclined = "declined"
 	kindAnswered = "answered"
 	kindMissed   = "missed"
 	kindTest     = "test"
@@ -37,8 +46,11 @@ const (
 // ring gets "missed call", not a ring that is over. The client uses the same
 // string as the notification's tag, so the newer one replaces the older.
 func (m message) topic() string {
-	if m.Call == 0 {
+	switch {
+	case m.Call == 0:
 		return m.Kind
+	case m.From != "":
+		return "call-" + strconv.FormatUint(m.Call, 10)
 	}
 	return "ring-" + strconv.FormatUint(m.Call, 10)
 }

@@ -13,6 +13,7 @@ package push
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/tls"
 	"errors"
 	"log/slog"
@@ -49,6 +50,10 @@ type Config struct {
 	AllowLocal bool
 	// Now is the clock (nil: time.Now), for quiet hours.
 	Now func() time.Time
+	// Decline, if set, hears a resident declining from a notification:
+	// the door's ring (caller "") or caller's call, and whether every
+	// resident it reached has declined now. It must not block.
+	Decline func(call uint64, caller, resident string, everyone bool)
 }
 
 // Service is Web Push for the door. Create it with New; run it with Run.
@@ -67,13 +72,27 @@ type Service struct {
 	ctx     context.Context // Run's; nil until Run starts
 	stopped bool            // Run is ending: no new lanes
 	lanes   map[string]*lane
-	rings   map[uint64]*ring // recent rings, for their replacements
+	rings   map[string]*ring // recent rings by topic, for their replacements
 }
 
-// ring is what a notified ring remembers: who got it.
+// ring is what a notified ring remembers: who got it, each device's
+// capability to decline it, and who did.
 type ring struct {
-	at      time.Time
-	devices []Device
+	at       time.Time
+	base     message           // kind, call, from: what the replacements repeat
+	devices  []Device
+	tokens   map[string]string // decline capability -> device ID
+	declined map[string]bool   // residents who declined
+}
+
+// token is d's decline capability for r.
+func (r *ring) token(id string) string {
+	for t, d := range r.tokens {
+		if d == id {
+			return t
+		}
+	}
+	return ""
 }
 
 // Bounds of the queues.
@@ -133,7 +152,7 @@ func New(cfg Config, log *slog.Logger) (*Service, error) {
 		store: st,
 		http:  &http.Client{Transport: tr, Timeout: cfg.Timeout},
 		lanes: map[string]*lane{},
-		rings: map[uint64]*ring{},
+		rings: map[string]*ring{},
 		ready: make(chan struct{}),
 	}
 	log.Info("web push on", "devices", len(st.list("")), "contact", cfg.Contact)
@@ -159,43 +178,93 @@ func (s *Service) Run(ctx context.Context) error {
 }
 
 // Ring notifies the ring group's devices that the door rings (call is the
-// ring's id, at when it started). It returns at once; the snapshot and the
-// requests happen on other goroutines.
+// ring's id, at when it started). It returns at once: the ring goes out
+// without a picture, and the picture follows as a silent replacement (same
+// tag) when the snapshot is ready, so the phone rings as soon as it can.
 func (s *Service) Ring(call uint64, at time.Time) {
-	devices := s.ringDevices()
-	if len(devices) == 0 {
+	s.start(message{Kind: kindRing, Call: call}, s.ringDevices(), at, s.cfg.Snapshot != nil)
+}
+
+// Call notifies to's devices that resident from calls them (call is the
+// hub's id for it): to has no page open, and opening the app from the
+// notification answers. Answered and Missed with Caller replace it.
+func (s *Service) Call(call uint64, from, to string, at time.Time) bool {
+	return s.start(message{Kind: kindCall, Call: call, From: from}, s.store.list(to), at, false)
+}
+
+// start sends m to devices and remembers it for its replacements; with
+// picture, a second goroutine adds the visitor's picture. It reports
+// whether any device was notified.
+func (s *Service) start(m message, devices []Device, at time.Time, picture bool) bool {
+	if len(devices) == 0 || m.Call == 0 {
+		return false
+	}
+	m.At = at.UnixMilli()
+	r := &ring{at: at, base: m, devices: devices, tokens: map[string]string{}, declined: map[string]bool{}}
+	for _, d := range devices {
+		r.tokens[rand.Text()] = d.ID
+	}
+	s.mu.Lock()
+	s.rings[m.topic()] = r
+	s.forget()
+	for _, d := range devices {
+		m.Decline = r.token(d.ID)
+		s.notifyLocked(d, m, s.cfg.RingTimeout)
+	}
+	s.mu.Unlock()
+	if picture {
+		go s.addPicture(m)
+	}
+	return true
+}
+
+// addPicture takes the snapshot and sends it, as a silent replacement of
+// the ring, to the devices that got the ring and did not decline it. A ring
+// that ended meanwhile gets no picture: its replacement stays.
+func (s *Service) addPicture(m message) {
+	image := s.thumbnail()
+	if image == "" {
 		return
 	}
 	s.mu.Lock()
-	s.rings[call] = &ring{at: at, devices: devices}
-	s.forget()
-	s.mu.Unlock()
-	go func() {
-		image := s.thumbnail()
-		for _, d := range devices {
-			m := message{Kind: kindRing, Call: call, At: at.UnixMilli(), Image: image}
-			s.notify(d, m, s.cfg.RingTimeout)
+	defer s.mu.Unlock()
+	r := s.rings[m.topic()]
+	if r == nil {
+		return
+	}
+	m.Image, m.Picture = image, true
+	ttl := s.cfg.RingTimeout - time.Since(r.at)
+	if ttl < time.Second {
+		return
+	}
+	for _, d := range r.devices {
+		if r.declined[d.Resident] {
+			continue
 		}
-	}()
+		m.Decline = r.token(d.ID)
+		s.notifyLocked(d, m, ttl)
+	}
 }
 
 // Answered replaces the ring's notification on every device that got it:
-// by took the call.
-func (s *Service) Answered(call uint64, by string) {
-	s.end(call, message{Kind: kindAnswered, Call: call, By: by})
+// by took the call. For a resident's call, caller names the caller ("" for
+// the door's ring).
+func (s *Service) Answered(call uint64, caller, by string) {
+	s.end(message{Kind: kindAnswered, Call: call, From: caller, By: by})
 }
 
-// Missed replaces the ring's notification with a missed call.
-func (s *Service) Missed(call uint64) {
-	s.end(call, message{Kind: kindMissed, Call: call})
+// Missed replaces the ring's notification with a missed call (caller as
+// in Answered).
+func (s *Service) Missed(call uint64, caller string) {
+	s.end(message{Kind: kindMissed, Call: call, From: caller})
 }
 
 // end sends the ring's replacement m to the devices the ring reached.
-func (s *Service) end(call uint64, m message) {
+func (s *Service) end(m message) {
 	s.mu.Lock()
-	r := s.rings[call]
-	delete(s.rings, call)
-	s.mu.Unlock()
+	defer s.mu.Unlock()
+	r := s.rings[m.topic()]
+	delete(s.rings, m.topic())
 	if r == nil {
 		return
 	}
@@ -207,14 +276,14 @@ func (s *Service) end(call uint64, m message) {
 		if m.Kind == kindAnswered {
 			ttl = s.cfg.RingTimeout
 		}
-		s.notify(d, m, ttl)
+		s.notifyLocked(d, m, ttl)
 	}
 }
 
 // forget drops the oldest rings beyond keepRings; s.mu must be held.
 func (s *Service) forget() {
 	for len(s.rings) > keepRings {
-		var oldest uint64
+		var oldest string
 		var at time.Time
 		for id, r := range s.rings {
 			if at.IsZero() || r.at.Before(at) {
@@ -275,4 +344,60 @@ func (s *Service) webpushOptions(m message, ttl time.Duration, urgency webpush.U
 		VAPIDPublicKey:  s.keys.public,
 		VAPIDPrivateKey: s.keys.private,
 	}
+}
+
+// ErrRingOver answers a decline whose ring has ended (or never was).
+var ErrRingOver = errors.New("push: this ring is over")
+
+// Decline is what a notification's Decline button does with its device's
+// capability: that resident declines the ring. Their other devices stop
+// ringing (a silent "declined" replaces the ring), and Config.Decline tells
+// the door or the hub, with everyone true when every resident the ring
+// reached has declined. The capability can do nothing else: it opens no
+// door and shows no camera, and it dies with the ring.
+func (s *Service) Decline(token string) error {
+	s.mu.Lock()
+	var r *ring
+	var id string
+	for _, x := range s.rings {
+		if d, ok := x.tokens[token]; ok && token != "" {
+			r, id = x, d
+			break
+		}
+	}
+	if r == nil {
+		s.mu.Unlock()
+		return ErrRingOver
+	}
+	var who string
+	for _, d := range r.devices {
+		if d.ID == id {
+			who = d.Resident
+		}
+	}
+	first := !r.declined[who]
+	r.declined[who] = true
+	everyone := true
+	for _, d := range r.devices {
+		everyone = everyone && r.declined[d.Resident]
+	}
+	if first {
+		m := r.base
+		m.Kind, m.By, m.At = kindDeclined, who, r.at.UnixMilli()
+		for _, d := range r.devices {
+			if d.Resident == who && d.ID != id {
+				s.notifyLocked(d, m, s.cfg.RingTimeout)
+			}
+		}
+	}
+	base := r.base
+	s.mu.Unlock()
+	if !first {
+		return nil
+	}
+	s.log.Info("declined from a notification", "resident", who, "kind", base.Kind, "call", base.Call, "everyone", everyone)
+	if s.cfg.Decline != nil {
+		s.cfg.Decline(base.Call, base.From, who, everyone)
+	}
+	return nil
 }

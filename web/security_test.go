@@ -604,3 +604,33 @@ func TestPushOffAnswers(t *testing.T) {
 		t.Errorf("GET /api/push without push = %d %s, want 200 {\"enabled\":false}", w.Code, w.Body)
 	}
 }
+
+// TestPublicHandlers: a public route (the push decline, which carries its
+// own capability) answers without a session; its neighbours still need
+// one, and a public POST route does not open GET.
+func TestPublicHandlers(t *testing.T) {
+	dir := t.TempDir()
+	ok := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) })
+	s, err := New(Config{Listen: "127.0.0.1:0", StateDir: dir,
+		Handlers:       map[string]http.Handler{"/api/push/": ok},
+		PublicHandlers: map[string]http.Handler{"POST /api/push/decline": ok}}, testLog(t), startHub(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		method, path string
+		want         int
+	}{
+		{"POST", "/api/push/decline", http.StatusNoContent},
+		{"GET", "/api/push/decline", http.StatusUnauthorized},
+		{"POST", "/api/push/devices", http.StatusUnauthorized},
+	} {
+		r := httptest.NewRequest(tt.method, tt.path, strings.NewReader("{}"))
+		r.RemoteAddr, r.Host = "192.0.2.1:1", "doorpi.local"
+		w := httptest.NewRecorder()
+		s.Handler().ServeHTTP(w, r)
+		if w.Code != tt.want {
+			t.Errorf("%s %s without a session = %d, want %d", tt.method, tt.path, w.Code, tt.want)
+		}
+	}
+}

@@ -46,6 +46,10 @@ type Config struct {
 	// syntax (e.g. "/api/panel" and "/api/panel/"). They need a session
 	// like every route but the login.
 	Handlers map[string]http.Handler
+	// PublicHandlers are routes served without a login: each must carry
+	// its own authority (a capability in the request), like the push
+	// decline that a notification posts.
+	PublicHandlers map[string]http.Handler
 
 	// StateDir keeps the password hash, the sessions and the generated
 	// certificate. Required unless NoAuth on a loopback Listen.
@@ -189,7 +193,16 @@ func (s *Server) routes() (h http.Handler, err error) {
 	if body <= 0 {
 		body = DefaultBodyTimeout
 	}
-	return securityHeaders(limitRequests(s.origins.check(s.sec.wrap(mux)), body), s.sec.certs != nil), nil
+	var inner http.Handler = s.sec.wrap(mux)
+	if len(s.cfg.PublicHandlers) > 0 {
+		outer := http.NewServeMux()
+		outer.Handle("/", inner)
+		for pattern, handler := range s.cfg.PublicHandlers {
+			outer.Handle(pattern, handler)
+		}
+		inner = outer
+	}
+	return securityHeaders(limitRequests(s.origins.check(inner), body), s.sec.certs != nil), nil
 }
 
 // Handler is the server's whole handler chain (for httptest and for

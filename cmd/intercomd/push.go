@@ -10,13 +10,14 @@ import (
 
 // newPush starts nothing: it loads push's key and devices when push is on
 // (nil when it is off).
-func newPush(cfg config, log *slog.Logger, m *media.Media) (*push.Service, error) {
+// A Decline on a notification goes to decline.
+func newPush(cfg config, log *slog.Logger, m *media.Media, decline func(call uint64, caller, resident string, everyone bool)) (*push.Service, error) {
 	if !cfg.Push {
 		return nil, nil
 	}
 	pc := push.Config{
 		StateDir: cfg.StateDir, Contact: cfg.PushContact, AllowLocal: cfg.PushAllowLocal,
-		RingGroup: cfg.RingGroup, RingTimeout: cfg.RingTimeout,
+		RingGroup: cfg.RingGroup, RingTimeout: cfg.RingTimeout, Decline: decline,
 	}
 	if cfg.Camera != "none" {
 		// The thumbnail (160 px wide) mostly fits the payload as it is.
@@ -37,10 +38,10 @@ func pushObserver(p *push.Service) func(device.Event) {
 		case device.EventRing:
 			p.Ring(e.Call, e.At)
 		case device.EventRingAnswered:
-			p.Answered(e.Call, e.Peer)
+			p.Answered(e.Call, "", e.Peer)
 		case device.EventRingMissed:
 			if e.Peer == "" { // the door's ring, not a resident's call to it
-				p.Missed(e.Call)
+				p.Missed(e.Call, "")
 			}
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -21,7 +22,7 @@ const pushConfig = "push: true\npush_contact: mailto:door@example.org\npush_allo
 
 // trustPushService makes the daemon's TLS client trust the test's push
 // service the way an operator would trust a private one: SSL_CERT_FILE.
-func trustPushService(t *testing.T, ps *pushtest.Server) {
+func trustPushService(t testing.TB, ps *pushtest.Server) {
 	t.Helper()
 	var b bytes.Buffer
 	pem.Encode(&b, &pem.Block{Type: "CERTIFICATE", Bytes: ps.Certificate().Raw})
@@ -61,14 +62,17 @@ func (d *intercom) vapidKey() string {
 }
 
 type pushMsg struct {
-	Kind  string `json:"kind"`
-	Call  uint64 `json:"call"`
-	At    int64  `json:"at"`
-	By    string `json:"by"`
-	Image string `json:"image"`
+	Kind    string `json:"kind"`
+	Call    uint64 `json:"call"`
+	At      int64  `json:"at"`
+	By      string `json:"by"`
+	From    string `json:"from"`
+	Image   string `json:"image"`
+	Picture bool   `json:"picture"`
+	Decline string `json:"decline"`
 }
 
-func nextPush(t *testing.T, ps *pushtest.Server, sub *pushtest.Sub) (pushtest.Push, pushMsg) {
+func nextPush(t testing.TB, ps *pushtest.Server, sub *pushtest.Sub) (pushtest.Push, pushMsg) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -103,6 +107,14 @@ func TestPushRingsWithNobodyOnline(t *testing.T) {
 		if m.Kind != "ring" || m.Call == 0 || p.Urgency != "high" || p.Topic == "" {
 			t.Fatalf("first push = %+v (urgency %q, topic %q), want a high-urgency ring with a topic", m, p.Urgency, p.Topic)
 		}
+		if m.Image == "" {
+			// The ring went out at once; the picture follows on its topic.
+			if p2, m2 := nextPush(t, ps, sub); m2.Kind != "ring" || !m2.Picture || p2.Topic != p.Topic {
+				t.Fatalf("after the ring without picture: %+v (topic %q), want its picture update", m2, p2.Topic)
+			} else {
+				m = m2
+			}
+		}
 		if !strings.HasPrefix(m.Image, "data:image/jpeg;base64,") {
 			t.Errorf("ring image = %.40q, want the visitor's picture inline", m.Image)
 		}
@@ -121,4 +133,99 @@ func TestPushRingsWithNobodyOnline(t *testing.T) {
 	if !strings.Contains(d.logs.String(), "web push on") {
 		t.Errorf("the log does not say push is on")
 	}
+}
+
+// TestDeclineFromNotification: both phones ring; Ben declines on his
+// (the worker posts the payload's token, without a session) and Ann on
+// hers: the door stops ringing and both get the missed call. The token
+// declines nothing else: not a later ring.
+func TestDeclineFromNotification(t *testing.T) {
+	ps := pushtest.New(t)
+	trustPushService(t, ps)
+	d := startDaemon(t, pushConfig+"ring_timeout: 60s\n", "-camera", "none")
+	ps.ExpectKey(d.vapidKey())
+	ben, ann := ps.Subscribe(), ps.Subscribe()
+	d.subscribeDevice("Ben", ben)
+	d.subscribeDevice("Ann", ann)
+	decline := func(token string) int {
+		t.Helper()
+		resp, err := http.Post(d.url+"/api/push/decline", "application/json", strings.NewReader(`{"token":"`+token+`"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+
+	d.press("call")
+	_, mb := nextPush(t, ps, ben)
+	_, ma := nextPush(t, ps, ann)
+	if mb.Decline == "" || ma.Decline == "" || mb.Decline == ma.Decline {
+		t.Fatalf("decline tokens %q and %q, want one per device", mb.Decline, ma.Decline)
+	}
+	if code := decline(mb.Decline); code != http.StatusNoContent {
+		t.Fatalf("Ben's decline = %d, want 204", code)
+	}
+	d.doorState("calling") // Ann may still answer
+	if code := decline(ma.Decline); code != http.StatusNoContent {
+		t.Fatalf("Ann's decline = %d, want 204", code)
+	}
+	d.doorState("idle")
+	for _, sub := range []*pushtest.Sub{ben, ann} {
+		if _, m := nextPush(t, ps, sub); m.Kind != "missed" || m.Call != ma.Call {
+			t.Errorf("after both declined: %+v, want the missed call", m)
+		}
+	}
+	d.press("call")
+	nextPush(t, ps, ann)
+	if code := decline(ma.Decline); code != http.StatusGone {
+		t.Errorf("the last ring's token on a new ring = %d, want 410", code)
+	}
+	d.doorState("calling")
+}
+
+// BenchmarkPressToPush measures a Call press on the panel to the ring's
+// arrival at a push service on loopback (one subscribed phone, no page
+// open), and to the arrival of its picture, as median, min and max over the
+// runs; the load average is logged beside them:
+//
+//	go test -run '^$' -bench PressToPush -benchtime 20x ./cmd/intercomd/
+func BenchmarkPressToPush(b *testing.B) {
+	ps := pushtest.New(b)
+	trustPushService(b, ps)
+	d := startDaemon(b, pushConfig+"ring_timeout: 30s\n")
+	ps.ExpectKey(d.vapidKey())
+	sub := ps.Subscribe()
+	d.subscribeDevice("Ann", sub)
+	next := func() (pushtest.Push, pushMsg) { return nextPush(b, ps, sub) }
+	load, _ := os.ReadFile("/proc/loadavg")
+	var ring, picture []time.Duration
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		pressed := time.Now()
+		d.press("call")
+		p, m := next()
+		ring = append(ring, p.Received.Sub(pressed))
+		for m.Image == "" {
+			p, m = next()
+		}
+		picture = append(picture, p.Received.Sub(pressed))
+		d.press("hangup")
+		for m.Kind != "missed" {
+			_, m = next()
+		}
+	}
+	b.StopTimer()
+	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+	for _, f := range []struct {
+		name string
+		d    []time.Duration
+	}{{"ring", ring}, {"picture", picture}} {
+		slices.Sort(f.d)
+		b.ReportMetric(ms(f.d[len(f.d)/2]), "ms-"+f.name+"-median")
+		b.ReportMetric(ms(f.d[0]), "ms-"+f.name+"-min")
+		b.ReportMetric(ms(f.d[len(f.d)-1]), "ms-"+f.name+"-max")
+	}
+	endLoad, _ := os.ReadFile("/proc/loadavg")
+	b.Logf("n=%d, load average before %s, after %s", b.N, strings.TrimSpace(string(load)), strings.TrimSpace(string(endLoad)))
 }

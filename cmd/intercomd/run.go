@@ -100,7 +100,12 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, ready func(addr st
 	if cfg.MQTT.Enabled {
 		observers = append(observers, func(e device.Event) { mq.Observe(e) })
 	}
-	pusher, err := newPush(cfg, log, m)
+	var door *device.Controller // made below; a decline comes only once it runs
+	pusher, err := newPush(cfg, log, m, func(call uint64, caller, resident string, everyone bool) {
+		if caller == "" {
+			door.Decline(call, resident, everyone)
+		}
+	})
 	if err != nil {
 		return err
 	}
@@ -117,7 +122,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, ready func(addr st
 
 	local := h.Local("door")
 	defer local.Close()
-	door := device.New(doorCfg, log.With("component", "device"), local, m, p.Panel)
+	door = device.New(doorCfg, log.With("component", "device"), local, m, p.Panel)
 
 	if cfg.MQTT.Enabled {
 		var snap mqtt.Snapshot // the visitor's picture at each ring
@@ -137,9 +142,11 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, ready func(addr st
 		handlers["/api/panel"] = p.Sim
 		handlers["/api/panel/"] = p.Sim
 	}
+	public := map[string]http.Handler{}
 	if pusher != nil {
 		handlers["/api/push"] = pusher.Handler()
 		handlers["/api/push/"] = pusher.Handler()
+		public["POST /api/push/decline"] = pusher.DeclineHandler()
 	}
 	api := history.NewHandler(hist.store, m, log)
 	for _, pattern := range api.Patterns() {
@@ -147,7 +154,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, ready func(addr st
 	}
 	srv, err := web.New(web.Config{
 		Listen: cfg.Listen, Listener: lns.web, RedirectListener: lns.redirect, AllowOrigins: cfg.AllowOrigins, Version: version,
-		Handlers: handlers, StateDir: cfg.StateDir, NoAuth: cfg.NoAuth,
+		Handlers: handlers, PublicHandlers: public, StateDir: cfg.StateDir, NoAuth: cfg.NoAuth,
 		TLSCert: cfg.TLSCert, TLSKey: cfg.TLSKey, HTTPRedirect: cfg.HTTPRedirect, HTTPS: cfg.HTTPS,
 		Status: func() health.Report {
 			sp := m.Speaker()

@@ -2,8 +2,9 @@
 // page sees them. It registers the service worker (sw.js), offers "Install"
 // where the browser allows it, lets the resident turn notifications on for
 // this device (with quiet hours), lists and removes their devices, and,
-// when the page was opened from a ring notification (?answer=door, or a
-// message from the worker), takes the door's call as soon as it rings here.
+// when the page was opened from a ring notification (?answer=door, or
+// ?answer=NAME for a resident's call, or a message from the worker), takes
+// that call as soon as it rings here.
 //
 // Test hooks: #notifications (a <details>), #push-status, #push-enable,
 // #push-test, #push-devices > li[data-device=ID] button[data-remove],
@@ -26,29 +27,33 @@ const ready = secure
 // ---- answering from a notification ----------------------------------------
 
 let answerUntil = 0;
-function answerSoon() {
+let answerWho = 'door';
+function answerSoon(who) {
+  answerWho = who || 'door';
   answerUntil = Date.now() + 60000;
   tryAnswer();
 }
 function tryAnswer() {
   const ic = window.intercom;
   if (!ic || Date.now() > answerUntil) return;
-  if (ic.state === 'ringing' && ic.peerKind === 'door') {
+  if (ic.state === 'ringing' && (answerWho === 'door' ? ic.peerKind === 'door' : ic.peer === answerWho)) {
     answerUntil = 0;
     ic.answer();
   }
 }
 new MutationObserver(tryAnswer).observe(document.body, { attributes: true, attributeFilter: ['data-state'] });
 const params = new URLSearchParams(location.search);
-if (params.get('answer') === 'door') {
+// ?answer=door: the door's ring; ?answer=NAME: that resident's call.
+const answerParam = params.get('answer');
+if (answerParam) {
   params.delete('answer');
   const q = params.toString();
   history.replaceState(null, '', location.pathname + (q ? '?' + q : '') + location.hash);
-  answerSoon();
+  answerSoon(answerParam);
 }
 if (secure) {
   navigator.serviceWorker.addEventListener('message', (e) => {
-    if (e.data && e.data.answer === 'door') answerSoon();
+    if (e.data && typeof e.data.answer === 'string') answerSoon(e.data.answer);
   });
 }
 
@@ -129,6 +134,8 @@ async function save(reg, name) {
     body: JSON.stringify({ resident: name, label: label(), subscription: sub.toJSON(), quiet: quiet() }),
   });
   localStorage.setItem(STORE, out.id);
+  // For pushsubscriptionchange in sw.js: who this device is.
+  if (reg.active) reg.active.postMessage({ pushDevice: { resident: name, label: label(), quiet: quiet() } });
   return out.id;
 }
 

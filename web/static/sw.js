@@ -1,8 +1,9 @@
 // sw.js: the service worker. It keeps the app shell for when the door is
 // out of reach (never the API, the WebSocket or media), and shows the
 // door's push notifications: a ring with the visitor's picture, replaced on
-// every device by "Answered by ..." or "Missed call at ..." (same tag). The
-// payload is push/message.go's: {v, kind, call, at, by, image, silent}.
+// every device by "Answered by ..." or "Missed call at ..." (same tag), and
+// a resident's call to this one. The payload is push/message.go's:
+// {v, kind, call, at, by, from, image, picture, decline, silent}.
 
 const SHELL = 'intercom-shell-v1';
 const SHELL_FILES = [
@@ -54,34 +55,47 @@ function clock(ms) {
   return new Date(ms).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
 }
 
+// tagOf is the notification's tag: push/message.go's topic.
+function tagOf(m) {
+  if (!m.call) return m.kind;
+  return m.from ? `call-${m.call}` : `ring-${m.call}`;
+}
+
+const ACTIONS = [{ action: 'answer', title: 'Answer' }, { action: 'decline', title: 'Decline' }];
+
 // notification turns a payload into what showNotification takes.
 function notification(m) {
   const base = {
-    tag: m.call ? `ring-${m.call}` : m.kind,
+    tag: tagOf(m),
     icon: '/icon-192.png',
     badge: '/badge-96.png',
     timestamp: m.at || Date.now(),
-    data: { kind: m.kind, call: m.call || 0 },
+    data: { kind: m.kind, call: m.call || 0, from: m.from || '', decline: m.decline || '' },
   };
+  const ringing = {
+    renotify: true,
+    requireInteraction: true,
+    silent: !!m.silent,
+    vibrate: m.silent ? undefined : [400, 200, 400, 200, 400],
+    actions: ACTIONS,
+  };
+  const who = m.from ? `${m.from}'s call` : 'The door rang';
   switch (m.kind) {
     case 'ring':
       return ['Someone is at the door', {
-        ...base,
-        body: `Rang at ${clock(m.at)}. Tap to answer.`,
-        image: m.image || undefined,
-        renotify: true,
-        requireInteraction: true,
-        silent: !!m.silent,
-        vibrate: m.silent ? undefined : [400, 200, 400, 200, 400],
-        actions: [{ action: 'answer', title: 'Answer' }, { action: 'decline', title: 'Decline' }],
+        ...base, ...ringing, body: `Rang at ${clock(m.at)}. Tap to answer.`, image: m.image || undefined,
       }];
+    case 'call':
+      return [`${m.from} is calling`, { ...base, ...ringing, body: 'Tap to answer.' }];
     case 'answered':
       return [m.by ? `Answered by ${m.by}` : 'Answered', {
-        ...base, body: `The door rang at ${clock(m.at)}.`, renotify: false, silent: true,
+        ...base, body: m.from ? `${m.from} called at ${clock(m.at)}.` : `The door rang at ${clock(m.at)}.`, renotify: false, silent: true,
       }];
+    case 'declined':
+      return [`Declined by ${m.by}`, { ...base, body: `${who} at ${clock(m.at)}.`, renotify: false, silent: true }];
     case 'missed':
-      return [`Missed call at ${clock(m.at)}`, {
-        ...base, body: 'Nobody answered the door.', renotify: false, silent: true,
+      return [m.from ? `Missed call from ${m.from} at ${clock(m.at)}` : `Missed call at ${clock(m.at)}`, {
+        ...base, body: m.from ? 'You did not answer.' : 'Nobody answered the door.', renotify: false, silent: true,
       }];
     default:
       return ['Notifications work', { ...base, body: 'This device will ring when someone is at the door.', silent: !!m.silent }];
@@ -98,6 +112,12 @@ self.addEventListener('push', (event) => {
   if (!m || typeof m.kind !== 'string') m = { kind: 'ring', at: Date.now() };
   const [title, options] = notification(m);
   event.waitUntil((async () => {
+    // The ring's picture comes as a second message: it replaces a ring
+    // still shown without ringing again. (Alone, when the push service
+    // kept only the newest, it is the ring and rings.)
+    if (m.picture && (await self.registration.getNotifications({ tag: options.tag })).length > 0) {
+      Object.assign(options, { renotify: false, silent: true, vibrate: undefined });
+    }
     await self.registration.showNotification(title, options);
     // A page that is open hears the ring over its WebSocket; tell it too,
     // so it can stop ringing when another device answered.
@@ -105,21 +125,76 @@ self.addEventListener('push', (event) => {
   })());
 });
 
+// Decline tells the door (or the hub, for a resident's call) with this
+// device's capability from the payload, good for that one ring only.
+async function decline(data) {
+  if (!data.decline) return;
+  try {
+    await fetch('/api/push/decline', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ token: data.decline }),
+      credentials: 'omit',
+      cache: 'no-store',
+    });
+  } catch {
+    // The door is out of reach: this device has stopped ringing anyway.
+  }
+}
+
 // Tapping a ring (or Answer) opens the app straight into the ringing call:
-// ?answer=door makes the page take the door's call as it arrives.
+// ?answer=door (or ?answer=NAME for a resident's call) makes the page take
+// that call as it arrives.
 self.addEventListener('notificationclick', (event) => {
   const n = event.notification;
-  const kind = n.data && n.data.kind;
+  const data = n.data || {};
   n.close();
-  if (event.action === 'decline') return; // this device stops ringing; the others ring on
-  const answer = kind === 'ring';
+  if (event.action === 'decline') {
+    event.waitUntil(decline(data));
+    return;
+  }
+  const answer = data.kind === 'ring' ? 'door' : data.kind === 'call' ? data.from : '';
   event.waitUntil((async () => {
     const wins = await self.clients.matchAll({ type: 'window', includeUncontrolled: true });
     for (const c of wins) {
       if (new URL(c.url).origin !== location.origin) continue;
-      if (answer) c.postMessage({ answer: 'door' });
+      if (answer) c.postMessage({ answer });
       return c.focus();
     }
-    return self.clients.openWindow(answer ? '/?answer=door' : '/');
+    return self.clients.openWindow(answer ? '/?answer=' + encodeURIComponent(answer) : '/');
+  })());
+});
+
+// ---- the subscription ------------------------------------------------------
+
+// The page tells the worker who this device belongs to (see notify.js), so
+// that a subscription the browser renews while no page is open reaches the
+// door again.
+const DEVICE = '/push-device.json';
+self.addEventListener('message', (event) => {
+  const d = event.data && event.data.pushDevice;
+  if (!d || event.origin !== location.origin) return;
+  event.waitUntil(caches.open('intercom-push').then((c) => c.put(DEVICE, new Response(JSON.stringify(d)))));
+});
+
+self.addEventListener('pushsubscriptionchange', (event) => {
+  event.waitUntil((async () => {
+    const hit = await (await caches.open('intercom-push')).match(DEVICE);
+    const device = hit ? await hit.json() : null;
+    let sub = event.newSubscription;
+    if (!sub) {
+      const info = await (await fetch('/api/push', { credentials: 'same-origin', cache: 'no-store' })).json();
+      const key = event.oldSubscription ? event.oldSubscription.options.applicationServerKey : info.publicKey;
+      sub = await self.registration.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: key });
+    }
+    if (!device) return; // the page hands it over the next time it connects
+    await fetch('/api/push/devices', {
+      method: 'POST',
+      credentials: 'same-origin',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ ...device, subscription: sub.toJSON() }),
+    });
+    // The old endpoint is gone at the push service: the door removes it
+    // the first time it answers 404 or 410.
   })());
 });
