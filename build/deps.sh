@@ -4,7 +4,8 @@
 set -euo pipefail
 
 # libvpx-dev: VP8 (for browsers without H.264) is part of every build.
-want=(gcc g++ pkg-config libasound2-dev libvpx-dev)
+# libspeexdsp-dev: the door's echo canceller (media/aec), linked statically.
+want=(gcc g++ pkg-config libasound2-dev libvpx-dev libspeexdsp-dev)
 foreign=()
 case "${1:-test}" in
   run) ;;
@@ -17,7 +18,6 @@ case "${1:-test}" in
   test) want+=(chromium nftables iproute2 cpio mosquitto libnss3-tools firefox-esr)
         command -v node >/dev/null || want+=(nodejs)
         command -v npm >/dev/null || want+=(npm) ;;
-  dist) want+=(gcc-aarch64-linux-gnu g++-aarch64-linux-gnu gcc-arm-linux-gnueabihf g++-arm-linux-gnueabihf
   dist) want+=(gcc-aarch64-linux-gnu g++-aarch64-linux-gnu gcc-arm-linux-gnueabihf g++-arm-linux-gnueabihf
                libc6-dev-arm64-cross libc6-dev-armhf-cross qemu-user-static dpkg-dev lintian systemd python3 mmdebstrap systemd-container) ;;
   vm) want+=(qemu-system-x86 busybox-static cpio xz-utils zstd kmod make libelf1 ca-certificates) ;;

@@ -1,0 +1,213 @@
+// Package aec cleans the door's microphone of the door's own speaker before
+// the visitor's voice is encoded: speexdsp's echo canceller and
+// preprocessor (noise suppression, gain control, residual echo
+// suppression) through a thin cgo binding, or a half-duplex ducker for
+// doors whose hardware defeats the canceller.
+//
+// speexdsp rather than WebRTC's audio processing module: it is small (one
+// C library, no C++ runtime), proven in VoIP phones for two decades,
+// packaged by Debian for every architecture the Pi runs, and ships a static
+// archive, so the Pi packages link it as they link the codecs.
+package aec
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Mode says how the door keeps its speaker out of its microphone.
+type Mode int
+
+const (
+	// Off leaves the microphone as it is.
+	Off Mode = iota
+	// On cancels the echo adaptively: both sides can talk at once.
+	On
+	// HalfDuplex ducks the microphone while the resident talks.
+	HalfDuplex
+)
+
+func (m Mode) String() string {
+	switch m {
+	case Off:
+		return "off"
+	case On:
+		return "on"
+	case HalfDuplex:
+		return "half-duplex"
+	}
+	return fmt.Sprintf("Mode(%d)", int(m))
+}
+
+// ErrMode is returned by ParseMode for an unknown mode.
+var ErrMode = errors.New("unknown echo cancel mode")
+
+// ParseMode reads a mode as the config writes it: on, off or half-duplex.
+func ParseMode(s string) (Mode, error) {
+	for _, m := range []Mode{Off, On, HalfDuplex} {
+		if s == m.String() {
+			return m, nil
+		}
+	}
+	return Off, fmt.Errorf("%w %q: want on, off or half-duplex", ErrMode, s)
+}
+
+// Config sets up a Processor.
+type Config struct {
+	Mode Mode
+	// Denoise suppresses steady background noise (traffic, fans).
+	Denoise bool
+	// AGC evens out the visitor's level: a gentle gain control that
+	// raises a quiet voice by at most MaxGainDB.
+	AGC bool
+	// Rate is the sample rate (48000 when 0).
+	Rate int
+	// Tail is the longest echo the canceller follows: the speaker-to-mic
+	// delay left after alignment plus the room's reverberation (250 ms when
+	// 0).
+	Tail time.Duration
+}
+
+// Frame is the duration of the frames Process takes.
+const Frame = 20 * time.Millisecond
+
+const (
+	defaultRate = 48000
+	defaultTail = 80 * time.Millisecond
+	// maxDelayMS is the longest speaker-to-mic delay the processor finds.
+	maxDelayMS = 300
+	// delayMarginMS takes the reference this much earlier than the found
+	// delay, so an estimate a little long still leaves the echo causal.
+	delayMarginMS = 5
+	noiseDB       = -25 // noise attenuation of the preprocessor
+	// The residual echo's attenuation, alone and while the visitor talks
+	// (speexdsp's defaults): the second keeps the visitor's voice whole.
+	echoDB, echoActiveDB = -40, -15
+	agcLevel             = 6000 // about -15 dBFS: a voice close to the door
+	// MaxGainDB is the most the gain control raises a quiet voice.
+	MaxGainDB = 12
+)
+
+// Processor cleans a microphone frame by frame. It is not safe for
+// concurrent use.
+type Processor struct {
+	cfg   Config
+	frame int
+	echo  *speexEcho // nil unless Mode is On
+	pre   *speexPre  // nil when nothing needs it
+	duck  *ducker    // nil unless Mode is HalfDuplex
+	buf   []int16    // a reference frame assembled at the start
+	out   []int16    // the canceller's output
+
+	// With Mode On: the speaker's recent samples, and how far back the
+	// canceller's reference is taken from them.
+	finder *delayFinder
+	line   []int16
+	shift  int
+}
+
+// New makes a processor.
+func New(cfg Config) (*Processor, error) {
+	if cfg.Rate == 0 {
+		cfg.Rate = defaultRate
+	}
+	if cfg.Tail == 0 {
+		cfg.Tail = defaultTail
+	}
+	switch {
+	case cfg.Rate < 8000 || cfg.Rate > 48000 || cfg.Rate%100 != 0:
+		return nil, fmt.Errorf("aec: sample rate %d: want 8000 to 48000, a multiple of 100", cfg.Rate)
+	case cfg.Tail < Frame || cfg.Tail > time.Second:
+		return nil, fmt.Errorf("aec: tail %v: want %v to 1s", cfg.Tail, Frame)
+	case cfg.Mode < Off || cfg.Mode > HalfDuplex:
+		return nil, fmt.Errorf("aec: %w %v", ErrMode, cfg.Mode)
+	}
+	p := &Processor{cfg: cfg, frame: cfg.Rate * int(Frame/time.Millisecond) / 1000}
+	p.buf, p.out = make([]int16, p.frame), make([]int16, p.frame)
+	var err error
+	switch cfg.Mode {
+	case On:
+		tail := cfg.Rate * int(cfg.Tail/time.Millisecond) / 1000
+		if p.echo, err = newSpeexEcho(p.frame, tail, cfg.Rate); err != nil {
+			return nil, err
+		}
+		ms := func(d int) int { return cfg.Rate * d / 1000 }
+		p.finder = newDelayFinder(cfg.Rate, ms(maxDelayMS), ms(300), ms(100))
+		p.line = make([]int16, 0, 2*(ms(maxDelayMS)+p.frame))
+	case HalfDuplex:
+		p.duck = newDucker(cfg.Rate)
+	}
+	if p.echo != nil || cfg.Denoise || cfg.AGC {
+		// The preprocessor applies its residual echo suppression only with
+		// its noise suppression on; without Denoise that runs with a floor
+		// of 0 dB, which leaves the noise as it is.
+		nd := 0
+		if cfg.Denoise {
+			nd = noiseDB
+		}
+		p.pre, err = newSpeexPre(p.frame, cfg.Rate, preSettings{
+			denoise: cfg.Denoise || p.echo != nil, noiseDB: nd,
+			agc: cfg.AGC, agcLevel: agcLevel, agcMaxGainDB: MaxGainDB,
+			echo: p.echo, echoDB: echoDB, echoActiveDB: echoActiveDB,
+		})
+		if err != nil {
+			p.Close()
+			return nil, err
+		}
+	}
+	return p, nil
+}
+
+// FrameSize is the number of samples Process takes at a time.
+func (p *Processor) FrameSize() int { return p.frame }
+
+// Mode is the processor's mode.
+func (p *Processor) Mode() Mode { return p.cfg.Mode }
+
+// Process cleans one frame of the microphone in place. ref is what the
+// speaker played over the same frame's time, aligned so that its echo
+// reaches mic no earlier than ref itself (and within Tail). Both hold
+// FrameSize samples.
+func (p *Processor) Process(mic, ref []int16) error {
+	if len(mic) != p.frame || len(ref) != p.frame {
+		return fmt.Errorf("aec: frame of %d and %d samples, want %d", len(mic), len(ref), p.frame)
+	}
+	if p.echo != nil {
+		if p.finder.add(mic, ref) {
+			p.shift = max(0, p.finder.delay-p.cfg.Rate*delayMarginMS/1000)
+			p.echo.reset()
+		}
+		if keep := cap(p.line) / 2; len(p.line)+len(ref) > cap(p.line) {
+			p.line = append(p.line[:0], p.line[len(p.line)-keep:]...)
+		}
+		p.line = append(p.line, ref...)
+		n := len(p.line)
+		if n < p.frame+p.shift { // the first frames: silence before
+			clear(p.buf)
+			copy(p.buf[p.frame+p.shift-n:], p.line[:max(0, n-p.shift)])
+			ref = p.buf
+		} else {
+			ref = p.line[n-p.frame-p.shift : n-p.shift]
+		}
+		p.echo.cancel(mic, ref, p.out)
+		copy(mic, p.out)
+	}
+	if p.duck != nil {
+		p.duck.process(mic, ref)
+	}
+	if p.pre != nil {
+		p.pre.run(mic)
+	}
+	return nil
+}
+
+// Close frees the C state.
+func (p *Processor) Close() {
+	if p.pre != nil {
+		p.pre.close()
+	}
+	if p.echo != nil {
+		p.echo.close()
+	}
+}

@@ -1,0 +1,177 @@
+package aec
+
+import (
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/intercomd/intercomd/media/aec/aectest"
+)
+
+const rate = 48000
+
+// process runs mic through p frame by frame, with ref as the speaker.
+func process(t testing.TB, p *Processor, mic, ref []int16) []int16 {
+	out := slices.Clone(mic)
+	n := p.FrameSize()
+	for i := 0; i+n <= len(out); i += n {
+		if err := p.Process(out[i:i+n], ref[i:i+n]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return out[:len(out)/n*n]
+}
+
+// at is a sample index.
+func at(d time.Duration) int { return int(d.Seconds() * rate) }
+
+// scene is the door during a call: the resident talks alone for the first
+// four seconds, then the visitor talks too.
+type scene struct {
+	ref, mic []int16
+	echo     []float64 // what the mic hears of the speaker
+	visitor  []float64 // what the mic hears of the visitor
+}
+
+func newScene(delay time.Duration) scene {
+	n := at(7 * time.Second)
+	resident := aectest.Voice(1, 190, rate, n)
+	visitor := aectest.Float(aectest.Voice(2, 115, rate, n))
+	clear(visitor[:at(4*time.Second)])
+	echo := aectest.NewRoom(3, rate, delay, 0.7).Echo(resident)
+	noise := aectest.Noise(4, n, 30) // about -60 dBFS
+	return scene{ref: resident, mic: aectest.Mic(echo, visitor, noise), echo: echo, visitor: visitor}
+}
+
+// TestCancel: through a simulated echo path of 20 to 150 ms and a room, the
+// canceller takes at least 25 dB of echo out within two seconds, and the
+// visitor's voice keeps its energy within 3 dB while both talk.
+// Without Denoise the residual echo suppression still works.
+func TestCancel(t *testing.T) {
+	for _, c := range []struct {
+		delay   time.Duration
+		denoise bool
+	}{{20 * time.Millisecond, true}, {80 * time.Millisecond, true}, {150 * time.Millisecond, true}, {80 * time.Millisecond, false}} {
+		t.Run(fmt.Sprintf("%v,denoise=%v", c.delay, c.denoise), func(t *testing.T) {
+			s := newScene(c.delay)
+			p, err := New(Config{Mode: On, Denoise: c.denoise})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer p.Close()
+			out := process(t, p, s.mic, s.ref)
+			conv, talk := at(2*time.Second), at(4*time.Second)
+			erle := aectest.DB(aectest.Energy(s.echo[conv:talk]), aectest.Energy(out[conv:talk]))
+			t.Logf("ERLE after 2 s: %.1f dB; per 0.5 s: %.1f", erle, aectest.ERLE(s.echo, out, at(500*time.Millisecond)))
+			if erle < 25 {
+				t.Errorf("ERLE from 2 s to 4 s = %.1f dB, want >= 25", erle)
+			}
+			// Double talk: leave the visitor's first half second to the
+			// canceller's double-talk detection.
+			dt := talk + at(500*time.Millisecond)
+			kept := aectest.DB(aectest.Energy(out[dt:]), aectest.Energy(s.visitor[dt:len(out)]))
+			t.Logf("double talk: output %.1f dB against the visitor alone", kept)
+			if kept < -3 || kept > 3 {
+				t.Errorf("double talk: output energy %.1f dB from the visitor's, want within 3 dB", kept)
+			}
+		})
+	}
+}
+
+// TestHalfDuplex: the microphone is ducked while the resident talks and for
+// the echo's longest delay after, and left alone otherwise.
+func TestHalfDuplex(t *testing.T) {
+	s := newScene(150 * time.Millisecond)
+	p, err := New(Config{Mode: HalfDuplex})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	out := process(t, p, s.mic, s.ref)
+	talk := at(4 * time.Second)
+	if d := aectest.DB(aectest.Energy(s.echo[:talk]), aectest.Energy(out[:talk])); d < 25 {
+		t.Errorf("half-duplex: echo only %.1f dB down while the resident talks, want >= 25", d)
+	}
+	// The visitor alone: the same scene without the resident.
+	quiet := make([]int16, len(s.ref))
+	visitor := aectest.Mic(s.visitor)
+	p2, err := New(Config{Mode: HalfDuplex})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p2.Close()
+	out = process(t, p2, slices.Clone(visitor), quiet)
+	if d := aectest.DB(aectest.Energy(out), aectest.Energy(visitor[:len(out)])); d < -0.5 || d > 0.5 {
+		t.Errorf("half-duplex, visitor alone: output %.1f dB from the input, want within 0.5 dB", d)
+	}
+}
+
+// TestOff: Off changes nothing.
+func TestOff(t *testing.T) {
+	s := newScene(20 * time.Millisecond)
+	p, err := New(Config{Mode: Off})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	out := process(t, p, slices.Clone(s.mic), s.ref)
+	if !slices.Equal(out, s.mic[:len(out)]) {
+		t.Error("mode off changed the microphone's samples")
+	}
+}
+
+// TestAGC: a quiet visitor is raised, by no more than MaxGainDB.
+func TestAGC(t *testing.T) {
+	n := at(6 * time.Second)
+	voice := aectest.Float(aectest.Voice(2, 115, rate, n))
+	for i := range voice {
+		voice[i] *= 0.1 // -40 dBFS while talking
+	}
+	mic := aectest.Mic(voice, aectest.Noise(4, n, 3))
+	p, err := New(Config{Mode: Off, AGC: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	out := process(t, p, slices.Clone(mic), make([]int16, n))
+	late := at(3 * time.Second)
+	gain := aectest.DB(aectest.Energy(out[late:]), aectest.Energy(mic[late:len(out)]))
+	t.Logf("AGC: %.1f dB", gain)
+	if gain < 3 || gain > MaxGainDB+1 {
+		t.Errorf("AGC raised a quiet voice by %.1f dB, want 3 to %d", gain, MaxGainDB)
+	}
+}
+
+func TestParseMode(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		want Mode
+		err  bool
+	}{{"on", On, false}, {"off", Off, false}, {"half-duplex", HalfDuplex, false}, {"yes", Off, true}, {"", Off, true}} {
+		m, err := ParseMode(c.in)
+		if m != c.want || (err != nil) != c.err {
+			t.Errorf("ParseMode(%q) = %v, %v; want %v, error %v", c.in, m, err, c.want, c.err)
+		}
+		if err == nil && m.String() != c.in {
+			t.Errorf("%v.String() = %q, want %q", m, m.String(), c.in)
+		}
+	}
+}
+
+func TestBadInput(t *testing.T) {
+	for _, cfg := range []Config{{Rate: 44100 + 1}, {Tail: time.Millisecond}, {Tail: 2 * time.Second}, {Mode: Mode(7)}} {
+		if p, err := New(cfg); err == nil {
+			p.Close()
+			t.Errorf("New(%+v) = nil error, want one", cfg)
+		}
+	}
+	p, err := New(Config{Mode: On})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	if err := p.Process(make([]int16, 10), make([]int16, 10)); err == nil {
+		t.Error("Process of a short frame: nil error, want one")
+	}
+}
