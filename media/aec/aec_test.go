@@ -23,6 +23,15 @@ func process(t testing.TB, p *Processor, mic, ref []int16) []int16 {
 	return out[:len(out)/n*n]
 }
 
+func newProcessor(t *testing.T, cfg Config) *Processor {
+	p, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(p.Close)
+	return p
+}
+
 // at is a sample index.
 func at(d time.Duration) int { return int(d.Seconds() * rate) }
 
@@ -55,11 +64,7 @@ func TestCancel(t *testing.T) {
 	}{{20 * time.Millisecond, true}, {80 * time.Millisecond, true}, {150 * time.Millisecond, true}, {80 * time.Millisecond, false}} {
 		t.Run(fmt.Sprintf("%v,denoise=%v", c.delay, c.denoise), func(t *testing.T) {
 			s := newScene(c.delay)
-			p, err := New(Config{Mode: On, Denoise: c.denoise})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer p.Close()
+			p := newProcessor(t, Config{Mode: On, Denoise: c.denoise})
 			out := process(t, p, s.mic, s.ref)
 			conv, talk := at(2*time.Second), at(4*time.Second)
 			erle := aectest.DB(aectest.Energy(s.echo[conv:talk]), aectest.Energy(out[conv:talk]))
@@ -83,11 +88,7 @@ func TestCancel(t *testing.T) {
 // the echo's longest delay after, and left alone otherwise.
 func TestHalfDuplex(t *testing.T) {
 	s := newScene(150 * time.Millisecond)
-	p, err := New(Config{Mode: HalfDuplex})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
+	p := newProcessor(t, Config{Mode: HalfDuplex})
 	out := process(t, p, s.mic, s.ref)
 	talk := at(4 * time.Second)
 	if d := aectest.DB(aectest.Energy(s.echo[:talk]), aectest.Energy(out[:talk])); d < 25 {
@@ -96,11 +97,7 @@ func TestHalfDuplex(t *testing.T) {
 	// The visitor alone: the same scene without the resident.
 	quiet := make([]int16, len(s.ref))
 	visitor := aectest.Mic(s.visitor)
-	p2, err := New(Config{Mode: HalfDuplex})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p2.Close()
+	p2 := newProcessor(t, Config{Mode: HalfDuplex})
 	out = process(t, p2, slices.Clone(visitor), quiet)
 	if d := aectest.DB(aectest.Energy(out), aectest.Energy(visitor[:len(out)])); d < -0.5 || d > 0.5 {
 		t.Errorf("half-duplex, visitor alone: output %.1f dB from the input, want within 0.5 dB", d)
@@ -110,11 +107,7 @@ func TestHalfDuplex(t *testing.T) {
 // TestOff: Off changes nothing.
 func TestOff(t *testing.T) {
 	s := newScene(20 * time.Millisecond)
-	p, err := New(Config{Mode: Off})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
+	p := newProcessor(t, Config{Mode: Off})
 	out := process(t, p, slices.Clone(s.mic), s.ref)
 	if !slices.Equal(out, s.mic[:len(out)]) {
 		t.Error("mode off changed the microphone's samples")
@@ -129,11 +122,7 @@ func TestAGC(t *testing.T) {
 		voice[i] *= 0.1 // -40 dBFS while talking
 	}
 	mic := aectest.Mic(voice, aectest.Noise(4, n, 3))
-	p, err := New(Config{Mode: Off, AGC: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
+	p := newProcessor(t, Config{Mode: Off, AGC: true})
 	out := process(t, p, slices.Clone(mic), make([]int16, n))
 	late := at(3 * time.Second)
 	gain := aectest.DB(aectest.Energy(out[late:]), aectest.Energy(mic[late:len(out)]))
@@ -166,11 +155,7 @@ func TestBadInput(t *testing.T) {
 			t.Errorf("New(%+v) = nil error, want one", cfg)
 		}
 	}
-	p, err := New(Config{Mode: On})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
+	p := newProcessor(t, Config{Mode: On})
 	if err := p.Process(make([]int16, 10), make([]int16, 10)); err == nil {
 		t.Error("Process of a short frame: nil error, want one")
 	}
