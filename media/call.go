@@ -45,6 +45,8 @@ type call struct {
 	early     []webrtc.ICECandidateInit // guarded by mu; remote candidates before the description
 	remotes   int                       // guarded by mu; remote candidates taken in all
 	closed    bool                      // guarded by mu
+	gccBPS    int                       // guarded by mu; the path's estimate by GCC, 0 before the first
+	rembBPS   int                       // guarded by mu; the receiver's REMB, 0 if it sends none
 
 	// Set by Offer or Answer under op.
 	offered     []videoCodec // the video codecs of the door's offer
@@ -103,6 +105,9 @@ func (c *call) newPeerConnection(video []videoCodec) (*webrtc.PeerConnection, er
 		return nil, err
 	}
 	ir := &interceptor.Registry{}
+	if err := c.congestionControl(me, ir); err != nil {
+		return nil, err
+	}
 	logs := c.m.net.settings.LoggerFactory
 	if err := webrtc.RegisterDefaultInterceptorsWithOptions(me, ir, webrtc.WithInterceptorLoggerFactory(logs)); err != nil {
 		return nil, err
@@ -210,6 +215,9 @@ func (c *call) readRTCP(s *webrtc.RTPSender, video bool) {
 				continue
 			}
 			for _, p := range pkts {
+				if bps, ok := remb(p); ok {
+					c.estimated(0, bps)
+				}
 				switch p.(type) {
 				case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
 					if out := c.currentVideo(); out != nil {
@@ -339,8 +347,10 @@ func (c *call) SetAnswer(raw json.RawMessage) error {
 			return fmt.Errorf("drop declined video: %w", err)
 		}
 		c.mu.Lock()
+		old := c.video
 		c.video = nil
 		c.mu.Unlock()
+		old.rate.drop(c)
 		c.log.Warn("the browser declined the door's video: audio only", "codecs", c.m.sources["codecs"])
 	}
 	if common && c.video != nil && v.name != c.video.codec.name {
@@ -352,8 +362,10 @@ func (c *call) SetAnswer(raw json.RawMessage) error {
 			return fmt.Errorf("switch video to %s: %w", v.name, err)
 		}
 		c.mu.Lock()
+		old := c.video
 		c.video = out
 		c.mu.Unlock()
+		old.rate.drop(c)
 		c.log.Info("browser chose another video codec", "codec", v.name)
 	}
 	return c.setRemote(pc, answer)
@@ -428,8 +440,11 @@ func (c *call) Close() error {
 		return nil
 	}
 	c.closed = true
-	pc := c.pc
+	pc, out := c.pc, c.video
 	c.mu.Unlock()
+	if out != nil {
+		out.rate.drop(c)
+	}
 	c.emit.stop()
 	var err error
 	if pc != nil {

@@ -208,7 +208,9 @@ func TestKeyFrameRequests(t *testing.T) {
 }
 
 // TestPeriodicKeyFrames: with an interval, key frames (each with its SPS)
-// keep coming; without one, only the call's first.
+// keep coming; without one, only the call's first. The bitrate is one the
+// test pattern fits in at this size, so the governor never changes the
+// picture size (which starts with a key frame too).
 func TestPeriodicKeyFrames(t *testing.T) {
 	tests := []struct {
 		name     string
@@ -220,7 +222,7 @@ func TestPeriodicKeyFrames(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			m := newTestMedia(t, Config{Width: 320, Height: 240, Mic: "none", KeyFrameInterval: tt.interval})
+			m := newTestMedia(t, Config{Width: 320, Height: 240, Mic: "none", KeyFrameInterval: tt.interval, VideoBitrate: 2_000_000})
 			r := newRemote(t, remoteOpts{video: []webrtc.RTPCodecParameters{h264At(108)}, noAudio: true})
 			doorAnswers(t, m, r)
 			var first, frames int

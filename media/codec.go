@@ -24,9 +24,11 @@ type videoCodec struct {
 }
 
 // videoFeedback is what the door understands from a receiver: NACKs are
-// answered by pion's interceptor, PLI and FIR by a key frame.
+// answered by pion's interceptor, PLI and FIR by a key frame, transport-cc
+// feeds the congestion controller and REMB caps it (congestion.go).
 var videoFeedback = []webrtc.RTCPFeedback{
 	{Type: "nack"}, {Type: "nack", Parameter: "pli"}, {Type: "ccm", Parameter: "fir"},
+	{Type: webrtc.TypeRTCPFBTransportCC}, {Type: webrtc.TypeRTCPFBGoogREMB},
 }
 
 // h264 is openh264, linked statically from mediadevices. It is always

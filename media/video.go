@@ -42,19 +42,24 @@ type videoPipe struct {
 // videoOut is one codec's encoder and track. enc and current belong to the
 // pipe's goroutine.
 type videoOut struct {
-	codec    videoCodec
-	track    *sharedTrack
-	bound    int         // guarded by videoPipe.mu
-	keyFrame atomic.Bool // a new call or connection: a key frame at once
-	pli      atomic.Bool // a receiver lost the picture: a key frame, at most one per pliGap
-	lastKey  time.Time   // the last key frame forced
-	enc      codec.ReadCloser
-	current  image.Image
+	codec     videoCodec
+	track     *sharedTrack
+	bound     int         // guarded by videoPipe.mu
+	keyFrame  atomic.Bool // a new call or connection: a key frame at once
+	pli       atomic.Bool // a receiver lost the picture: a key frame, at most one per pliGap
+	lastKey   time.Time   // the last key frame forced
+	enc       codec.ReadCloser
+	current   image.Image
+	rate      rateTarget // the calls' estimates
+	gov       governor
+	encLevel  int // the size level and bitrate the encoder was built or set at
+	encTarget int
 
 	frames atomic.Int64 // encoded frames
 	empty  atomic.Int64 // encoder calls that gave no frame (a skipped frame)
 	bytes  atomic.Int64
 	keys   atomic.Int64 // key frames forced
+	target atomic.Int64 // the bitrate the encoder was last asked for
 }
 
 func newVideoPipe(src video.Reader, width, height, fps, bitrate int, log *slog.Logger, onErr func(error)) *videoPipe {
@@ -223,7 +228,7 @@ func (p *videoPipe) run() {
 				p.closeEncoder(o)
 				continue
 			}
-			p.encode(o, img, d)
+			p.encode(o, img, d, now)
 		}
 		p.serveSnapshots(img)
 		release()
@@ -231,21 +236,41 @@ func (p *videoPipe) run() {
 }
 
 // encode runs o's encoder on img and writes the sample to every call bound
-// to o's track.
-func (p *videoPipe) encode(o *videoOut, img image.Image, d time.Duration) {
+// to o's track. The encoder runs at the governor's picture size and the
+// calls' target bitrate (rate.go).
+func (p *videoPipe) encode(o *videoOut, img image.Image, d time.Duration, now time.Time) {
+	target := o.rate.get(p.bitrate)
+	encTarget := o.gov.encoderTarget(target)
+	if o.enc != nil && o.encLevel != o.gov.level {
+		p.closeEncoder(o)
+	}
 	if o.enc == nil {
-		enc, err := o.codec.build(video.ReaderFunc(func() (image.Image, func(), error) {
+		w, h := scaled(p.width, p.height, o.gov.level)
+		var r video.Reader = video.ReaderFunc(func() (image.Image, func(), error) {
 			return o.current, func() {}, nil
-		}), p.width, p.height, p.fps, p.bitrate)
+		})
+		if o.gov.level > 0 {
+			r = video.Scale(w, h, video.ScalerFastBoxSampling)(r)
+		}
+		enc, err := o.codec.build(r, w, h, p.fps, encTarget)
 		if err != nil {
 			p.log.Error("video encoder failed", "codec", o.codec.name, "err", err)
 			p.onErr(fmt.Errorf("%s encoder: %w", o.codec.name, err))
 			return
 		}
-		o.enc = enc
+		if o.encLevel != o.gov.level {
+			p.log.Info("video size", "codec", o.codec.name, "size", fmt.Sprintf("%dx%d", w, h), "target", target)
+		}
+		o.enc, o.encLevel, o.encTarget = enc, o.gov.level, encTarget
 		o.keyFrame.Store(true)
 	}
-	if now := time.Now(); o.wantKeyFrame(now, p.keyInterval) {
+	if encTarget != o.encTarget {
+		if bc, ok := o.enc.Controller().(codec.BitRateController); ok && bc.SetBitRate(encTarget) == nil {
+			o.encTarget = encTarget
+		}
+	}
+	o.target.Store(int64(target))
+	if o.wantKeyFrame(now, p.keyInterval) {
 		if kf, ok := o.enc.Controller().(codec.KeyFrameController); ok {
 			if err := kf.ForceKeyFrame(); err == nil {
 				o.keys.Add(1)
@@ -262,6 +287,7 @@ func (p *videoPipe) encode(o *videoOut, img image.Image, d time.Duration) {
 		return
 	}
 	defer release()
+	o.gov.frame(now, len(data), target)
 	if len(data) == 0 {
 		o.empty.Add(1)
 		return
