@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/intercomd/intercomd/health"
+	"github.com/intercomd/intercomd/internal/poll"
 )
 
 // daemonConfig is how a benchmark runs intercomd: always on loopback with
@@ -89,25 +90,26 @@ func startDaemon(ctx context.Context, bin string, cfg daemonConfig) (*daemon, er
 		d.err = d.cmd.Wait()
 		close(d.done)
 	}()
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		h, err := d.health()
-		if err == nil && h.Device.Registered {
-			return d, nil
-		}
+	err = poll.Until(ctx, 60*time.Second, 50*time.Millisecond, func() error {
 		select {
 		case <-d.done:
-			return nil, fmt.Errorf("intercomd exited at start (%v): %s", d.err, d.logs.tail(2000))
-		case <-ctx.Done():
-			d.stop()
-			return nil, ctx.Err()
-		case <-time.After(50 * time.Millisecond):
+			return poll.Stop(fmt.Errorf("intercomd exited at start (%v)", d.err))
+		default:
 		}
-		if time.Now().After(deadline) {
-			d.stop()
-			return nil, fmt.Errorf("intercomd not ready within 60 s (last %v): %s", err, d.logs.tail(2000))
+		h, err := d.health()
+		if err == nil && !h.Device.Registered {
+			err = errors.New("the door is not registered")
 		}
+		if err != nil {
+			return fmt.Errorf("intercomd not ready (last %v)", err)
+		}
+		return nil
+	})
+	if err != nil {
+		d.stop()
+		return nil, fmt.Errorf("%w: %s", err, d.logs.tail(2000))
 	}
+	return d, nil
 }
 
 func freePort() (int, error) {
@@ -129,17 +131,13 @@ func (d *daemon) health() (health.Report, error) {
 
 // waitState polls /healthz until the door is in state.
 func (d *daemon) waitState(state string, timeout time.Duration) error {
-	deadline := time.Now().Add(timeout)
-	for {
+	return poll.Until(context.Background(), timeout, 20*time.Millisecond, func() error {
 		h, err := d.health()
-		if err == nil && h.Device.State == state {
-			return nil
+		if err != nil || h.Device.State != state {
+			return fmt.Errorf("door state %q (err %v), want %q", h.Device.State, err, state)
 		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("door state %q (err %v) after %v, want %q", h.Device.State, err, timeout, state)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return nil
+	})
 }
 
 // press presses a simulated panel button.

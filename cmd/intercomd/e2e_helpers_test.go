@@ -18,6 +18,7 @@ import (
 
 	"github.com/intercomd/intercomd/internal/chromiumtest"
 	"github.com/intercomd/intercomd/internal/firefoxtest"
+	"github.com/intercomd/intercomd/internal/poll"
 
 	"github.com/intercomd/intercomd/health"
 )
@@ -104,16 +105,17 @@ func (d *intercom) quiet(stderr func() string) {
 // waitHealth polls /healthz until ok holds; what names the condition.
 func (d *intercom) waitHealth(ok func(health.Report) bool, what string) health.Report {
 	d.t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
 	var last health.Report
-	var err error
-	for time.Now().Before(deadline) {
-		if last, err = d.health(); err == nil && ok(last) {
-			return last
+	err := poll.Until(context.Background(), 60*time.Second, 50*time.Millisecond, func() error {
+		var err error
+		if last, err = d.health(); err == nil && !ok(last) {
+			err = fmt.Errorf("last /healthz %+v", last)
 		}
-		time.Sleep(50 * time.Millisecond)
+		return err
+	})
+	if err != nil {
+		d.t.Fatalf("waiting for %s: %v", what, err)
 	}
-	d.t.Fatalf("waiting for %s: last /healthz %+v (err %v)", what, last, err)
 	return last
 }
 
@@ -145,15 +147,15 @@ func (d *intercom) panel() panelState {
 // waitPanel polls /api/panel until ok holds.
 func (d *intercom) waitPanel(ok func(panelState) bool, what string) {
 	d.t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	var last panelState
-	for time.Now().Before(deadline) {
-		if last = d.panel(); ok(last) {
-			return
+	err := poll.Until(context.Background(), 30*time.Second, 20*time.Millisecond, func() error {
+		if last := d.panel(); !ok(last) {
+			return fmt.Errorf("last %+v", last)
 		}
-		time.Sleep(20 * time.Millisecond)
+		return nil
+	})
+	if err != nil {
+		d.t.Fatalf("waiting for the panel to show %s: %v", what, err)
 	}
-	d.t.Fatalf("waiting for the panel to show %s: last %+v", what, last)
 }
 
 // press presses a simulated panel button as a visitor would.

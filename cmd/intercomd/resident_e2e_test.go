@@ -2,11 +2,13 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/intercomd/intercomd/health"
+	"github.com/intercomd/intercomd/internal/poll"
 	"github.com/intercomd/intercomd/internal/resident"
 	"github.com/intercomd/intercomd/wire"
 )
@@ -32,11 +34,14 @@ func TestResidentCallsAndAnswersDoor(t *testing.T) {
 		t.Fatal(err)
 	}
 	d.waitHealth(func(h health.Report) bool { return h.Device.State == "incall" && h.Device.Peer == "alice" }, "the door in a call with alice")
-	for deadline := time.Now().Add(20 * time.Second); c.Counts().AudioPackets == 0 && time.Now().Before(deadline); {
-		time.Sleep(20 * time.Millisecond)
-	}
-	if n := c.Counts(); n.AudioPackets == 0 || n.VideoBytes == 0 || n.VideoCodec != "video/H264" {
-		t.Errorf("in the resident's call: %+v, want H.264 video and audio", n)
+	err = poll.Until(ctx, 20*time.Second, 20*time.Millisecond, func() error {
+		if n := c.Counts(); n.AudioPackets == 0 || n.VideoBytes == 0 || n.VideoCodec != "video/H264" {
+			return fmt.Errorf("in the resident's call: %+v, want H.264 video and audio", n)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Error(err)
 	}
 	if err := c.Hangup(); err != nil {
 		t.Fatal(err)

@@ -143,12 +143,13 @@ func TestCallAnswerHangup(t *testing.T) {
 	if err := call.Hangup(); err != nil {
 		t.Fatal(err)
 	}
-	// The door's call learns of the Hangup: waiting on it fails at once.
-	if err := doorCall.WaitFrames(ctx, 1, 10*time.Second); err == nil || !strings.Contains(err.Error(), "hung up") {
-		t.Errorf("door's WaitFrames after alice's Hangup = %v, want alice hung up", err)
-	}
+	// The door gets the Hangup, and its call learns of it: waiting on it
+	// fails at once, saying so.
 	if _, err := door.Expect(ctx, "alice's Hangup", 10*time.Second, func(m wire.Message) bool { return m.Type == wire.TypeHangup }); err != nil {
 		t.Error(err)
+	}
+	if err := doorCall.WaitFrames(ctx, 1, 10*time.Second); err == nil || !strings.Contains(err.Error(), "hung up") {
+		t.Errorf("door's WaitFrames after alice's Hangup = %v, want alice hung up", err)
 	}
 	doorCall.Close()
 }

@@ -1,12 +1,15 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/intercomd/intercomd/internal/poll"
 )
 
 // The Pi's pins in docs/WIRING.md, named the same on the gpio-sim chip.
@@ -60,20 +63,16 @@ func (p panel) press(pin int) error {
 
 // waitValue waits until pin shows want.
 func (p panel) waitValue(pin, want int, timeout time.Duration) error {
-	deadline := time.Now().Add(timeout)
-	for {
+	return poll.Until(context.Background(), timeout, 10*time.Millisecond, func() error {
 		v, err := p.value(pin)
 		if err != nil {
-			return err
+			return poll.Stop(err)
 		}
-		if v == want {
-			return nil
+		if v != want {
+			return fmt.Errorf("GPIO%d stayed %d, want %d", pin, v, want)
 		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("GPIO%d stayed %d for %v, want %d", pin, v, timeout, want)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return nil
+	})
 }
 
 // transitions watches pin until it changed level n times or timeout passed,

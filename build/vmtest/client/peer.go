@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -12,6 +14,7 @@ import (
 	"github.com/pion/webrtc/v4/pkg/media"
 
 	"github.com/intercomd/intercomd/build/vmtest/internal/sound"
+	"github.com/intercomd/intercomd/internal/poll"
 	"github.com/intercomd/intercomd/internal/resident"
 )
 
@@ -201,24 +204,20 @@ func (c *call) packetsSent() int {
 
 // waitVideo waits for n frames with a known size.
 func (c *call) waitVideo(n int, timeout time.Duration) error {
-	deadline := time.Now().Add(timeout)
-	for {
+	return poll.Until(context.Background(), timeout, 100*time.Millisecond, func() error {
 		frames, w, h, codec, spsErr := c.video()
-		if frames >= n && w > 0 {
+		switch {
+		case frames >= n && w > 0:
 			return nil
+		case codec == "":
+			return errors.New("no video track from the door")
 		}
-		if time.Now().After(deadline) {
-			why := ""
-			if spsErr != nil {
-				why = ", " + spsErr.Error()
-			}
-			if codec == "" {
-				return fmt.Errorf("no video track from the door within %v", timeout)
-			}
-			return fmt.Errorf("%d %s frames within %v, size %dx%d%s; want %d frames with an SPS", frames, codec, timeout, w, h, why, n)
+		why := ""
+		if spsErr != nil {
+			why = ", " + spsErr.Error()
 		}
-		time.Sleep(100 * time.Millisecond)
-	}
+		return fmt.Errorf("%d %s frames, size %dx%d%s; want %d frames with an SPS", frames, codec, w, h, why, n)
+	})
 }
 
 // close ends the peer connection and frees the decoder.

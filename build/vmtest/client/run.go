@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/intercomd/intercomd/build/vmtest/internal/sound"
+	"github.com/intercomd/intercomd/internal/poll"
 	"github.com/intercomd/intercomd/internal/resident"
 	"github.com/intercomd/intercomd/wire"
 )
@@ -146,21 +147,19 @@ func checkVideo(cfg config, r *results, c *call, when string) {
 // loopback card.
 func checkMicrophone(r *results, c *call) {
 	// Skip the first second (encoder start, jitter), judge the next one.
-	deadline := time.Now().Add(30 * time.Second)
-	for {
+	err := poll.Until(context.Background(), 30*time.Second, 100*time.Millisecond, func() error {
 		_, n, err := c.audioSince(0)
 		if err != nil {
-			r.fail("microphone", "decoding the door's audio: %v", err)
-			return
+			return poll.Stop(fmt.Errorf("decoding the door's audio: %w", err))
 		}
-		if n >= 3*sound.Rate {
-			break
+		if n < 3*sound.Rate {
+			return fmt.Errorf("only %d ms of audio from the door", n*1000/sound.Rate)
 		}
-		if time.Now().After(deadline) {
-			r.fail("microphone", "only %d ms of audio from the door within 30 s", n*1000/sound.Rate)
-			return
-		}
-		time.Sleep(100 * time.Millisecond)
+		return nil
+	})
+	if err != nil {
+		r.fail("microphone", "%v", err)
+		return
 	}
 	s, _, _ := c.audioSince(sound.Rate)
 	ok, desc := sound.JudgeWindows(s, micHz, talkHz)
@@ -182,13 +181,15 @@ func checkSpeaker(cfg config, r *results, hc *http.Client, snd *sound.Context, c
 		return
 	}
 	defer rec.Stop()
-	deadline := time.Now().Add(30 * time.Second)
-	for rec.Len() < 3*sound.Rate {
-		if time.Now().After(deadline) {
-			r.fail("speaker", "only %d ms recorded from %s within 30 s", rec.Len()*1000/sound.Rate, cfg.alsa)
-			return
+	err = poll.Until(context.Background(), 30*time.Second, 100*time.Millisecond, func() error {
+		if n := rec.Len(); n < 3*sound.Rate {
+			return fmt.Errorf("only %d ms recorded from %s", n*1000/sound.Rate, cfg.alsa)
 		}
-		time.Sleep(100 * time.Millisecond)
+		return nil
+	})
+	if err != nil {
+		r.fail("speaker", "%v", err)
+		return
 	}
 	s := rec.Samples(sound.Rate)
 	ok, desc := sound.JudgeWindows(s, talkHz, micHz)
@@ -223,19 +224,14 @@ func checkRelay(r *results, sig *resident.Client, p panel, door string) {
 		return
 	}
 	// The pulse lasts the configured time (3 s in the Pi's config).
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		l := w.seen()
-		if len(l) >= 3 && l[len(l)-1] == l[0] {
-			r.pass("relay", "Open Door pulsed GPIO18 (relay): levels %v", l)
-			return
+	var l []int
+	err = poll.Until(context.Background(), 20*time.Second, 20*time.Millisecond, func() error {
+		if l = w.seen(); len(l) < 3 || l[len(l)-1] != l[0] {
+			return fmt.Errorf("GPIO18 (relay) went through levels %v after Open Door, want a pulse from its resting level and back", l)
 		}
-		if time.Now().After(deadline) {
-			r.fail("relay", "GPIO18 (relay) went through levels %v in 20 s after Open Door, want a pulse from its resting level and back", l)
-			return
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return nil
+	})
+	r.check("relay", fmt.Sprintf("Open Door pulsed GPIO18 (relay): levels %v", l), err)
 }
 
 // doorCalls: a visitor presses Call, the client rings, answers, sees the

@@ -18,6 +18,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/intercomd/intercomd/health"
+	"github.com/intercomd/intercomd/internal/poll"
 	"github.com/intercomd/intercomd/internal/resident"
 	"github.com/intercomd/intercomd/wire"
 )
@@ -45,29 +46,23 @@ func newHTTPClient() *http.Client {
 // listening port accepts long before the server is ready), or until the
 // process pid (when not 0) is gone.
 func waitHTTP(c *http.Client, base string, pid int, timeout time.Duration) error {
-	deadline := time.Now().Add(timeout)
-	for {
+	return poll.Until(context.Background(), timeout, 200*time.Millisecond, func() error {
 		if pid > 0 {
-			if _, err := os.Stat(fmt.Sprintf("/proc/%d/status", pid)); err != nil {
-				return fmt.Errorf("intercomd (pid %d) exited before %s answered (its log is below)", pid, base)
-			}
-			if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid)); err == nil && strings.Contains(string(b), "State:\tZ") {
-				return fmt.Errorf("intercomd (pid %d) exited before %s answered (its log is below)", pid, base)
+			b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+			if err != nil || strings.Contains(string(b), "State:\tZ") {
+				return poll.Stop(fmt.Errorf("intercomd (pid %d) exited before %s answered (its log is below)", pid, base))
 			}
 		}
 		resp, err := c.Get(base + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-			err = fmt.Errorf("status %s", resp.Status)
+		if err != nil {
+			return fmt.Errorf("%s/healthz did not answer: %w", base, err)
 		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("%s/healthz did not answer within %v: %v", base, timeout, err)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("%s/healthz did not answer: status %s", base, resp.Status)
 		}
-		time.Sleep(200 * time.Millisecond)
-	}
+		return nil
+	})
 }
 
 // login sets the resident password on first use (allowed from loopback)
@@ -110,17 +105,13 @@ func healthz(c *http.Client, base string) (state string, sources map[string]stri
 
 // waitState waits until /healthz reports the door in state want.
 func waitState(c *http.Client, base, want string, timeout time.Duration) error {
-	deadline := time.Now().Add(timeout)
-	for {
+	return poll.Until(context.Background(), timeout, 100*time.Millisecond, func() error {
 		got, _, err := healthz(c, base)
-		if err == nil && got == want {
-			return nil
+		if err != nil || got != want {
+			return fmt.Errorf("door state %q (%v), want %q", got, err, want)
 		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("door state %q (%v) after %v, want %q", got, err, timeout, want)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+		return nil
+	})
 }
 
 // dial opens the hub's WebSocket with c's session cookie and registers as

@@ -1,0 +1,51 @@
+// Package poll waits for a condition that nothing signals (a door's state
+// behind /healthz, a GPIO line in sysfs, a page's DOM) by checking it
+// again and again until it holds or time runs out. The tests, the bench and
+// the VM's client share it instead of each writing its own deadline loop.
+//
+// Where something can signal (a channel, a callback), wait on that instead.
+package poll
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Until calls check every interval until it returns nil, and returns nil.
+// check's error says why the condition does not hold yet; Until returns
+// the last one, with how long it waited, when timeout passes or ctx ends,
+// or at once when check returns an error made with Stop (the condition can
+// no longer come true: the process it waits for exited).
+func Until(ctx context.Context, timeout, interval time.Duration, check func() error) error {
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	for {
+		err := check()
+		if err == nil {
+			return nil
+		}
+		var s stopped
+		if errors.As(err, &s) {
+			return s.err
+		}
+		select {
+		case <-t.C:
+			return fmt.Errorf("%w (after %v)", err, timeout)
+		case <-ctx.Done():
+			return fmt.Errorf("%w (%w)", err, ctx.Err())
+		case <-tick.C:
+		}
+	}
+}
+
+// Stop makes check's err end Until at once; Until returns err itself.
+func Stop(err error) error { return stopped{err} }
+
+type stopped struct{ err error }
+
+func (s stopped) Error() string { return s.err.Error() }
+func (s stopped) Unwrap() error { return s.err }
