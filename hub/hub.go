@@ -27,6 +27,9 @@ type Config struct {
 	// Reserved names (the door's) may be registered as they are, but no
 	// look-alike of them ever, even while they are offline.
 	Reserved []string
+	// Away, if set, reaches a resident called while they have no page
+	// open (push): the call then waits for them as long as a ring lasts.
+	Away Away
 }
 
 // Defaults of Config.
@@ -49,14 +52,16 @@ type Hub struct {
 	probeWait time.Duration
 	kick      chan struct{} // wakes Run: a list is due
 
-	mu      sync.Mutex         // guards the fields below and every client's and leg's "guarded by Hub.mu" fields
-	clients map[*client]bool   // every live client, registered or not
-	users   map[string]*client // registered clients by name
-	looks   map[string]string  // lookalike key of every registered name -> the name
-	order   []*client          // registered clients, for lists; client.idx is the position
-	joined  []*client          // registered since the last list flush
-	left    []string           // names that left since the last flush and had been listed
-	closed  bool               // Run has ended: no new clients
+	mu       sync.Mutex           // guards the fields below and every client's and leg's "guarded by Hub.mu" fields
+	clients  map[*client]bool     // every live client, registered or not
+	users    map[string]*client   // registered clients by name
+	looks    map[string]string    // lookalike key of every registered name -> the name
+	order    []*client            // registered clients, for lists; client.idx is the position
+	joined   []*client            // registered since the last list flush
+	left     []string             // names that left since the last flush and had been listed
+	closed   bool                 // Run has ended: no new clients
+	parked   map[string][]*parked // calls waiting for their callee to connect, by callee
+	lastCall uint64               // the last parked call's id
 }
 
 // New returns a hub; it serves sockets right away and sends user lists once
@@ -85,6 +90,7 @@ func New(cfg Config, log *slog.Logger) *Hub {
 		clients:   make(map[*client]bool),
 		users:     make(map[string]*client),
 		looks:     make(map[string]string),
+		parked:    make(map[string][]*parked),
 	}
 }
 
@@ -160,14 +166,15 @@ type client struct {
 	// Guarded by Hub.mu.
 	name     string // "" until registered
 	regdate  int64
-	entry    []byte // this user's encoded list entry
-	short    []byte // the same for delta clients: name, and kind unless browser
-	delta    bool   // wants Users Delta instead of full lists
-	needFull bool   // gets a full list at the next flush
-	listed   bool   // has appeared in a flushed list
-	gone     bool   // has left; ignore it
-	idx      int    // position in Hub.order
-	legs     []*leg // call legs this client is part of, either side
+	entry    []byte  // this user's encoded list entry
+	short    []byte  // the same for delta clients: name, and kind unless browser
+	delta    bool    // wants Users Delta instead of full lists
+	needFull bool    // gets a full list at the next flush
+	listed   bool    // has appeared in a flushed list
+	gone     bool    // has left; ignore it
+	idx      int     // position in Hub.order
+	legs     []*leg  // call legs this client is part of, either side
+	park     *parked // this client's call to a resident who is away
 	// Name takeover: waiting is the name this client asked for while its
 	// holder is probed; waiters are the clients waiting for this one's name.
 	waiting string
@@ -243,6 +250,7 @@ func (h *Hub) leave(c *client) {
 	if c.gone {
 		return
 	}
+	h.cancelPark(c, "")
 	for len(c.legs) > 0 {
 		l := c.legs[0]
 		h.endLeg(l)

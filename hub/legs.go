@@ -10,6 +10,10 @@ type leg struct {
 	caller, callee *client
 	timer          *time.Timer // the ring timeout
 
+	// away is the Away call id when the callee was notified (0: none);
+	// guarded by Hub.mu. Away hears how the leg ended.
+	away uint64
+
 	// Guarded by Hub.mu.
 	active bool
 	ended  bool
@@ -24,6 +28,7 @@ func (l *leg) other(c *client) *client {
 
 // endLeg removes l from both parties. Called with h.mu held.
 func (h *Hub) endLeg(l *leg) {
+	h.awayEnded(l, false)
 	l.ended = true
 	if l.timer != nil {
 		l.timer.Stop()

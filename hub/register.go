@@ -74,6 +74,7 @@ func (h *Hub) take(c *client, name string) {
 	h.joined = append(h.joined, c)
 	h.registered(c)
 	h.log.Debug("registered", "name", name, "kind", c.kind, "users", len(h.users))
+	h.ringParked(c)
 }
 
 // registered sends the Register reply and schedules c's first list.

@@ -104,22 +104,33 @@ func (h *Hub) inviteStart(c *client, to string) {
 	switch {
 	case to == c.name:
 		reply(wire.StatusFail, "Cannot call self!")
+	case c.park != nil:
+		reply(wire.StatusFail, "already calling "+c.park.callee)
+	case e == nil && h.park(c, to):
+		// to has no page open; their phones ring and the call waits.
+		reply(wire.StatusAttempting, "")
 	case e == nil:
 		reply(wire.StatusFail, strconv.Quote(to)+" is not online")
 	case c.inCall():
 		reply(wire.StatusFail, "you are already in a call")
 	case c.legWith(e) != nil:
 		reply(wire.StatusFail, "already calling "+to)
-	case len(e.legs) > 0:
+	case len(e.legs) > 0 || e.park != nil:
 		reply(wire.StatusBusy, to+" is busy")
 	default:
-		l := &leg{caller: c, callee: e}
-		c.legs = append(c.legs, l)
-		e.legs = append(e.legs, l)
-		l.timer = time.AfterFunc(h.cfg.RingTimeout, func() { h.ringTimeout(l) })
-		h.send(e, &wire.Message{Type: wire.TypeInvite, Text: textIncoming, From: c.name, To: e.name})
+		h.ring(c, e)
 		reply(wire.StatusAttempting, "")
 	}
+}
+
+// ring starts a leg from c to e and rings e. Called with h.mu held.
+func (h *Hub) ring(c, e *client) *leg {
+	l := &leg{caller: c, callee: e}
+	c.legs = append(c.legs, l)
+	e.legs = append(e.legs, l)
+	l.timer = time.AfterFunc(h.cfg.RingTimeout, func() { h.ringTimeout(l) })
+	h.send(e, &wire.Message{Type: wire.TypeInvite, Text: textIncoming, From: c.name, To: e.name})
+	return l
 }
 
 // inviteAnswer relays a callee's Ringing, Accepted, Rejected or Busy to its
@@ -141,6 +152,7 @@ func (h *Hub) inviteAnswer(e *client, sub string, m *wire.Message) {
 		}
 		l.active = true
 		l.timer.Stop()
+		h.awayEnded(l, true)
 	case wire.StatusRejected, wire.StatusBusy:
 		h.endLeg(l)
 	}
@@ -181,6 +193,9 @@ func (h *Hub) hangup(c *client, m *wire.Message) {
 		return
 	}
 	l := c.legWith(h.users[m.To])
+	if l == nil && h.cancelPark(c, m.To) {
+		return
+	}
 	if l == nil {
 		h.refuse(c, wire.TypeHangup, "no call with "+strconv.Quote(m.To))
 		return

@@ -14,7 +14,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/intercomd/intercomd/health"
 	"github.com/intercomd/intercomd/internal/pushtest"
+	"github.com/intercomd/intercomd/internal/resident"
+	"github.com/intercomd/intercomd/wire"
 )
 
 // pushConfig turns push on, towards a push service on loopback.
@@ -228,4 +231,76 @@ func BenchmarkPressToPush(b *testing.B) {
 	}
 	endLoad, _ := os.ReadFile("/proc/loadavg")
 	b.Logf("n=%d, load average before %s, after %s", b.N, strings.TrimSpace(string(load)), strings.TrimSpace(string(endLoad)))
+}
+
+// TestResidentCallsAwayResident: Ann calls Ben, who has no page open: his
+// phone is notified ("Ann is calling"); the page he opens from it is rung
+// and answers, and the answer replaces the notification. The next call he
+// declines on the phone: Ann hears Rejected.
+func TestResidentCallsAwayResident(t *testing.T) {
+	ps := pushtest.New(t)
+	trustPushService(t, ps)
+	d := startDaemon(t, pushConfig, "-camera", "none")
+	ps.ExpectKey(d.vapidKey())
+	phone := ps.Subscribe()
+	d.subscribeDevice("Ben", phone)
+	ctx := context.Background()
+	ws := "ws" + strings.TrimPrefix(d.url, "http") + "/ws"
+	ann, err := resident.Dial(ctx, ws, resident.Options{Name: "Ann", Logf: t.Logf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ann.Close()
+	invite := func() {
+		t.Helper()
+		if err := ann.Send(wire.Message{Type: wire.TypeInvite, Text: wire.Quote("Start"), To: "Ben"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	status := func(want string) wire.Message {
+		t.Helper()
+		m, err := ann.Expect(ctx, "Ben's "+want, 30*time.Second, func(m wire.Message) bool {
+			s, _ := m.TextString()
+			return m.Type == wire.TypeInvite && s == "Start" && m.Status == want
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+
+	invite()
+	status(wire.StatusAttempting)
+	p, m := nextPush(t, ps, phone)
+	if m.Kind != "call" || m.From != "Ann" || p.Urgency != "high" || !strings.HasPrefix(p.Topic, "call-") || m.Decline == "" {
+		t.Fatalf("Ben's phone got %+v (topic %q, urgency %q), want a call from Ann with a decline token", m, p.Topic, p.Urgency)
+	}
+	ben, err := resident.Dial(ctx, ws, resident.Options{Name: "Ben", Logf: t.Logf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	inv, err := ben.WaitRing(ctx, 20*time.Second)
+	if err != nil || inv.From != "Ann" {
+		t.Fatalf("Ben's page: %+v %v, want Ann's call ringing", inv, err)
+	}
+	ben.Send(wire.Message{Type: wire.TypeInvite, Text: wire.Quote(wire.StatusAccepted), To: "Ann"})
+	status(wire.StatusAccepted)
+	if p2, m2 := nextPush(t, ps, phone); m2.Kind != "answered" || m2.By != "Ben" || p2.Topic != p.Topic {
+		t.Errorf("after Ben answered: %+v (topic %q), want answered on %s", m2, p2.Topic, p.Topic)
+	}
+	ben.Send(wire.Message{Type: wire.TypeHangup, Text: wire.Quote("Local"), To: "Ann"})
+	ben.Close()
+	d.waitHealth(func(h health.Report) bool { return h.Users == 2 }, "Ben's page to leave")
+
+	invite()
+	status(wire.StatusAttempting)
+	_, m = nextPush(t, ps, phone)
+	resp, err := http.Post(d.url+"/api/push/decline", "application/json", strings.NewReader(`{"token":"`+m.Decline+`"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if got := status(wire.StatusRejected); got.Reason != "Declined" {
+		t.Errorf("Ann heard %+v, want Rejected: Declined", got)
+	}
 }

@@ -72,8 +72,6 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, ready func(addr st
 		return err
 	}
 	defer lns.close()
-	h := hub.New(hub.Config{Reserved: []string{cfg.Name}}, log)
-
 	m, err := media.New(media.Config{
 		Camera: cfg.Camera, Mic: cfg.Mic, Speaker: cfg.Speaker,
 		Width: cfg.Width, Height: cfg.Height, FPS: cfg.FPS, VideoBitrate: cfg.VideoBitrate,
@@ -100,15 +98,27 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, ready func(addr st
 	if cfg.MQTT.Enabled {
 		observers = append(observers, func(e device.Event) { mq.Observe(e) })
 	}
-	var door *device.Controller // made below; a decline comes only once it runs
+	// A Decline on a notification goes to the door (its ring) or the hub
+	// (a resident's call); both are made below, and declines come only
+	// once they run.
+	var door *device.Controller
+	var h *hub.Hub
 	pusher, err := newPush(cfg, log, m, func(call uint64, caller, resident string, everyone bool) {
 		if caller == "" {
 			door.Decline(call, resident, everyone)
+		} else {
+			h.Decline(call, resident)
 		}
 	})
 	if err != nil {
 		return err
 	}
+	hubCfg := hub.Config{Reserved: []string{cfg.Name}}
+	if pusher != nil {
+		// A resident called while their pages are closed: their phones ring.
+		hubCfg.Away = pusher
+	}
+	h = hub.New(hubCfg, log)
 	doorCfg := device.Config{
 		Name: cfg.Name, Answer: answerMode(cfg.Answer), AnswerTimeout: cfg.AnswerTimeout,
 		RingGroup: cfg.RingGroup, RingTimeout: cfg.RingTimeout, Observers: observers,
