@@ -21,6 +21,8 @@ type Report struct {
 	// GPIO is how the panel runs: "real", "sim" or "none".
 	GPIO  string `json:"gpio,omitempty"`
 	Media Media  `json:"media"`
+	// History says the visitor history is kept (/api/events answers).
+	History bool `json:"history,omitempty"`
 }
 
 // Media is what the door captures and plays.

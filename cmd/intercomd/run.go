@@ -169,8 +169,9 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, ready func(addr st
 		Status: func() health.Report {
 			sp := m.Speaker()
 			return health.Report{
-				Device: door.Status(),
-				GPIO:   p.Mode,
+				Device:  door.Status(),
+				GPIO:    p.Mode,
+				History: hist.store != nil,
 				Media: health.Media{
 					Sources: m.Sources(),
 					Speaker: health.Speaker{Samples: sp.Samples, NonSilent: sp.NonSilent},

@@ -27,6 +27,14 @@
 //              #enable-audio (shown when autoplay was blocked),
 //              #open-door (door calls only), #door-result[data-result=
 //              pending|ok|fail] (the door's answer, in words)
+//   History:   #history (a <details>, hidden while the history is off;
+//              opening it marks the listed missed rings seen),
+//              #history-badge (unseen missed rings), #history-list >
+//              li.entry[data-id][data-kind=ring|look|open|lost]
+//              [data-outcome=missed|answered|talked|...][data-seen]
+//              > button[data-entry=ID] (img.thumb), #history-more,
+//              #history-clear (press twice), dialog#entry (#entry-picture,
+//              #entry-title, #entry-details, #entry-delete, #entry-close)
 //   Settings:  #settings (a <details>: click its summary to open), then
 //              input[name=mode] #mode-both #mode-audio #mode-video,
 //              #ptt-enabled
@@ -37,6 +45,7 @@
 //     audio (the ringtone's AudioContext state: running|suspended|none),
 //     mic, camera (true|false|null: sending, muted/off, no such track),
 //     registrations (successful Registers), doorResult, health (/healthz),
+//     history {entries, unseen, loaded} (as last fetched),
 //     lastStats (polled each second in a call, see stats()),
 //     stats() -> Promise<{video, audio, outVideo, outAudio, rtt}> from
 //       getStats (video.framesDecoded, frameWidth, ...), or null
@@ -46,6 +55,7 @@ import { $ } from './view.js';
 import { s, store, signal, roster, tones, remoteEl, audioHint } from './state.js';
 import { checkName, connect, signOut, onRegistered, onRefused, onConnState, onLost } from './signin.js';
 import { onMessage, mode, placeCall, answer, reject, hangup, trackOn } from './callflow.js';
+import { wireHistory, historyState } from './history.js';
 import { drawControls, pttOn, applyMic, toggleMute, toggleCamera, talk, openDoor, fetchHealth } from './controls.js';
 
 // ---- wiring --------------------------------------------------------------
@@ -55,6 +65,7 @@ signal.addEventListener('refused', onRefused);
 signal.addEventListener('state', onConnState);
 signal.addEventListener('lost', onLost);
 signal.addEventListener('message', onMessage);
+wireHistory();
 
 $('signin-form').addEventListener('submit', (e) => {
   e.preventDefault();
@@ -167,6 +178,7 @@ window.intercom = Object.freeze({
   get doorResult() { return s.doorResult; },
   get health() { return s.health; },
   get lastStats() { return s.lastStats; },
+  get history() { return historyState; },
   stats: () => (s.call ? s.call.stats() : Promise.resolve(null)),
   connect,
   call: placeCall,

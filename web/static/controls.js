@@ -99,6 +99,7 @@ export async function fetchHealth() {
     s.health = await r.json();
     $('version').textContent = s.health.version ? 'intercomd ' + s.health.version : '';
     drawUsers();
+    document.dispatchEvent(new CustomEvent('health'));
   } catch {
     // offline: the banner says so
   }

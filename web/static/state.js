@@ -101,6 +101,7 @@ export function setPhase(p) {
   }
   drawUsers();
   trapFocus(p);
+  document.dispatchEvent(new CustomEvent('phase', { detail: p }));
 }
 
 // The calling, ringing and call screens are modal dialogs: everything else
