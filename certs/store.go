@@ -8,6 +8,7 @@
 package certs
 
 import (
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -62,6 +63,9 @@ type Config struct {
 	Hosts func() (dns []string, ips []net.IP)
 	// Now is the clock; nil: time.Now.
 	Now func() time.Time
+	// CheckHosts is how often Run looks at the names and addresses for
+	// the generated certificate; 0: every 30 s.
+	CheckHosts time.Duration
 }
 
 // Store hands out the server's certificate. It is either a pair the maker
@@ -73,6 +77,9 @@ type Store struct {
 	certFile, keyFile string
 	now               func() time.Time
 	ca                *CA // issues the generated certificate; nil for a configured pair
+	stateDir          string
+	hosts             func() (dns []string, ips []net.IP)
+	checkHosts        time.Duration
 
 	mu          sync.Mutex // guards the fields below
 	cert        *tls.Certificate
@@ -98,7 +105,11 @@ func New(cfg Config, log *slog.Logger) (*Store, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	c := &Store{log: log, certFile: cfg.CertFile, keyFile: cfg.KeyFile, now: cfg.Now}
+	if cfg.CheckHosts <= 0 {
+		cfg.CheckHosts = 30 * time.Second
+	}
+	c := &Store{log: log, certFile: cfg.CertFile, keyFile: cfg.KeyFile, now: cfg.Now,
+		stateDir: cfg.StateDir, hosts: cfg.Hosts, checkHosts: cfg.CheckHosts}
 	if c.certFile == "" {
 		if cfg.StateDir == "" {
 			return nil, errors.New("tls: no state directory for the generated certificate")
@@ -346,6 +357,42 @@ func (c *Store) reload() {
 	}
 	c.set(cert, stamp)
 	c.log.Info("certificate reloaded", "file", c.certFile, "fingerprint", c.fingerprint, "not_after", cert.Leaf.NotAfter)
+}
+
+// Run keeps the generated certificate true to this machine until ctx ends:
+// every CheckHosts it looks at the names and addresses, and when they
+// changed (DHCP gave the Pi its address after intercomd started, or
+// another one) it issues a new certificate from the CA and serves it from
+// the next handshake on. Connections already open keep theirs. A
+// configured pair is the maker's: Run only waits.
+func (c *Store) Run(ctx context.Context) error {
+	if c.ca == nil {
+		<-ctx.Done()
+		return nil
+	}
+	tick := time.NewTicker(c.checkHosts)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+			c.mu.Lock()
+			leaf := c.cert.Leaf
+			c.mu.Unlock()
+			if c.reissue(leaf, c.hosts) == "" {
+				continue
+			}
+			if err := c.ensureGenerated(c.stateDir, c.hosts); err != nil {
+				c.log.Error("could not issue a new certificate: still serving the old one", "err", err)
+				continue
+			}
+			c.mu.Lock()
+			c.checked = time.Time{} // load the new pair now
+			c.mu.Unlock()
+			c.reload()
+		}
+	}
 }
 
 // getCertificate is tls.Config.GetCertificate.

@@ -15,13 +15,13 @@ import (
 // The payload the service worker (web/static/sw.js) reads. Words are the
 // client's to choose, in the resident's language; this says what happened.
 type message struct {
-	V      int    `json:"v"`
-	Kind   string `json:"kind"`
-	Call   uint64 `json:"call,omitempty"`
-	At     int64  `json:"at"`           // when the ring started, Unix ms
-	By     string `json:"by,omitempty"` // who answered
-	From   string `json:"from,omitempty"` // the resident calling (kindCall and its replacements)
-	Image  string `json:"image,omitempty"`
+	V     int    `json:"v"`
+	Kind  string `json:"kind"`
+	Call  uint64 `json:"call,omitempty"`
+	At    int64  `json:"at"`             // when the ring started, Unix ms
+	By    string `json:"by,omitempty"`   // who answered
+	From  string `json:"from,omitempty"` // the resident calling (kindCall and its replacements)
+	Image string `json:"image,omitempty"`
 	// Picture marks the ring's second message, which only adds the
 	// picture: shown silently in place of the first (same tag).
 	Picture bool `json:"picture,omitempty"`

@@ -79,7 +79,7 @@ type Service struct {
 // capability to decline it, and who did.
 type ring struct {
 	at       time.Time
-	base     message           // kind, call, from: what the replacements repeat
+	base     message // kind, call, from: what the replacements repeat
 	devices  []Device
 	tokens   map[string]string // decline capability -> device ID
 	declined map[string]bool   // residents who declined

@@ -167,14 +167,19 @@ func (sec *security) scheme() string {
 	return "http"
 }
 
-// start runs what lives beside the server until ctx ends: the session sweep
-// and the redirect server (which points at addr, the HTTPS listener). The
-// returned stop waits for both.
+// start runs what lives beside the server until ctx ends: the session
+// sweep, the certificate's re-issue when the addresses change, and the
+// redirect server (which points at addr, the HTTPS listener). The returned
+// stop waits for them.
 func (sec *security) start(ctx context.Context, addr string) (stop func(), err error) {
 	var wg sync.WaitGroup
 	ctx, cancel := context.WithCancel(ctx)
 	if sec.guard != nil {
 		wg.Go(func() { sec.guard.Run(ctx) })
+	}
+	if sec.certs != nil {
+		// A new address (DHCP after start) gets a new certificate.
+		wg.Go(func() { sec.certs.Run(ctx) })
 	}
 	if sec.redirect != "" {
 		ln := sec.redirectLn
