@@ -1,10 +1,11 @@
 package aec
 
 /*
-// speexdsp comes from Debian's libspeexdsp-dev and is linked statically, so
-// the Pi packages carry no libspeexdsp soname (build/dist.sh passes the
-// directories of the ARM copies in CGO_CFLAGS and CGO_LDFLAGS).
-#cgo LDFLAGS: -l:libspeexdsp.a -lm
+// speexdsp comes from Debian's libspeexdsp-dev. The Pi packages link its
+// static library (build/dist.sh lists it in static_dev_packages: no
+// libspeexdsp soname in their Depends); a build on the host links whatever
+// pkg-config finds.
+#cgo pkg-config: speexdsp
 #include <speex/speex_echo.h>
 #include <speex/speex_preprocess.h>
 

@@ -147,6 +147,18 @@ func (r *Room) Echo(speaker []int16) []float64 {
 	return out
 }
 
+// EchoAt is what the microphone hears of the speaker at sample i, given
+// everything the speaker played up to then: for a speaker fed as it plays.
+func (r *Room) EchoAt(played []int16, i int) float64 {
+	var s float64
+	for _, t := range r.taps {
+		if j := i - t.at; j >= 0 && j < len(played) {
+			s += t.gain * float64(played[j])
+		}
+	}
+	return s
+}
+
 // Mic is the microphone's signal: the sum of its parts, clipped to 16 bit.
 func Mic(parts ...[]float64) []int16 {
 	out := make([]int16, len(parts[0]))
