@@ -34,6 +34,9 @@ type config struct {
 	AnswerTimeout time.Duration `yaml:"answer_timeout"`
 	RingGroup     []string      `yaml:"ring_group"`
 	RingTimeout   time.Duration `yaml:"ring_timeout"`
+	// MediaTimeout ends an accepted call whose media has not connected
+	// by then (device.Config.MediaTimeout).
+	MediaTimeout time.Duration `yaml:"media_timeout"`
 
 	// Push turns Web Push notifications on (docs/PUSH.md); PushContact is
 	// the mailto: or https: address push services may reach the maker at.
@@ -74,6 +77,7 @@ func defaults() config {
 		Answer:        "auto",
 		AnswerTimeout: 30 * time.Second,
 		RingTimeout:   30 * time.Second,
+		MediaTimeout:  30 * time.Second,
 		HistoryDays:   90,
 		HistoryMaxMB:  1024,
 		Camera:        "auto",
@@ -209,8 +213,8 @@ func (c config) validate() error {
 	if c.Push && strings.TrimSpace(c.PushContact) == "" {
 		return errors.New("config: push is on but push_contact is empty: set it to a mailto: or https: address push services can reach you at (RFC 8292), e.g. push_contact: mailto:you@example.org")
 	}
-	if c.RingTimeout <= 0 || c.AnswerTimeout <= 0 {
-		return errors.New("config: ring_timeout and answer_timeout must be positive")
+	if c.RingTimeout <= 0 || c.AnswerTimeout <= 0 || c.MediaTimeout <= 0 {
+		return errors.New("config: ring_timeout, answer_timeout and media_timeout must be positive")
 	}
 	if err := c.MQTT.validate(c); err != nil {
 		return err

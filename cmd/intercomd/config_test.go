@@ -38,6 +38,8 @@ func TestLoadConfig(t *testing.T) {
 		}, ""},
 		{"unknown key", []string{"-config", file("answr: auto\n")}, nil, "field answr not found"},
 		{"bad answer", []string{"-config", file("answer: maybe\n")}, nil, "answer must be auto or button"},
+		{"media timeout", []string{"-config", file("media_timeout: 5s\n")}, func(c config) bool { return c.MediaTimeout == 5*time.Second }, ""},
+		{"zero media timeout", []string{"-config", file("media_timeout: 0s\n")}, nil, "media_timeout must be positive"},
 		{"bad duration", []string{"-config", file("ring_timeout: soon\n")}, nil, "line 1: cannot unmarshal !!str `soon`"},
 		{"history limits", []string{"-config", file("history_days: 7\nhistory_max_mb: 200\n")}, func(c config) bool {
 			return c.HistoryDays == 7 && c.HistoryMaxMB == 200

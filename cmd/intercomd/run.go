@@ -121,7 +121,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, ready func(addr st
 	h = hub.New(hubCfg, log)
 	doorCfg := device.Config{
 		Name: cfg.Name, Answer: answerMode(cfg.Answer), AnswerTimeout: cfg.AnswerTimeout,
-		RingGroup: cfg.RingGroup, RingTimeout: cfg.RingTimeout, Observers: observers,
+		RingGroup: cfg.RingGroup, RingTimeout: cfg.RingTimeout, MediaTimeout: cfg.MediaTimeout, Observers: observers,
 	}
 	if pusher != nil {
 		// Phones asleep are reached by push: ring for them, not only for
