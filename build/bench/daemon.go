@@ -16,6 +16,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/intercomd/intercomd/gpio/sim"
 	"github.com/intercomd/intercomd/health"
 	"github.com/intercomd/intercomd/internal/poll"
 )
@@ -142,15 +143,7 @@ func (d *daemon) waitState(state string, timeout time.Duration) error {
 
 // press presses a simulated panel button.
 func (d *daemon) press(button string) error {
-	resp, err := http.Post(d.url+"/api/panel/press", "application/json", strings.NewReader(`{"button":"`+button+`"}`))
-	if err != nil {
-		return err
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusNoContent {
-		return fmt.Errorf("press %s: %s", button, resp.Status)
-	}
-	return nil
+	return sim.PressAt(context.Background(), http.DefaultClient, d.url, button)
 }
 
 func (d *daemon) status() (procStatus, error) { return readStatus(d.pid) }

@@ -20,6 +20,7 @@ import (
 	"github.com/intercomd/intercomd/internal/firefoxtest"
 	"github.com/intercomd/intercomd/internal/poll"
 
+	"github.com/intercomd/intercomd/gpio/sim"
 	"github.com/intercomd/intercomd/health"
 )
 
@@ -161,13 +162,8 @@ func (d *intercom) waitPanel(ok func(panelState) bool, what string) {
 // press presses a simulated panel button as a visitor would.
 func (d *intercom) press(button string) {
 	d.t.Helper()
-	resp, err := d.client.Post(d.url+"/api/panel/press", "application/json", strings.NewReader(`{"button":"`+button+`"}`))
-	if err != nil {
-		d.t.Fatalf("press %s: %v", button, err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusNoContent {
-		d.t.Fatalf("press %s: %s, want 204", button, resp.Status)
+	if err := sim.PressAt(context.Background(), d.client, d.url, button); err != nil {
+		d.t.Fatal(err)
 	}
 }
 

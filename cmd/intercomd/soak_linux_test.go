@@ -21,6 +21,7 @@ import (
 
 	"github.com/pion/webrtc/v4"
 
+	"github.com/intercomd/intercomd/gpio/sim"
 	"github.com/intercomd/intercomd/health"
 	"github.com/intercomd/intercomd/internal/resident"
 	"github.com/intercomd/intercomd/wire"
@@ -406,15 +407,7 @@ func (s *soak) waitIdle() error {
 }
 
 func (s *soak) press(button string) error {
-	resp, err := http.Post(s.url+"/api/panel/press", "application/json", strings.NewReader(`{"button":"`+button+`"}`))
-	if err != nil {
-		return err
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusNoContent {
-		return fmt.Errorf("press %s: %s", button, resp.Status)
-	}
-	return nil
+	return sim.PressAt(context.Background(), http.DefaultClient, s.url, button)
 }
 
 func (s *soak) dial(ctx context.Context, name string, settings func(*webrtc.SettingEngine)) (*resident.Client, error) {
