@@ -47,6 +47,8 @@ func (c *Controller) onMessage(m wire.Message) {
 		c.onHangup(m)
 	case wire.TypeOpenDoor:
 		c.onOpenDoor(m)
+	case wire.TypeTalk:
+		c.onTalk(m)
 	case wire.TypeError:
 		c.log.Warn("hub refused a message", "type", text(m), "reason", m.Reason)
 	}
@@ -75,21 +77,22 @@ func (c *Controller) party(m wire.Message) string {
 func (c *Controller) onInvite(m wire.Message) {
 	switch text(m) {
 	case "Incoming":
-		c.onIncoming(m.From)
+		c.onIncoming(m.From, string(m.Param2) == `"`+wire.ParamLook+`"`)
 	case "Start":
 		c.onInviteStatus(c.party(m), m.Status, m.Reason)
 	}
 }
 
-// onIncoming: a resident calls the door.
-func (c *Controller) onIncoming(from string) {
+// onIncoming: a resident calls the door; look asks for a silent look (the
+// in-call light off until Talk).
+func (c *Controller) onIncoming(from string, look bool) {
 	if c.state != StateIdle {
 		// The hub answers Busy for a door in a call; this is a race with the
 		// door's own ring group, so say no the protocol's way.
 		c.send(wire.Message{Type: wire.TypeInvite, Text: wire.Quote("Rejected"), To: from, Reason: "Busy"})
 		return
 	}
-	c.peer, c.caller = from, false
+	c.peer, c.caller, c.look = from, false, look
 	c.newRing()
 	c.emit(Event{Kind: EventIncoming, Peer: from})
 	c.send(wire.Message{Type: wire.TypeInvite, Text: wire.Quote("Ringing"), To: from})
@@ -376,7 +379,7 @@ func (c *Controller) toIdle(reason string) {
 		c.emit(Event{Kind: EventRingMissed, Peer: peer, Reason: reason})
 	}
 	c.setState(StateIdle)
-	c.peer, c.caller = "", false
+	c.peer, c.caller, c.look = "", false, false
 	c.ring, c.mediaUp = 0, time.Time{}
 }
 
@@ -442,6 +445,17 @@ func (c *Controller) onOpenDoor(m wire.Message) {
 		reply.Status = "OK"
 	}
 	c.send(reply)
+}
+
+// onTalk: the resident of a silent look starts to talk; the in-call light
+// says so to whoever is at the door from now on.
+func (c *Controller) onTalk(m wire.Message) {
+	if c.state != StateInCall || m.From != c.peer || !c.look || text(m) != "On" {
+		return
+	}
+	c.look = false
+	c.log.Info("the resident talks", "peer", c.peer)
+	c.emit(Event{Kind: EventTalk, Peer: c.peer})
 }
 
 // openDoor pulses the relay for by; whether by may is the caller's call.

@@ -122,6 +122,7 @@ type Controller struct {
 	ring       uint64               // id of the current ring or call (Event.Call), 0 when none
 	rings      uint64               // last ring id given out
 	mediaUp    time.Time            // when the current call's media connected, or zero
+	look       bool                 // a silent look: the in-call light off until Talk
 	pending    map[string]bool      // ring group members still ringing
 	rung       map[string]bool      // members rung in this ring (until they leave)
 	users      map[string]wire.User // who is online, from the hub's lists
@@ -322,7 +323,9 @@ func (c *Controller) refresh() {
 	case StateRinging, StateCalling:
 		ringing = LightBlink
 	case StateInCall:
-		incall = LightOn
+		if !c.look {
+			incall = LightOn
+		}
 	case StateIdle:
 		if c.registered {
 			ready = LightOn

@@ -48,6 +48,9 @@ const (
 	EventDoorOpened
 	// EventState: the door's state changed to State.
 	EventState
+	// EventTalk: the resident (Peer) of a silent look tapped Talk: the
+	// in-call light is on from now.
+	EventTalk
 )
 
 func (k EventKind) String() string {
@@ -68,6 +71,8 @@ func (k EventKind) String() string {
 		return "door_opened"
 	case EventState:
 		return "state"
+	case EventTalk:
+		return "talk"
 	}
 	return "unknown"
 }

@@ -44,8 +44,14 @@ func (r *Recorder) Handle(_ context.Context, ev device.Event) {
 		r.update(ev.Call, func(e *Entry) { e.Outcome, e.Peer = OutcomeAnswered, ev.Peer })
 	case device.EventCallStarted:
 		r.update(ev.Call, func(e *Entry) {
-			if e.Kind == KindLook {
+			if e.Kind == KindLook && e.Outcome == OutcomeRinging {
 				e.Outcome = OutcomeAnswered
+			}
+		})
+	case device.EventTalk:
+		r.update(ev.Call, func(e *Entry) {
+			if e.Kind == KindLook {
+				e.Outcome = OutcomeTalked
 			}
 		})
 	case device.EventRingMissed:

@@ -98,7 +98,7 @@ func (h *Hub) ringParked(e *client) {
 			continue
 		}
 		h.log.Info("ringing a resident who came online for a call", "from", c.name, "to", e.name, "call", p.id)
-		l := h.ring(c, e)
+		l := h.ring(c, e, false) // a look is at a door, which never waits for a page
 		l.away = p.id
 	}
 }

@@ -135,6 +135,7 @@ var (
 	textOK       = json.RawMessage(`"OK"`)
 	textStart    = json.RawMessage(`"Start"`)
 	textIncoming = json.RawMessage(`"Incoming"`)
+	paramLook    = json.RawMessage(`"` + wire.ParamLook + `"`)
 	textRemote   = json.RawMessage(`"Remote"`)
 	textConn     = json.RawMessage(`"Connected"`)
 )

@@ -63,7 +63,7 @@ func (h *Hub) route(c *client, m *wire.Message) {
 		h.listChanged()
 	case wire.TypeInvite:
 		h.invite(c, m)
-	case wire.TypeCallerSDP, wire.TypeCalleeSDP, wire.TypeICE, wire.TypeOpenDoor:
+	case wire.TypeCallerSDP, wire.TypeCalleeSDP, wire.TypeICE, wire.TypeOpenDoor, wire.TypeTalk:
 		h.relay(c, m)
 	case wire.TypeHangup:
 		h.hangup(c, m)
@@ -74,7 +74,7 @@ func (h *Hub) route(c *client, m *wire.Message) {
 
 func knownType(t string) bool {
 	switch t {
-	case wire.TypeGetUsers, wire.TypeInvite, wire.TypeCallerSDP, wire.TypeCalleeSDP, wire.TypeICE, wire.TypeHangup, wire.TypeOpenDoor,
+	case wire.TypeGetUsers, wire.TypeInvite, wire.TypeCallerSDP, wire.TypeCalleeSDP, wire.TypeICE, wire.TypeHangup, wire.TypeOpenDoor, wire.TypeTalk,
 		wire.TypeUsersDelta, wire.TypeError:
 		return true
 	}
@@ -86,7 +86,7 @@ func (h *Hub) invite(c *client, m *wire.Message) {
 	sub, _ := m.TextString()
 	switch sub {
 	case "Start":
-		h.inviteStart(c, m.To)
+		h.inviteStart(c, m.To, string(m.Param2) == `"`+wire.ParamLook+`"`)
 	case wire.StatusRinging, wire.StatusAccepted, wire.StatusRejected, wire.StatusBusy:
 		h.inviteAnswer(c, sub, m)
 	default:
@@ -95,8 +95,9 @@ func (h *Hub) invite(c *client, m *wire.Message) {
 }
 
 // inviteStart rings callee `to` for caller c, or tells c why not, in the
-// shape the seed client understands (Invite / Start / status).
-func (h *Hub) inviteStart(c *client, to string) {
+// shape the seed client understands (Invite / Start / status). look asks
+// the callee for a silent look (Param2 "look"), passed on with the ring.
+func (h *Hub) inviteStart(c *client, to string, look bool) {
 	reply := func(status, reason string) {
 		h.send(c, &wire.Message{Type: wire.TypeInvite, Text: textStart, Status: status, From: c.name, To: to, Reason: reason})
 	}
@@ -118,18 +119,23 @@ func (h *Hub) inviteStart(c *client, to string) {
 	case len(e.legs) > 0 || e.park != nil:
 		reply(wire.StatusBusy, to+" is busy")
 	default:
-		h.ring(c, e)
+		h.ring(c, e, look)
 		reply(wire.StatusAttempting, "")
 	}
 }
 
-// ring starts a leg from c to e and rings e. Called with h.mu held.
-func (h *Hub) ring(c, e *client) *leg {
+// ring starts a leg from c to e and rings e, for a silent look if look.
+// Called with h.mu held.
+func (h *Hub) ring(c, e *client, look bool) *leg {
 	l := &leg{caller: c, callee: e}
 	c.legs = append(c.legs, l)
 	e.legs = append(e.legs, l)
 	l.timer = time.AfterFunc(h.cfg.RingTimeout, func() { h.ringTimeout(l) })
-	h.send(e, &wire.Message{Type: wire.TypeInvite, Text: textIncoming, From: c.name, To: e.name})
+	m := &wire.Message{Type: wire.TypeInvite, Text: textIncoming, From: c.name, To: e.name}
+	if look {
+		m.Param2 = paramLook
+	}
+	h.send(e, m)
 	return l
 }
 
@@ -159,7 +165,7 @@ func (h *Hub) inviteAnswer(e *client, sub string, m *wire.Message) {
 	h.send(c, &wire.Message{Type: wire.TypeInvite, Text: textStart, Status: sub, From: e.name, To: c.name, Reason: m.Reason})
 }
 
-// relay passes SDP, ICE and Open Door messages between the two parties of
+// relay passes SDP, ICE, Open Door and Talk messages between the two parties of
 // an active call, and nowhere else. Called with h.mu held.
 func (h *Hub) relay(c *client, m *wire.Message) {
 	l := c.legWith(h.users[m.To])
@@ -174,7 +180,7 @@ func (h *Hub) relay(c *client, m *wire.Message) {
 	case m.Type == wire.TypeCalleeSDP && c != l.callee:
 		h.refuse(c, m.Type, "only the callee sends the answer")
 		return
-	case m.Type != wire.TypeOpenDoor && !isObject(m.Text):
+	case m.Type != wire.TypeOpenDoor && m.Type != wire.TypeTalk && !isObject(m.Text):
 		h.refuse(c, m.Type, "text must be a JSON object")
 		return
 	}

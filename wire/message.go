@@ -12,8 +12,8 @@ import (
 	"unicode/utf8"
 )
 
-// Message types. The seed's verbs keep their spaces; "Error", "Users Delta"
-// and "Open Door" are intercomd's extensions (docs/PROTOCOL.md).
+// Message types. The seed's verbs keep their spaces; "Error", "Users Delta",
+// "Open Door" and "Talk" are intercomd's extensions (docs/PROTOCOL.md).
 const (
 	TypeSocketEvent = "Socket Event"
 	TypeRegister    = "Register"
@@ -26,6 +26,7 @@ const (
 	TypeICE         = "ICE Candidate"
 	TypeHangup      = "Hangup"
 	TypeOpenDoor    = "Open Door"
+	TypeTalk        = "Talk"
 	TypeError       = "Error"
 )
 
@@ -47,6 +48,9 @@ const (
 	ReasonAnsweredElsewhere = "Answered elsewhere"
 	ReasonNaturalHangup     = "Natural Hangup"
 )
+
+// ParamLook is Param2 of an Invite that starts a silent look at a door.
+const ParamLook = "look"
 
 // Kinds of users in the user list.
 const (
@@ -76,7 +80,9 @@ type Message struct {
 	Reason string `json:"reason,omitempty"`
 	// Param1 is the user count in a Register reply (a JSON number).
 	Param1 json.RawMessage `json:"param1,omitempty"`
-	// Param2 "delta" in a Register asks for Users Delta messages.
+	// Param2 "delta" in a Register asks for Users Delta messages; "look"
+	// in an Invite Start (passed on in the callee's Invite Incoming) asks a
+	// door for a silent look: its in-call light stays off until Talk.
 	Param2 json.RawMessage `json:"param2,omitempty"`
 	// ID is always "1" and Date the time in ms since the epoch, as in the
 	// seed; the hub sets both on what it sends and ignores them on input.

@@ -8,11 +8,15 @@ import (
 	"github.com/intercomd/intercomd/internal/chromiumtest"
 
 	"github.com/intercomd/intercomd/health"
+	"github.com/intercomd/intercomd/history"
 )
 
 // A resident calls the door from our client: the door answers by itself, the
-// page decodes its 640x480 video and its audio, the page's (fake) microphone
-// reaches the door's speaker path, and hanging up leaves the door idle.
+// page decodes its 640x480 video and its audio. The call starts as a silent
+// look: the door's speaker plays only silence from the page and its in-call
+// light stays off until the resident taps Talk; then the page's (fake)
+// microphone reaches the speaker and the light is on. Hanging up leaves the
+// door idle, and the history records the look as talked.
 //
 // The call is a normal one, so it logs no warning and nothing appears on
 // the raw stderr (fd 2) beside the log.
@@ -27,6 +31,19 @@ func TestBrowserCallsDoor(t *testing.T) {
 	d.waitHealth(func(h health.Report) bool { return h.Device.State == "incall" && h.Device.Peer == "alice" }, "the door in a call with alice")
 	alice.waitVideo(640, 480)
 	alice.waitAudio()
+	// The page sends audio (silence) for a good while: 2 s of samples at
+	// 48 kHz reach the speaker, none of them sound.
+	look := d.waitHealth(func(h health.Report) bool { return h.Media.Speaker.Samples > 96000 }, "the look's audio at the door's speaker")
+	if look.Media.Speaker.NonSilent != 0 {
+		t.Fatalf("during the silent look the door's speaker played %d non-silent samples, want 0", look.Media.Speaker.NonSilent)
+	}
+	if p := d.panel(); p.LEDs["incall"] != "off" {
+		t.Fatalf("during the silent look the in-call light is %q, want off", p.LEDs["incall"])
+	}
+	alice.wait(`window.intercom.looking && window.intercom.mic === false && /does not hear/.test(document.querySelector("#call-status").textContent)`)
+
+	alice.click(`#talk`)
+	alice.wait(`!window.intercom.looking && window.intercom.mic === true`)
 	d.waitHealth(func(h health.Report) bool { return h.Media.Speaker.NonSilent > 0 }, "the resident's voice at the door's speaker")
 	d.waitPanel(func(p panelState) bool { return p.LEDs["incall"] == "on" && p.LEDs["ringing"] == "off" }, "the in-call light on")
 
@@ -34,6 +51,9 @@ func TestBrowserCallsDoor(t *testing.T) {
 	alice.wait(`document.body.dataset.state === "idle"`)
 	d.doorState("idle")
 	d.waitPanel(func(p panelState) bool { return p.LEDs["incall"] == "off" && p.LEDs["ready"] == "on" }, "ready again")
+	if e := d.events().Events; len(e) != 1 || e[0].Kind != history.KindLook || e[0].Outcome != history.OutcomeTalked || e[0].Peer != "alice" {
+		t.Errorf("history = %+v, want alice's look, talked", e)
+	}
 	d.quiet(stderr)
 }
 

@@ -22,6 +22,7 @@ func TestFirefoxCallsDoor(t *testing.T) {
 	fred.wait(`document.body.dataset.state === "incall"`)
 	fred.waitVideo(640, 480)
 	fred.waitAudio()
+	fred.click(`#talk`) // the call starts as a silent look
 	d.waitHealth(func(h health.Report) bool { return h.Media.Speaker.NonSilent > 0 }, "fred's voice at the door's speaker")
 	fred.click(`#hangup`)
 	d.doorState("idle")

@@ -24,6 +24,8 @@
 //              [data-fit=cover|contain] (tap #remote to switch),
 //              #remote (video), #local (preview), #peer-name, #call-status,
 //              #mute, #camera, #ptt (hold to talk), #hangup, #fullscreen,
+//              #talk (a call to a door starts as a silent look,
+//              body[data-looking=true]: the microphone off until #talk),
 //              #enable-audio (shown when autoplay was blocked),
 //              #open-door (door calls only), #door-result[data-result=
 //              pending|ok|fail] (the door's answer, in words)
@@ -56,7 +58,7 @@ import { s, store, signal, roster, tones, remoteEl, audioHint } from './state.js
 import { checkName, connect, signOut, onRegistered, onRefused, onConnState, onLost } from './signin.js';
 import { onMessage, mode, placeCall, answer, reject, hangup, trackOn } from './callflow.js';
 import { wireHistory, historyState } from './history.js';
-import { drawControls, pttOn, applyMic, toggleMute, toggleCamera, talk, openDoor, fetchHealth } from './controls.js';
+import { drawControls, pttOn, applyMic, toggleMute, toggleCamera, talk, speak, openDoor, fetchHealth } from './controls.js';
 
 // ---- wiring --------------------------------------------------------------
 
@@ -86,6 +88,7 @@ $('hangup').addEventListener('click', hangup);
 $('mute').addEventListener('click', toggleMute);
 $('camera').addEventListener('click', toggleCamera);
 $('open-door').addEventListener('click', openDoor);
+$('talk').addEventListener('click', speak);
 $('enable-audio').addEventListener('click', () => {
   remoteEl.play().then(() => ($('enable-audio').hidden = true), () => {});
 });
@@ -173,6 +176,7 @@ window.intercom = Object.freeze({
   get ringing() { return tones.kind; },
   get audio() { return tones.ctx ? tones.ctx.state : 'none'; },
   get mic() { return trackOn('audio'); },
+  get looking() { return s.looking; },
   get camera() { return trackOn('video'); },
   get registrations() { return signal.registrations; },
   get doorResult() { return s.doorResult; },

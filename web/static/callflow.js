@@ -176,7 +176,7 @@ function prepare(peer, kind) {
   remoteEl.setAttribute('aria-label', `Picture from ${peer}`);
   s.peer = peer;
   s.peerKind = kind;
-  s.muted = s.cameraOff = s.talking = false;
+  s.muted = s.cameraOff = s.talking = s.looking = false;
   s.lastStats = null;
   s.doorResult = '';
   $('door-result').hidden = true;
@@ -198,8 +198,13 @@ function prepare(peer, kind) {
 export async function placeCall(name) {
   if (s.phase !== 'idle' || !signal.registered || !name || name === s.name) return;
   prepare(name, roster.kind(name));
+  // A call to a door starts as a silent look: its picture and sound, our
+  // microphone off and its in-call light off until Talk (param2 "look").
+  s.looking = s.peerKind === 'door';
   setPhase('calling');
-  s.inviteSent = signal.send({ type: 'Invite', text: 'Start', to: name });
+  const invite = { type: 'Invite', text: 'Start', to: name };
+  if (s.looking) invite.param2 = 'look';
+  s.inviteSent = signal.send(invite);
   if (!s.inviteSent) {
     endCall('Not connected to the intercom. Try again in a moment.', { kind: 'warn' });
     return;
@@ -333,7 +338,8 @@ async function pollStats() {
 
 function updateCallStatus() {
   if (s.phase !== 'incall' || !s.connectedAt) return;
-  $('call-status').textContent = 'Connected · ' + clock((Date.now() - s.connectedAt) / 1000);
+  const t = clock((Date.now() - s.connectedAt) / 1000);
+  $('call-status').textContent = s.looking ? `Looking · ${t} · the door does not hear you` : 'Connected · ' + t;
 }
 
 // endCall ends whatever call there is, says why (text), and tells the peer
@@ -357,7 +363,7 @@ export function endCall(text, { hangup = false, kind = 'info' } = {}) {
   s.peer = '';
   s.inviteSent = false;
   s.connectedAt = 0;
-  s.talking = false;
+  s.talking = s.looking = false;
   setPhase(s.name && signal.everRegistered ? 'idle' : 'signin');
   if (text) say(text, kind);
 }

@@ -27,7 +27,7 @@ export function pttOn() {
 
 // applyMic sends the microphone or not, after mute and push-to-talk.
 export function applyMic() {
-  const talk = pttOn() ? s.talking : !s.muted;
+  const talk = !s.looking && (pttOn() ? s.talking : !s.muted);
   if (s.local) for (const t of s.local.getAudioTracks()) t.enabled = talk;
   // Half duplex while holding to talk: the door's speaker would otherwise
   // come back through our microphone.
@@ -38,6 +38,7 @@ export function applyMic() {
 // drawControls shows the controls' state (aria-pressed, body[data-ptt]).
 export function drawControls() {
   document.body.dataset.ptt = String(pttOn());
+  document.body.dataset.looking = String(s.looking);
   $('mute').setAttribute('aria-pressed', String(s.muted));
   $('camera').setAttribute('aria-pressed', String(s.cameraOff));
   $('ptt').setAttribute('aria-pressed', String(s.talking));
@@ -63,6 +64,16 @@ export function talk(on) {
 }
 
 // ---- the door ------------------------------------------------------------
+
+// speak ends a silent look: the microphone goes on and the door, told by
+// Talk, lights its in-call light.
+export function speak() {
+  if (!s.looking || s.phase !== 'incall') return;
+  s.looking = false;
+  signal.send({ type: 'Talk', text: 'On', to: s.peer });
+  applyMic();
+  s.log.push('Talking to ' + s.peer);
+}
 
 // openDoor asks the door we are talking to to open; the door's answer (or
 // its silence for 8 s) shows in #door-result.

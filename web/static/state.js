@@ -29,6 +29,7 @@ export const s = {
   muted: false,
   cameraOff: false,
   talking: false,
+  looking: false, // a silent look at the door: our microphone off until Talk
   notice: '',
   log: [],
   doorResult: '',
