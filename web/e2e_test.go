@@ -373,8 +373,12 @@ func doorCall(t *testing.T, h *hub.Hub, browser context.Context, base string) {
 	if !dave.evalBool(`document.body.dataset.localVideo !== 'true'`) {
 		t.Error("dave's page sends its camera to the door")
 	}
+	// The call starts as a silent look: no microphone, whatever is held,
+	// until Talk.
+	dave.wait(`intercom.looking && intercom.mic === false && getComputedStyle(document.getElementById('ptt-action')).display === 'none'`)
+	dave.click("#talk")
 	// Push-to-talk: the microphone is live only while #ptt is held.
-	dave.wait(`document.body.dataset.ptt === 'true' && intercom.mic === false`)
+	dave.wait(`!intercom.looking && document.body.dataset.ptt === 'true' && intercom.mic === false`)
 	hold := func(ev string) {
 		if !dave.evalBool(`document.getElementById('ptt').dispatchEvent(new PointerEvent('` + ev + `', {pointerId: 1, bubbles: true}))`) {
 			t.Fatalf("dispatch %s on #ptt was cancelled", ev)
