@@ -94,8 +94,18 @@ func (c *call) newPeerConnection(video []videoCodec) (*webrtc.PeerConnection, er
 	for i, v := range video {
 		// Our own payload types only matter when the door offers; answering,
 		// pion takes the browser's.
+		pt := webrtc.PayloadType(102 + 2*i)
 		err := me.RegisterCodec(webrtc.RTPCodecParameters{RTPCodecCapability: v.capability,
-			PayloadType: webrtc.PayloadType(102 + 2*i)}, webrtc.RTPCodecTypeVideo)
+			PayloadType: pt}, webrtc.RTPCodecTypeVideo)
+		if err != nil {
+			return nil, err
+		}
+		// RTX: where the receiver takes it, pion's NACK responder resends
+		// lost packets on a stream of their own, so the receiver's loss
+		// and jitter figures (and GCC's) tell resends from originals.
+		err = me.RegisterCodec(webrtc.RTPCodecParameters{RTPCodecCapability: webrtc.RTPCodecCapability{
+			MimeType: webrtc.MimeTypeRTX, ClockRate: 90000, SDPFmtpLine: fmt.Sprintf("apt=%d", pt),
+		}, PayloadType: pt + 1}, webrtc.RTPCodecTypeVideo)
 		if err != nil {
 			return nil, err
 		}

@@ -1,10 +1,14 @@
 package media
 
 import (
+	"fmt"
+	"sync"
+
 	"github.com/pion/interceptor"
 	"github.com/pion/interceptor/pkg/cc"
 	"github.com/pion/interceptor/pkg/gcc"
 	"github.com/pion/rtcp"
+	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -19,13 +23,15 @@ import (
 func (c *call) congestionControl(me *webrtc.MediaEngine, ir *interceptor.Registry) error {
 	ceiling := c.m.cfg.VideoBitrate + audioReserve
 	f, err := cc.NewInterceptor(func() (cc.BandwidthEstimator, error) {
-		return gcc.NewSendSideBWE(
+		p := &directPacer{writers: map[uint32]interceptor.RTPWriter{}, primary: map[uint32]uint32{}}
+		e, err := gcc.NewSendSideBWE(
 			gcc.SendSideBWEInitialBitrate(ceiling),
 			gcc.SendSideBWEMinBitrate(videoFloor(c.m.cfg.VideoBitrate)+audioReserve),
 			gcc.SendSideBWEMaxBitrate(ceiling),
-			gcc.SendSideBWEPacer(gcc.NewNoOpPacer()),
+			gcc.SendSideBWEPacer(p),
 			gcc.WithLoggerFactory(c.m.net.settings.LoggerFactory),
 		)
+		return &estimator{SendSideBWE: e, pacer: p}, err
 	})
 	if err != nil {
 		return err
@@ -69,3 +75,61 @@ func remb(p rtcp.Packet) (int, bool) {
 	}
 	return int(r.Bitrate), true
 }
+
+// estimator is pion's GCC, telling the pacer which stream each RTX stream
+// repairs.
+type estimator struct {
+	*gcc.SendSideBWE
+	pacer *directPacer
+}
+
+// AddStream implements cc.BandwidthEstimator.
+func (e *estimator) AddStream(info *interceptor.StreamInfo, w interceptor.RTPWriter) interceptor.RTPWriter {
+	out := e.SendSideBWE.AddStream(info, w)
+	if info.SSRCRetransmission != 0 {
+		e.pacer.repairs(info.SSRCRetransmission, info.SSRC)
+	}
+	return out
+}
+
+// directPacer sends every packet at once, as pion's NoOpPacer does, but
+// also the NACK responder's resends on an RTX stream: pion binds only the
+// primary stream, and its NoOpPacer drops the packets of any other SSRC,
+// which would silently turn RTX off the moment GCC is on. A resend goes
+// through its primary stream's writer, so GCC counts it too.
+type directPacer struct {
+	mu      sync.Mutex
+	writers map[uint32]interceptor.RTPWriter // guarded by mu; by SSRC
+	primary map[uint32]uint32                // guarded by mu; RTX SSRC -> the SSRC it repairs
+}
+
+var _ gcc.Pacer = (*directPacer)(nil)
+
+func (p *directPacer) AddStream(ssrc uint32, w interceptor.RTPWriter) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.writers[ssrc] = w
+}
+
+func (p *directPacer) repairs(rtx, ssrc uint32) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.primary[rtx] = ssrc
+}
+
+func (p *directPacer) Write(h *rtp.Header, payload []byte, a interceptor.Attributes) (int, error) {
+	p.mu.Lock()
+	w, ok := p.writers[h.SSRC]
+	if !ok {
+		w, ok = p.writers[p.primary[h.SSRC]]
+	}
+	p.mu.Unlock()
+	if !ok {
+		return 0, fmt.Errorf("%w: %d", gcc.ErrUnknownStream, h.SSRC)
+	}
+	return w.Write(h, payload, a)
+}
+
+func (p *directPacer) SetTargetBitrate(int) {}
+
+func (p *directPacer) Close() error { return nil }

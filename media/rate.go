@@ -108,19 +108,23 @@ func (g *governor) encoderTarget(target int) int {
 }
 
 // frame records an encoded frame at now; the level for the next frame
-// is g.level.
+// is g.level. A window of half rateWindow already decides when it is more
+// than twice the target: a congested link cannot wait.
 func (g *governor) frame(now time.Time, bytes, target int) {
 	if g.start.IsZero() || now.Sub(g.start) > 2*rateWindow { // the first frame, or after a pause
 		g.start, g.bytes = now, 0
 	}
 	g.bytes += bytes
 	span := now.Sub(g.start)
-	if span < rateWindow {
+	if span < rateWindow/2 {
 		return
 	}
 	rate := float64(g.bytes*8) / span.Seconds()
-	g.start, g.bytes = now, 0
 	over := rate / float64(target)
+	if span < rateWindow && over <= 2 {
+		return
+	}
+	g.start, g.bytes = now, 0
 	gain := g.gain
 	if gain == 0 {
 		gain = 1
@@ -128,10 +132,26 @@ func (g *governor) frame(now time.Time, bytes, target int) {
 	switch {
 	case over > rateOver && (gain <= minGain || over > 1.5) && g.level < len(scales)-1:
 		g.need[g.level].bps, g.need[g.level].at = int(rate), now
-		g.level, g.gain = g.level+1, 0
+		g.level, g.gain = g.smaller(over), 0
 	case g.level > 0 && (now.Sub(g.need[g.level-1].at) > needMemory || float64(g.need[g.level-1].bps) < float64(target)*rateRoom):
 		g.level, g.gain = g.level-1, 0
 	case over > 0:
 		g.gain = min(max(gain/over, minGain), 1)
 	}
+}
+
+// smaller is the level whose picture, at the bits per pixel sent now,
+// would fit the target: at least one step down.
+func (g *governor) smaller(over float64) int {
+	l := g.level + 1
+	for l < len(scales)-1 && over*area(l)/area(g.level) > 1 {
+		l++
+	}
+	return l
+}
+
+// area is the picture's share of the capture's pixels at level l.
+func area(l int) float64 {
+	f := float64(scales[l].num) / float64(scales[l].den)
+	return f * f
 }

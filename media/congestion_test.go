@@ -1,0 +1,342 @@
+package media
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/intercomd/intercomd/device"
+	"github.com/pion/ice/v4"
+	"github.com/pion/interceptor"
+	"github.com/pion/rtcp"
+	"github.com/pion/rtp/codecs"
+	"github.com/pion/transport/v5/vnet"
+	"github.com/pion/webrtc/v4"
+	"github.com/pion/webrtc/v4/pkg/media/samplebuilder"
+)
+
+var congestionTrace = flag.String("media.congestion-trace", "", "file for TestCongestionOverVNet's per-second trace (JSON lines), for build/bench")
+
+// path is the door's and the resident's virtual network: what the door
+// sends passes loss, delay and a token bucket on its way to the resident.
+type path struct {
+	door, resident *vnet.Net
+	router         *vnet.Router
+	tbf            *vnet.TBFQueue
+	delay          *vnet.DelayFilter
+	loss           *vnet.LossFilter
+}
+
+func newPath(t *testing.T, bps int, delay time.Duration, lossPct int) *path {
+	t.Helper()
+	p := &path{}
+	var err error
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	p.router, err = vnet.NewRouter(&vnet.RouterConfig{CIDR: "10.7.0.0/24", LoggerFactory: pionLogs{log: testLogger(t).With("side", "vnet")}})
+	must(err)
+	p.door, err = vnet.NewNet(&vnet.NetConfig{StaticIPs: []string{"10.7.0.1"}})
+	must(err)
+	must(p.router.AddNet(p.door))
+	p.resident, err = vnet.NewNet(&vnet.NetConfig{StaticIPs: []string{"10.7.0.2"}})
+	must(err)
+	// A home uplink's queue: about 300 ms at the limit.
+	p.tbf = vnet.NewTBFQueue(bps, 3*1500, int64(bps/8*3/10))
+	q, err := vnet.NewQueue(p.resident, p.tbf)
+	must(err)
+	p.delay, err = vnet.NewDelayFilter(q, vnet.WithDelay(delay))
+	must(err)
+	p.loss, err = vnet.NewLossFilter(p.delay, lossPct)
+	must(err)
+	must(p.router.AddNet(p.loss))
+	must(p.router.Start())
+	t.Cleanup(func() {
+		p.router.Stop()
+		p.delay.Close()
+		q.Close()
+	})
+	return p
+}
+
+// lift opens the path: no limit to speak of, no delay, no loss.
+func (p *path) lift(t *testing.T) {
+	p.tbf.SetRate(50_000_000)
+	p.tbf.SetBurst(64 * 1500)
+	p.tbf.SetSize(1 << 20)
+	p.delay.SetDelay(0)
+	if err := p.loss.SetLossRate(0, true); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// viewer is a pion resident with the interceptors a browser has: NACK,
+// RTX, transport-cc feedback, receiver reports. It assembles frames and
+// follows what a decoder could show: a frame after a gap is shown only
+// from the next key frame on, which it asks for with a PLI.
+type viewer struct {
+	pc *webrtc.PeerConnection
+
+	mu       sync.Mutex
+	shown    int       // frames a decoder could show
+	lastShow uint32 // the RTP time of the last one shown
+	freeze   time.Duration
+	measure  bool // freeze counts from the next frame shown on
+	rtx      int  // packets that came on the RTX stream
+	breaks   int  // frames lost for good: a PLI each
+}
+
+func newViewer(t *testing.T, n *vnet.Net) *viewer {
+	t.Helper()
+	me := &webrtc.MediaEngine{}
+	for _, c := range []webrtc.RTPCodecParameters{
+		{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeH264, ClockRate: 90000,
+			SDPFmtpLine:  "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f",
+			RTCPFeedback: []webrtc.RTCPFeedback{{Type: "nack"}, {Type: "nack", Parameter: "pli"}, {Type: webrtc.TypeRTCPFBTransportCC}}}, PayloadType: 108},
+		{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeRTX, ClockRate: 90000, SDPFmtpLine: "apt=108"}, PayloadType: 109},
+	} {
+		if err := me.RegisterCodec(c, webrtc.RTPCodecTypeVideo); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := me.RegisterCodec(webrtc.RTPCodecParameters{RTPCodecCapability: opusCapability, PayloadType: 111}, webrtc.RTPCodecTypeAudio); err != nil {
+		t.Fatal(err)
+	}
+	ir := &interceptor.Registry{}
+	if err := webrtc.RegisterDefaultInterceptors(me, ir); err != nil {
+		t.Fatal(err)
+	}
+	var s webrtc.SettingEngine
+	s.SetNet(n)
+	s.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
+	s.LoggerFactory = pionLogs{log: testLogger(t).With("side", "viewer")}
+	api := webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(s))
+	pc, err := api.NewPeerConnection(webrtc.Configuration{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := &viewer{pc: pc}
+	t.Cleanup(func() { pc.GracefulClose() })
+	for _, k := range []webrtc.RTPCodecType{webrtc.RTPCodecTypeVideo, webrtc.RTPCodecTypeAudio} {
+		if _, err := pc.AddTransceiverFromKind(k, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pc.OnTrack(func(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+		if tr.Kind() != webrtc.RTPCodecTypeVideo {
+			for {
+				if _, _, err := tr.ReadRTP(); err != nil {
+					return
+				}
+			}
+		}
+		v.watch(tr)
+	})
+	return v
+}
+
+func (v *viewer) watch(tr *webrtc.TrackRemote) {
+	// Wait up to half a second for a lost packet's resend before giving
+	// the frame up: a browser's jitter buffer waits about as long.
+	sb := samplebuilder.New(512, &codecs.H264Packet{}, 90000, samplebuilder.WithMaxTimeDelay(500*time.Millisecond))
+	broken := true // nothing to show before the first key frame
+	for {
+		p, attr, err := tr.ReadRTP()
+		if err != nil {
+			return
+		}
+		if attr != nil && attr.Get(webrtc.AttributeRtxSsrc) != nil {
+			v.mu.Lock()
+			v.rtx++
+			v.mu.Unlock()
+		}
+		sb.Push(p)
+		for s := sb.Pop(); s != nil; s = sb.Pop() {
+			if s.PrevDroppedPackets > 0 && !broken {
+				// What a browser does when it cannot decode: ask for a key
+				// frame rather than wait for the periodic one.
+				broken = true
+				v.mu.Lock()
+				v.breaks++
+				v.mu.Unlock()
+				v.pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: uint32(tr.SSRC())}})
+			}
+			if nalTypes(s.Data)[5] {
+				broken = false
+			}
+			if broken {
+				continue
+			}
+			// Freezes are measured in the pictures' own time (the door's
+			// capture clock), not in when they arrived, so a test machine
+			// under load does not count its own stalls.
+			v.mu.Lock()
+			if v.measure && v.shown > 0 {
+				gap := time.Duration(s.PacketTimestamp-v.lastShow) * time.Second / 90000
+				v.freeze = max(v.freeze, gap)
+			}
+			v.shown++
+			v.lastShow = s.PacketTimestamp
+			v.mu.Unlock()
+		}
+	}
+}
+
+// startMeasuring resets the longest freeze: it counts from now on (from
+// the last frame shown).
+func (v *viewer) startMeasuring() {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.measure, v.freeze = true, 0
+}
+
+func (v *viewer) stats() (shown int, freeze time.Duration) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.shown, v.freeze
+}
+
+// traceLine is one second of the door's sending, for the bench.
+type traceLine struct {
+	T         float64 `json:"t"`
+	Phase     string  `json:"phase"`
+	SentKbps  int     `json:"sent_kbps"`
+	TargetKbp int     `json:"target_kbps"`
+	Level     int     `json:"level"`
+	Shown     int     `json:"shown"`
+}
+
+// TestCongestionOverVNet: a resident behind 400 kbit/s, 100 ms and 3 %
+// loss (pion's virtual network). The door's sent rate comes under the
+// limit, the picture keeps coming with no freeze over a second once it has
+// settled, and the rate climbs back when the limit is lifted.
+func TestCongestionOverVNet(t *testing.T) {
+	const limit = 400_000
+	pth := newPath(t, limit, 100*time.Millisecond, 3)
+	m := newTestMedia(t, Config{VideoBitrate: 1_000_000})
+	m.net.settings.SetNet(pth.door)
+	v := newViewer(t, pth.resident)
+
+	ev := &events{}
+	dc, err := m.NewCall("resident", ev.handle)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := dc.(*call)
+	t.Cleanup(func() { c.Close() })
+	o, err := v.pc.CreateOffer(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gathered := webrtc.GatheringCompletePromise(v.pc)
+	if err := v.pc.SetLocalDescription(o); err != nil {
+		t.Fatal(err)
+	}
+	<-gathered
+	offer, _ := json.Marshal(v.pc.LocalDescription())
+	answer, err := c.Answer(context.Background(), offer)
+	if err != nil {
+		t.Fatalf("Answer: %v", err)
+	}
+	if !sdpHas(answer, "rtx") || !sdpHas(answer, "transport-cc") {
+		t.Errorf("the door's answer takes no RTX or no transport-cc:\n%s", answer)
+	}
+	var a webrtc.SessionDescription
+	json.Unmarshal(answer, &a)
+	if err := v.pc.SetRemoteDescription(a); err != nil {
+		t.Fatal(err)
+	}
+	within(t, connectTimeout, "the call to connect", func() bool {
+		for _, cand := range ev.takeCandidates() {
+			var ci webrtc.ICECandidateInit
+			json.Unmarshal(cand, &ci)
+			v.pc.AddICECandidate(ci)
+		}
+		return ev.has(device.ConnConnected) && v.pc.ConnectionState() == webrtc.PeerConnectionStateConnected
+	})
+	out := c.currentVideo()
+
+	var trace []traceLine
+	start := time.Now()
+	lastBytes := out.bytes.Load()
+	second := func(phase string) traceLine {
+		time.Sleep(time.Second)
+		b := out.bytes.Load()
+		shown, _ := v.stats()
+		l := traceLine{T: time.Since(start).Seconds(), Phase: phase, SentKbps: int(b-lastBytes) * 8 / 1000,
+			TargetKbp: int(out.target.Load() / 1000), Level: out.gov.level, Shown: shown}
+		lastBytes = b
+		trace = append(trace, l)
+		t.Logf("%5.1fs %-8s sent %4d kbit/s, target %4d, size level %d, frames shown %d", l.T, phase, l.SentKbps, l.TargetKbp, l.Level, l.Shown)
+		return l
+	}
+	defer func() { writeTrace(t, trace) }()
+
+	// Limited: the rate must come under the limit (video plus Opus).
+	under := false
+	for i := 0; i < 30 && !under; i++ {
+		l := second("limited")
+		under = l.TargetKbp*1000+audioReserve < limit
+	}
+	if !under {
+		t.Fatalf("the door's target never came under the %d kbit/s limit in 30 s", limit/1000)
+	}
+	// Settle, then measure: freezes and the sent rate.
+	for range 10 {
+		second("settle")
+	}
+	v.startMeasuring()
+	shown0, _ := v.stats()
+	sum := 0
+	const measured = 10
+	for range measured {
+		sum += second("measured").SentKbps
+	}
+	shown, freeze := v.stats()
+	sent := sum * 1000 / measured
+	t.Logf("under the limit: video %d kbit/s sent, %d frames shown in %d s, longest freeze %v, %d RTX packets, %d PLIs", sent/1000, shown-shown0, measured, freeze, v.rtx, v.breaks)
+	if sent+32_000 > limit {
+		t.Errorf("video %d kbit/s + Opus 32 sent into a %d kbit/s path, want under it", sent/1000, limit/1000)
+	}
+	if shown-shown0 < measured*10 {
+		t.Errorf("%d frames shown in %d s, want the picture to keep coming", shown-shown0, measured)
+	}
+	if freeze > time.Second {
+		t.Errorf("longest freeze %v after settling, want at most 1 s", freeze)
+	}
+	if v.rtx == 0 {
+		t.Errorf("no packet resent on the RTX stream at 3 %% loss")
+	}
+
+	// Lifted: the rate climbs back towards the ceiling.
+	pth.lift(t)
+	climbed := false
+	for i := 0; i < 60 && !climbed; i++ {
+		climbed = second("lifted").TargetKbp*1000 >= 900_000
+	}
+	if !climbed {
+		t.Errorf("the target stayed under 900 kbit/s for 60 s after the limit was lifted")
+	}
+}
+
+func writeTrace(t *testing.T, trace []traceLine) {
+	if *congestionTrace == "" {
+		return
+	}
+	var b []byte
+	for _, l := range trace {
+		j, _ := json.Marshal(l)
+		b = append(append(b, j...), '\n')
+	}
+	if err := os.WriteFile(*congestionTrace, b, 0o644); err != nil {
+		t.Error(fmt.Errorf("trace: %w", err))
+	}
+}
