@@ -160,9 +160,10 @@ func TestLoginStorm(t *testing.T) {
 	}
 }
 
-// TestHashQueue: one hash at a time; trusted logins go before waiting
-// strangers; a full stranger line refuses at once; a waiter whose request
-// ends leaves the line.
+// TestHashQueue: strangers hash one at a time; a trusted login has a slot
+// of its own and never waits for a stranger's hash; trusted logins go
+// before waiting strangers; a full stranger line refuses at once; a waiter
+// whose request ends leaves the line.
 func TestHashQueue(t *testing.T) {
 	var q hashQueue
 	hold, ok := q.acquire(context.Background(), false)
@@ -183,10 +184,19 @@ func TestHashQueue(t *testing.T) {
 	if _, ok := q.acquire(context.Background(), false); ok {
 		t.Fatal("a stranger beyond the line was let in")
 	}
+	// A stranger hashes and the line is full: a trusted login goes at once.
+	// (The deadline only keeps a queue that makes it wait from hanging.)
+	soon, cancelSoon := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancelSoon()
+	holdTrusted, ok := q.acquire(soon, true)
+	if !ok {
+		t.Fatal("a trusted login waited behind a stranger's hash")
+	}
+	// Both slots busy now: trusted logins wait, first in the line.
 	gone, cancel := context.WithCancel(context.Background())
 	cancel()
 	if _, ok := q.acquire(gone, true); ok {
-		t.Fatal("a request that ended got the slot")
+		t.Fatal("a request that ended got a slot")
 	}
 	wg.Go(func() {
 		if release, ok := q.acquire(context.Background(), true); ok {
@@ -199,7 +209,7 @@ func TestHashQueue(t *testing.T) {
 	wg.Wait()
 	close(order)
 	if first := <-order; first != "trusted" {
-		t.Errorf("first after the slot freed: %s, want the trusted login", first)
+		t.Errorf("first after the strangers' slot freed: %s, want the trusted login", first)
 	}
 	n := 1
 	for range order {
@@ -208,9 +218,19 @@ func TestHashQueue(t *testing.T) {
 	if n != maxWaitingStrangers+1 {
 		t.Errorf("%d got the slot, want %d", n, maxWaitingStrangers+1)
 	}
-	if release, ok := q.acquire(context.Background(), false); !ok {
-		t.Error("slot not free after everyone left")
-	} else {
+	holdTrusted()
+	var releases []func()
+	for _, trusted := range []bool{false, true} {
+		release, ok := q.acquire(context.Background(), trusted)
+		if !ok {
+			t.Fatalf("slot (trusted %v) not free after everyone left", trusted)
+		}
+		releases = append(releases, release)
+	}
+	if tr, st := q.waiting(); tr != 0 || st != 0 {
+		t.Errorf("waiting %d trusted, %d strangers after everyone left, want none", tr, st)
+	}
+	for _, release := range releases {
 		release()
 	}
 }

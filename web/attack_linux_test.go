@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"os"
 	"os/exec"
 	"strconv"
@@ -233,9 +234,21 @@ func serverFor(from string) string {
 
 var attackTLS = &tls.Config{InsecureSkipVerify: true} // the test's own server
 
+// loginTimes is where a login's time went: the TCP connection, the TLS
+// handshake, and the answer (from the request written to the first byte
+// back: the attempt budgets, the wait for a hash slot, the hash).
+type loginTimes struct {
+	took, connect, handshake, answer time.Duration
+}
+
+func (l loginTimes) String() string {
+	r := func(d time.Duration) time.Duration { return d.Round(time.Millisecond) }
+	return fmt.Sprintf("%v (connect %v, TLS %v, answer %v)", r(l.took), r(l.connect), r(l.handshake), r(l.answer))
+}
+
 // login posts a password from an address, with cookies; it returns the
 // status, the cookies set and how long it took.
-func (e *attackEnv) login(from, password string, cookies []*http.Cookie) (int, []*http.Cookie, time.Duration) {
+func (e *attackEnv) login(from, password string, cookies []*http.Cookie) (int, []*http.Cookie, loginTimes) {
 	client := &http.Client{
 		Timeout: 60 * time.Second,
 		Transport: &http.Transport{
@@ -244,25 +257,40 @@ func (e *attackEnv) login(from, password string, cookies []*http.Cookie) (int, [
 			DisableKeepAlives: true,
 		},
 	}
-	req, _ := http.NewRequest("POST", "https://"+serverFor(from)+"/api/login", strings.NewReader(`{"password":"`+password+`"}`))
+	var lt loginTimes
+	var dialed, shaken, wrote time.Time
+	trace := &httptrace.ClientTrace{
+		ConnectDone:          func(string, string, error) { dialed = time.Now() },
+		TLSHandshakeDone:     func(tls.ConnectionState, error) { shaken = time.Now() },
+		WroteRequest:         func(httptrace.WroteRequestInfo) { wrote = time.Now() },
+		GotFirstResponseByte: func() { lt.answer = time.Since(wrote) },
+	}
+	req, _ := http.NewRequestWithContext(httptrace.WithClientTrace(context.Background(), trace),
+		"POST", "https://"+serverFor(from)+"/api/login", strings.NewReader(`{"password":"`+password+`"}`))
 	req.Header.Set("Content-Type", "application/json")
 	for _, c := range cookies {
 		req.AddCookie(c)
 	}
 	start := time.Now()
 	resp, err := client.Do(req)
-	took := time.Since(start)
+	lt.took = time.Since(start)
+	if !dialed.IsZero() {
+		lt.connect = dialed.Sub(start)
+		if !shaken.IsZero() {
+			lt.handshake = shaken.Sub(dialed)
+		}
+	}
 	if err != nil {
-		return 0, nil, took
+		return 0, nil, lt
 	}
 	io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
-	return resp.StatusCode, resp.Cookies(), took
+	return resp.StatusCode, resp.Cookies(), lt
 }
 
-// residentLogin logs in as the next known phone (trusted-device cookie)
-// and must succeed; it returns how long it took.
-func (e *attackEnv) residentLogin(t *testing.T, from string) time.Duration {
+// residentLogin logs a known phone (one that logged in before: a
+// trusted-device cookie) in from an address, and returns how long it took.
+func (e *attackEnv) residentLogin(t *testing.T, from string) loginTimes {
 	t.Helper()
 	device := e.devices[0]
 	e.devices = e.devices[1:]
@@ -328,7 +356,7 @@ func (e *attackEnv) figures(attack, from string) {
 			hwm = strings.TrimSpace(v)
 		}
 	}
-	e.t.Logf("FIGURES %s: server RSS %s (peak %s); resident logged in in %v", attack, rss, hwm, took.Round(time.Millisecond))
+	e.t.Logf("FIGURES %s: server RSS %s (peak %s); resident logged in in %v", attack, rss, hwm, took)
 }
 
 // connFlood: 200 addresses each open many idle TLS connections. The server

@@ -162,3 +162,19 @@ func TestBenchJSReadsClock(t *testing.T) {
 		}
 	}
 }
+
+// TestAttackFigures: the attacks section understands the FIGURES lines web's
+// TestAttacks logs (web/attack_linux_test.go, figures and loginTimes).
+func TestAttackFigures(t *testing.T) {
+	const line = `    attack_linux_test.go:347: FIGURES login storm (200 addresses x 5 wrong passwords): server RSS 97504 kB (peak 100384 kB); resident logged in in 1.152s (connect 38ms, TLS 113ms, answer 984ms)`
+	m := figuresLine.FindStringSubmatch(line)
+	if m == nil {
+		t.Fatalf("figuresLine did not match %q", line)
+	}
+	want := []string{"login storm (200 addresses x 5 wrong passwords)", "97504", "100384", "1.152s", "connect 38ms, TLS 113ms, answer 984ms"}
+	for i, w := range want {
+		if m[i+1] != w {
+			t.Errorf("figuresLine group %d = %q, want %q", i+1, m[i+1], w)
+		}
+	}
+}
