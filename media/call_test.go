@@ -18,13 +18,7 @@ const connectTimeout = 20 * time.Second
 // sides are connected.
 func doorAnswers(t *testing.T, m *Media, r *remote) (*call, *events) {
 	t.Helper()
-	ev := &events{}
-	dc, err := m.NewCall("resident", ev.handle)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := dc.(*call)
-	t.Cleanup(func() { c.Close() })
+	c, ev := newCall(t, m)
 	offer, cands := r.offer()
 	answer, err := c.Answer(context.Background(), offer)
 	if err != nil {

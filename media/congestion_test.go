@@ -86,7 +86,7 @@ type viewer struct {
 	pc *webrtc.PeerConnection
 
 	mu       sync.Mutex
-	shown    int       // frames a decoder could show
+	shown    int    // frames a decoder could show
 	lastShow uint32 // the RTP time of the last one shown
 	freeze   time.Duration
 	measure  bool // freeze counts from the next frame shown on
@@ -225,13 +225,7 @@ func TestCongestionOverVNet(t *testing.T) {
 	m.net.settings.SetNet(pth.door)
 	v := newViewer(t, pth.resident)
 
-	ev := &events{}
-	dc, err := m.NewCall("resident", ev.handle)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := dc.(*call)
-	t.Cleanup(func() { c.Close() })
+	c, ev := newCall(t, m)
 	o, err := v.pc.CreateOffer(nil)
 	if err != nil {
 		t.Fatal(err)

@@ -400,10 +400,8 @@ func sdpHas(raw json.RawMessage, s string) bool {
 	return strings.Contains(d.SDP, s)
 }
 
-// offerCall makes a call to "resident" on m, the door as the caller, and
-// returns it with its events and its offer; the call is closed at the end
-// of the test.
-func offerCall(t testing.TB, m *Media) (*call, *events, json.RawMessage) {
+// newCall makes a call to "resident" on m, closed at the end of the test.
+func newCall(t testing.TB, m *Media) (*call, *events) {
 	t.Helper()
 	ev := &events{}
 	dc, err := m.NewCall("resident", ev.handle)
@@ -412,6 +410,15 @@ func offerCall(t testing.TB, m *Media) (*call, *events, json.RawMessage) {
 	}
 	c := dc.(*call)
 	t.Cleanup(func() { c.Close() })
+	return c, ev
+}
+
+// offerCall makes a call to "resident" on m, the door as the caller, and
+// returns it with its events and its offer; the call is closed at the end
+// of the test.
+func offerCall(t testing.TB, m *Media) (*call, *events, json.RawMessage) {
+	t.Helper()
+	c, ev := newCall(t, m)
 	offer, err := c.Offer(context.Background())
 	if err != nil {
 		t.Fatalf("Offer: %v", err)
