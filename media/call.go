@@ -261,7 +261,7 @@ func (c *call) goroutine() bool {
 func (c *call) Offer(ctx context.Context) (json.RawMessage, error) {
 	c.op.Lock()
 	defer c.op.Unlock()
-	codecs := videoCodecs()
+	codecs := c.m.sendCodecs()
 	pc, err := c.newPeerConnection(codecs)
 	if err != nil {
 		return nil, err
@@ -289,7 +289,7 @@ func (c *call) Answer(ctx context.Context, raw json.RawMessage) (json.RawMessage
 	if err != nil {
 		return nil, err
 	}
-	v, receives, common := videoWanted(parsed, videoCodecs())
+	v, receives, common := videoWanted(parsed, c.m.sendCodecs())
 	var codecs []videoCodec
 	var send *videoCodec
 	switch {

@@ -141,18 +141,7 @@ func exchange(t testing.TB, ctx context.Context, c device.Call, ev *events, what
 func TestChromiumCallsDoor(t *testing.T) {
 	m := newTestMedia(t, Config{})
 	ctx := browser(t)
-	ev := &events{}
-	c, err := m.NewCall("chromium", ev.handle)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	offer := eval[string](t, ctx, "makeOffer()")
-	answer, err := c.Answer(ctx, json.RawMessage(offer))
-	if err != nil {
-		t.Fatalf("Answer: %v", err)
-	}
-	eval[bool](t, ctx, "takeAnswer("+jsString(string(answer))+")")
+	c, ev := chromiumCallsDoor(t, ctx, m)
 	st := exchange(t, ctx, c, ev, "640x480 video, audio, and the page's voice at the door", func(s inboundStats) bool {
 		return s.Video.FramesDecoded > 10 && s.Video.FrameWidth == 640 && s.Video.FrameHeight == 480 &&
 			s.Audio.TotalSamplesReceived > sampleRate/2 && m.Speaker().NonSilent > sampleRate/100
@@ -163,6 +152,25 @@ func TestChromiumCallsDoor(t *testing.T) {
 	if !ev.has(device.ConnConnected) {
 		t.Error("the door never reported the call connected")
 	}
+}
+
+// chromiumCallsDoor makes the page's offer and the door's answer; the
+// call ends with the test.
+func chromiumCallsDoor(t testing.TB, ctx context.Context, m *Media) (device.Call, *events) {
+	t.Helper()
+	ev := &events{}
+	c, err := m.NewCall("chromium", ev.handle)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	offer := eval[string](t, ctx, "makeOffer()")
+	answer, err := c.Answer(ctx, json.RawMessage(offer))
+	if err != nil {
+		t.Fatalf("Answer: %v", err)
+	}
+	eval[bool](t, ctx, "takeAnswer("+jsString(string(answer))+")")
+	return c, ev
 }
 
 // TestDoorCallsChromium: the door offers, Chromium answers and decodes the

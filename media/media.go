@@ -21,8 +21,9 @@ import (
 
 // Config chooses the devices and the network of the door's media.
 type Config struct {
-	// Camera is "auto" (the first V4L2 camera, else the test pattern),
-	// "test", "clock" (the capture time painted in each frame, see
+	// Camera is "auto" (a Raspberry Pi camera module, else the first V4L2
+	// camera, else the test pattern), "picam" (the camera module through
+	// rpicam-vid, see picam.go), "test", "clock" (the capture time painted in each frame, see
 	// clock.go), "none", or a device path or name.
 	Camera string
 	// Mic is "auto" (the default capture device, else the test tone),
@@ -32,6 +33,18 @@ type Config struct {
 	// Speaker is "auto" (the default playback device, else a counting
 	// sink), "test" (the counting sink), "none", or a device.
 	Speaker string
+	// PicamEncoder is how the camera module's picture is encoded: "auto"
+	// (the board's hardware H.264 where it has the encoder: Zero 2 W, 3,
+	// 4; openh264 on a Pi 5), "hardware" or "software".
+	PicamEncoder string
+	// Rotation (0 or 180), HFlip and VFlip turn the camera module's
+	// picture, for a camera mounted upside down.
+	Rotation     int
+	HFlip, VFlip bool
+	// Exposure is the camera module's exposure mode: "normal" (default),
+	// "long" (at night: longer shutter times and more gain; a lower FPS
+	// lets the shutter stay open longer still) or "short" (fast movement).
+	Exposure string
 	// Width, Height and FPS are the capture size and rate (default
 	// 640x480 at 30).
 	Width, Height, FPS int
@@ -100,6 +113,12 @@ func (c Config) withDefaults() (Config, error) {
 		return c, fmt.Errorf("video bitrate %d: want a positive number", c.VideoBitrate)
 	case c.KeyFrameInterval > time.Minute:
 		return c, fmt.Errorf("key frame interval %v: want at most a minute", c.KeyFrameInterval)
+	case c.PicamEncoder != "" && c.PicamEncoder != picamAuto && c.PicamEncoder != picamHardware && c.PicamEncoder != picamSoftware:
+		return c, fmt.Errorf("camera encoder %q: want auto, hardware or software", c.PicamEncoder)
+	case c.Rotation != 0 && c.Rotation != 180:
+		return c, fmt.Errorf("camera rotation %d: the camera module turns by 0 or 180 only", c.Rotation)
+	case c.Exposure != "" && c.Exposure != "normal" && c.Exposure != "long" && c.Exposure != "short":
+		return c, fmt.Errorf("camera exposure %q: want normal, long or short", c.Exposure)
 	case c.UDPPort < 0 || c.UDPPort > 65535:
 		return c, fmt.Errorf("udp port %d: want 1 to 65535, or 0 for ephemeral ports", c.UDPPort)
 	}
@@ -191,7 +210,7 @@ func New(cfg Config, log *slog.Logger) (*Media, error) {
 		return nil, err
 	}
 	var codecs []string
-	for _, c := range videoCodecs() {
+	for _, c := range m.sendCodecs() {
 		codecs = append(codecs, c.name)
 	}
 	m.sources["codecs"] = strings.Join(append(codecs, "Opus"), ",")
@@ -214,12 +233,21 @@ func (m *Media) openCamera() error {
 		cam, err = openTestCamera(cfg.Width, cfg.Height, cfg.FPS)
 	case "clock":
 		cam, err = openClockCamera(cfg.Width, cfg.Height, cfg.FPS)
+	case "picam":
+		cam, err = m.openPicam(findCameraModule())
 	case "auto":
+		cam, err = m.autoPicam()
+		if err != nil {
+			return err
+		}
 		cams := realCameras()
-		if len(cams) == 0 {
+		if cam == nil && len(cams) == 0 {
 			m.log.Info("no camera found: using test pattern")
 		}
 		for _, d := range cams {
+			if cam != nil {
+				break
+			}
 			if cam, err = openCamera(d, cfg.Width, cfg.Height, cfg.FPS); err == nil {
 				break
 			}
@@ -250,6 +278,17 @@ func (m *Media) openCamera() error {
 	m.video = newVideoPipe(cam.reader, cam.width, cam.height, cam.fps, cfg.VideoBitrate, m.log,
 		func(err error) { m.setErr(&m.cameraErr, err) })
 	m.video.keyInterval = max(cfg.KeyFrameInterval, 0)
+	if cam.path == "" {
+		cam.path = "software H.264 (openh264) from the camera's frames"
+	}
+	m.sources["video"] = cam.path
+	if cam.picam != nil {
+		if cam.picam.h264 {
+			m.video.au = cam.picam
+		} else {
+			m.video.src = cam.picam.reader(m.video.quit)
+		}
+	}
 	return nil
 }
 

@@ -44,6 +44,8 @@ type camera struct {
 	reader             video.Reader
 	desc               string
 	width, height, fps int
+	path               string  // how its picture is encoded, and why (-selfcheck)
+	picam              *rpicam // the camera module's child, nil for other cameras
 }
 
 // microphone is an opened audio source, always mono 48 kHz.

@@ -25,6 +25,7 @@ type videoPipe struct {
 	log                         *slog.Logger
 	onErr                       func(error)   // capture failures, and nil when capture works again
 	keyInterval                 time.Duration // periodic key frames; 0: none
+	au                          auSource      // encoded H.264 instead of src (passthrough.go)
 
 	mu     sync.Mutex
 	outs   []*videoOut // guarded by mu; one per codec, created on first use
@@ -159,6 +160,10 @@ func (p *videoPipe) idle() bool {
 
 func (p *videoPipe) run() {
 	defer close(p.done)
+	if p.au != nil {
+		p.runPassthrough()
+		return
+	}
 	var outs []*videoOut
 	defer func() {
 		for _, o := range outs {

@@ -54,6 +54,13 @@ type config struct {
 	Height       int    `yaml:"height"`
 	FPS          int    `yaml:"fps"`
 	VideoBitrate int    `yaml:"video_bitrate"`
+	// The camera module's settings: media.Config's PicamEncoder, Rotation,
+	// HFlip, VFlip and Exposure.
+	CameraEncoder  string `yaml:"camera_encoder"`
+	CameraRotation int    `yaml:"camera_rotation"`
+	CameraHFlip    bool   `yaml:"camera_hflip"`
+	CameraVFlip    bool   `yaml:"camera_vflip"`
+	CameraExposure string `yaml:"camera_exposure"`
 	// KeyFrameInterval is media.Config.KeyFrameInterval (0: its default).
 	KeyFrameInterval time.Duration `yaml:"key_frame_interval"`
 	MediaPort        int           `yaml:"media_port"`
@@ -107,7 +114,7 @@ func loadConfig(fs *flag.FlagSet, args []string) (config, error) {
 	fs.StringVar(&cfg.StateDir, "state-dir", cfg.StateDir, "`dir` for the certificate and password")
 	fs.StringVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "debug, info, warn or error")
 	fs.StringVar(&cfg.Name, "name", cfg.Name, "the door's user `name` on the hub")
-	fs.StringVar(&cfg.Camera, "camera", cfg.Camera, "auto, test, clock, none or a V4L2 `device`")
+	fs.StringVar(&cfg.Camera, "camera", cfg.Camera, "auto, picam (camera module), test, clock, none or a V4L2 `device`")
 	fs.StringVar(&cfg.Mic, "mic", cfg.Mic, "auto, test, none or an ALSA `device`")
 	fs.StringVar(&cfg.Speaker, "speaker", cfg.Speaker, "auto, none or an ALSA `device`")
 	fs.IntVar(&cfg.MediaPort, "media-port", 0, "single UDP `port` for all WebRTC media (0: any)")

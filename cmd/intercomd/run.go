@@ -76,7 +76,9 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, ready func(addr st
 		Camera: cfg.Camera, Mic: cfg.Mic, Speaker: cfg.Speaker,
 		Width: cfg.Width, Height: cfg.Height, FPS: cfg.FPS, VideoBitrate: cfg.VideoBitrate,
 		KeyFrameInterval: cfg.KeyFrameInterval,
-		UDPPort:          cfg.MediaPort, Advertise: cfg.Advertise, ICEServers: cfg.ICEServers, LocalPeers: cfg.MediaLocalPeers,
+		PicamEncoder:     cfg.CameraEncoder, Rotation: cfg.CameraRotation, HFlip: cfg.CameraHFlip, VFlip: cfg.CameraVFlip,
+		Exposure: cfg.CameraExposure,
+		UDPPort:  cfg.MediaPort, Advertise: cfg.Advertise, ICEServers: cfg.ICEServers, LocalPeers: cfg.MediaLocalPeers,
 		Loopback: web.LoopbackOnly(cfg.Listen),
 	}, log)
 	if err != nil {

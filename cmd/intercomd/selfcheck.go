@@ -62,9 +62,15 @@ func selfcheck(ctx context.Context, cfg config, w io.Writer) error {
 			return ctx.Err()
 		}
 		d.mc.Width, d.mc.Height, d.mc.FPS = cfg.Width, cfg.Height, cfg.FPS
+		d.mc.VideoBitrate, d.mc.KeyFrameInterval = cfg.VideoBitrate, cfg.KeyFrameInterval
+		d.mc.PicamEncoder, d.mc.Rotation, d.mc.HFlip, d.mc.VFlip, d.mc.Exposure =
+			cfg.CameraEncoder, cfg.CameraRotation, cfg.CameraHFlip, cfg.CameraVFlip, cfg.CameraExposure
 		d.mc.Loopback = true // no mDNS socket for a check
-		detail, err := checkDevice(d.item, d.want, d.mc, quiet)
+		detail, video, err := checkDevice(d.item, d.want, d.mc, quiet)
 		report(d.item, detail, err)
+		if d.item == "camera" && err == nil {
+			report("video", video, nil)
+		}
 	}
 
 	p, err := panel.Open(ctx, cfg.GPIO, quiet)
@@ -92,13 +98,16 @@ func selfcheck(ctx context.Context, cfg config, w io.Writer) error {
 
 // checkDevice opens one device as the daemon would and says what stands
 // behind it. With "auto", a test stand-in means no real device was found.
-func checkDevice(item, want string, mc media.Config, log *slog.Logger) (string, error) {
+// For the camera it also says how its picture is encoded, and why
+// (hardware H.264 passed through, or software), after reading a frame
+// from a camera that runs as a child program (the camera module).
+func checkDevice(item, want string, mc media.Config, log *slog.Logger) (detail, video string, err error) {
 	if want == "none" {
-		return "off (" + item + ": none)", nil
+		return "off (" + item + ": none)", "off (no camera)", nil
 	}
 	m, err := media.New(mc, log)
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
 	defer m.Close()
 	key := item
@@ -106,11 +115,20 @@ func checkDevice(item, want string, mc media.Config, log *slog.Logger) (string, 
 		key = "mic"
 	}
 	desc := m.Sources()[key]
+	if item == "camera" {
+		if err := m.ProbeCamera(cameraProbe); err != nil {
+			return "", "", fmt.Errorf("%s: %w", desc, err)
+		}
+	}
 	if err := m.Err(); err != nil {
-		return "", fmt.Errorf("%w (the door would use the %s)", err, desc)
+		return "", "", fmt.Errorf("%w (the door would use the %s)", err, desc)
 	}
 	if want == "auto" && m.StandIn(key) {
-		return "", fmt.Errorf("no %s found (the door would use the %s)", item, desc)
+		return "", "", fmt.Errorf("no %s found (the door would use the %s)", item, desc)
 	}
-	return desc, nil
+	return desc, m.Sources()["video"], nil
 }
+
+// cameraProbe is how long the self-check waits for the camera module's
+// first frame: it starts in one to two seconds on a Pi.
+const cameraProbe = 15 * time.Second

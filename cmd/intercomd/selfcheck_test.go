@@ -4,13 +4,21 @@ import (
 	"bytes"
 	"context"
 	"flag"
+	"os"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/intercomd/intercomd/gpio/panel"
+	"github.com/intercomd/intercomd/internal/rpicamtest"
 )
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	rpicamtest.Remove() // the stand-in rpicam-vid, if a test built it
+	os.Exit(code)
+}
 
 func TestSelfcheck(t *testing.T) {
 	for _, tc := range []struct {
@@ -18,6 +26,8 @@ func TestSelfcheck(t *testing.T) {
 		args    []string
 		wantErr bool
 		want    []string // regexps, each must match a line
+		path    string   // "empty": no rpicam-vid; "stand-in": the stand-in first on PATH
+		encoder string   // camera_encoder
 	}{
 		{
 			name: "test devices",
@@ -30,7 +40,8 @@ func TestSelfcheck(t *testing.T) {
 				`^microphone +ok: test tone$`,
 				`^speaker +ok: counting sink$`,
 				`^gpio +ok: off \(gpio.mode none\)$`,
-				`^self-check: all 7 items ok$`,
+				`^video +ok: software H.264 \(openh264\) from the camera's frames$`,
+				`^self-check: all 8 items ok$`,
 			},
 		},
 		{
@@ -48,12 +59,48 @@ func TestSelfcheck(t *testing.T) {
 				`^self-check: 2 of 7 items failed$`,
 			},
 		},
+		{
+			name:    "camera module without rpicam-vid",
+			args:    []string{"-camera", "picam", "-mic", "none", "-speaker", "none", "-gpio", "none"},
+			path:    "empty",
+			wantErr: true,
+			want: []string{
+				`^camera +FAIL: camera picam: rpicam-vid not found on PATH \(install it: sudo apt install rpicam-apps\)$`,
+				`^self-check: 1 of 7 items failed$`,
+			},
+		},
+		{
+			name:    "camera module, hardware H.264",
+			args:    []string{"-camera", "auto", "-mic", "none", "-speaker", "none", "-gpio", "none"},
+			path:    "stand-in",
+			encoder: "hardware",
+			want: []string{
+				`^camera +ok: camera module imx708 \(/base/soc/i2c0mux/i2c@1/imx708@1a\) 640x480@30 via rpicam-vid$`,
+				`^video +ok: hardware H.264, passed through without re-encoding \(camera_encoder: hardware; a key frame every 30 frames\)$`,
+				`^self-check: all 8 items ok$`,
+			},
+		},
+		{
+			name: "camera module on a board without the encoder",
+			args: []string{"-camera", "picam", "-mic", "none", "-speaker", "none", "-gpio", "none"},
+			path: "stand-in",
+			want: []string{
+				`^video +ok: software H.264 \(openh264\) from rpicam-vid's YUV420 \(.* has no H.264 encoder\)$`,
+			},
+		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg, err := loadConfig(flag.NewFlagSet("test", flag.ContinueOnError), tc.args)
 			if err != nil {
 				t.Fatalf("loadConfig(%q): %v", tc.args, err)
 			}
+			switch tc.path {
+			case "empty":
+				t.Setenv("PATH", t.TempDir())
+			case "stand-in":
+				rpicamtest.OnPath(t)
+			}
+			cfg.CameraEncoder = tc.encoder
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()
 			var out bytes.Buffer
