@@ -26,18 +26,18 @@ func newProfile(t *testing.T, browser context.Context) context.Context {
 
 // typeInto types s into the input sel as a person does.
 func (p *page) typeInto(sel, s string) {
-	p.t.Helper()
-	if err := chromedp.Do(p.ctx, chromedp.SendKeys(chromedp.CSS(sel), s)); err != nil {
-		p.t.Fatalf("page %s: type into %s: %v", p.name, sel, err)
+	p.T.Helper()
+	if err := chromedp.Do(p.Ctx, chromedp.SendKeys(chromedp.CSS(sel), s)); err != nil {
+		p.T.Fatalf("page %s: type into %s: %v", p.Name, sel, err)
 	}
 }
 
 // evalString evaluates JavaScript, awaiting a promise, to a string.
 func (p *page) evalString(expr string) string {
-	p.t.Helper()
-	v, err := chromedp.Run(p.ctx, chromedp.Evaluate[string](expr, chromedp.EvalAwaitPromise))
+	p.T.Helper()
+	v, err := chromedp.Run(p.Ctx, chromedp.Evaluate[string](expr, chromedp.EvalAwaitPromise))
 	if err != nil {
-		p.t.Fatalf("page %s: %s: %v", p.name, expr, err)
+		p.T.Fatalf("page %s: %s: %v", p.Name, expr, err)
 	}
 	return v
 }
@@ -56,53 +56,53 @@ func TestBrowserLoginAndCall(t *testing.T) {
 	// alice opens the intercom: no password yet, and she is on loopback, so
 	// the page offers to set one without a setup code.
 	alice := newPage(t, browser, "alice", false, ss.base+"/?name=alice")
-	alice.wait(`location.pathname === '/login' && document.body.dataset.mode === 'setup'`)
-	if !alice.evalBool(`document.getElementById('code-field').hidden`) {
+	alice.Wait(`location.pathname === '/login' && document.body.dataset.mode === 'setup'`)
+	if !alice.Bool(`document.getElementById('code-field').hidden`) {
 		t.Error("setup on loopback asks for a setup code")
 	}
-	alice.wait(`document.getElementById('fingerprint').dataset.value === ` + fp)
+	alice.Wait(`document.getElementById('fingerprint').dataset.value === ` + fp)
 	screenshot(t, alice, "setup-password.png")
 	alice.typeInto("#new-password", testPassword)
 	alice.typeInto("#new-password2", testPassword)
-	alice.click("#setup-form button[type=submit]")
+	alice.Click("#setup-form button[type=submit]")
 	// Back on the page she asked for, as alice, registered.
-	alice.wait(`location.pathname === '/' && window.intercom && intercom.state === 'idle' && intercom.conn === 'online' && intercom.name === 'alice'`)
-	alice.wait(`!!document.getElementById('logout')`)
+	alice.Wait(`location.pathname === '/' && window.intercom && intercom.state === 'idle' && intercom.conn === 'online' && intercom.name === 'alice'`)
+	alice.Wait(`!!document.getElementById('logout')`)
 	screenshot(t, alice, "logged-in.png")
 
 	// bob, in his own browser, logs in with the password.
 	bob := newPage(t, newProfile(t, browser), "bob", true, ss.base+"/?name=bob")
-	bob.wait(`document.body.dataset.mode === 'login'`)
-	bob.allow("status of 401 (Unauthorized) " + ss.base + "/api/login") // the wrong password below
+	bob.Wait(`document.body.dataset.mode === 'login'`)
+	bob.Allow("status of 401 (Unauthorized) " + ss.base + "/api/login") // the wrong password below
 	bob.typeInto("#password", "not it")
-	bob.click("#login-form button[type=submit]")
-	bob.wait(`document.getElementById('login-error').textContent === 'Wrong password.'`)
+	bob.Click("#login-form button[type=submit]")
+	bob.Wait(`document.getElementById('login-error').textContent === 'Wrong password.'`)
 	screenshot(t, bob, "login-phone.png")
-	bob.evalBool(`(document.getElementById('password').value = '', true)`)
+	bob.Bool(`(document.getElementById('password').value = '', true)`)
 	bob.typeInto("#password", testPassword)
-	bob.click("#login-form button[type=submit]")
-	bob.wait(`location.pathname === '/' && window.intercom && intercom.state === 'idle' && intercom.conn === 'online' && intercom.name === 'bob'`)
-	bob.wait(`!!document.getElementById('logout')`)
+	bob.Click("#login-form button[type=submit]")
+	bob.Wait(`location.pathname === '/' && window.intercom && intercom.state === 'idle' && intercom.conn === 'online' && intercom.name === 'bob'`)
+	bob.Wait(`!!document.getElementById('logout')`)
 	screenshot(t, bob, "logged-in-phone.png")
 
 	// A call between them goes through, video decoded on both sides.
-	alice.wait(`intercom.users.some(u => u.name === 'bob')`)
-	alice.click(`#users button[data-call="bob"]`)
-	bob.wait(`intercom.state === 'ringing'`)
-	bob.click("#answer")
+	alice.Wait(`intercom.users.some(u => u.name === 'bob')`)
+	alice.Click(`#users button[data-call="bob"]`)
+	bob.Wait(`intercom.state === 'ringing'`)
+	bob.Click("#answer")
 	for _, p := range []*page{alice, bob} {
-		p.wait(`intercom.state === 'incall'`)
-		p.wait(`intercom.lastStats && intercom.lastStats.video.framesDecoded > 0`)
+		p.Wait(`intercom.state === 'incall'`)
+		p.Wait(`intercom.lastStats && intercom.lastStats.video.framesDecoded > 0`)
 	}
-	alice.click("#hangup")
-	bob.wait(`intercom.state === 'idle'`)
+	alice.Click("#hangup")
+	bob.Wait(`intercom.state === 'idle'`)
 
 	// eve has no password: she sees the login page and nothing else.
 	eve := newPage(t, newProfile(t, browser), "eve", false, ss.base+"/?name=eve")
-	eve.wait(`document.body.dataset.mode === 'login'`)
+	eve.Wait(`document.body.dataset.mode === 'login'`)
 	// What eve tries below is refused, and the console says so.
-	eve.allow("status of 401 (Unauthorized)", "/ws' failed")
-	if eve.evalBool(`'intercom' in window`) {
+	eve.Allow("status of 401 (Unauthorized)", "/ws' failed")
+	if eve.Bool(`'intercom' in window`) {
 		t.Error("a browser without the password runs the client")
 	}
 	ws := eve.evalString(`new Promise(done => {
@@ -124,9 +124,9 @@ func TestBrowserLoginAndCall(t *testing.T) {
 	}
 
 	// bob logs out: his page goes to the login, his socket closes.
-	bob.click("#logout")
-	bob.wait(`location.pathname === '/login' && document.body.dataset.mode === 'login'`)
-	alice.wait(`!intercom.users.some(u => u.name === 'bob')`)
+	bob.Click("#logout")
+	bob.Wait(`location.pathname === '/login' && document.body.dataset.mode === 'login'`)
+	alice.Wait(`!intercom.users.some(u => u.name === 'bob')`)
 }
 
 // TestBrowserSafeMode: with a damaged password file the login page says
@@ -139,11 +139,11 @@ func TestBrowserSafeMode(t *testing.T) {
 	})
 	browser := chromiumtest.Start(t, chromiumtest.IgnoreCertErrors)
 	p := newPage(t, browser, "resident", true, ss.base+"/")
-	p.wait(`location.pathname === '/login' && document.body.dataset.mode === 'safemode'`)
+	p.Wait(`location.pathname === '/login' && document.body.dataset.mode === 'safemode'`)
 	if fix := p.evalString(`Promise.resolve(document.getElementById('safemode-fix').textContent)`); fix != "sudo intercomd set-password" {
 		t.Errorf("safe-mode page shows the fix %q, want sudo intercomd set-password", fix)
 	}
-	if p.evalBool(`!document.getElementById('login').hidden`) {
+	if p.Bool(`!document.getElementById('login').hidden`) {
 		t.Error("the login form shows in safe mode")
 	}
 	screenshot(t, p, "safe-mode.png")

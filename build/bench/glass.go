@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/intercomd/intercomd/internal/chromiumtest"
 )
 
 // clockSample is what bench.js read from the clock code of one call.
@@ -45,24 +47,24 @@ func benchGlass(ctx context.Context, e *env) (*result, error) {
 		if err != nil {
 			return nil, err
 		}
-		defer p.close()
+		defer p.Close()
 		s.d, s.p = d, p
 	}
 	for round := range rounds {
 		for _, s := range sizes {
 			e.log("glass: %dx%d, round %d/%d (%s)", s.w, s.h, round+1, rounds, window)
-			if err := s.p.eval(`window.__bench.call("door")`); err != nil {
+			if err := s.p.Eval(`window.__bench.call("door")`); err != nil {
 				return nil, err
 			}
-			if err := s.p.wait(`window.__bench.first > 0`, 20*time.Second); err != nil {
+			if err := s.p.Wait(`window.__bench.first > 0`, 20*time.Second); err != nil {
 				return nil, err
 			}
 			settle(ctx, 2*time.Second) // past the start of the call
-			if err := s.p.eval(`window.__bench.startClock()`); err != nil {
+			if err := s.p.Eval(`window.__bench.startClock()`); err != nil {
 				return nil, err
 			}
 			settle(ctx, window)
-			c, err := value[clockSample](s.p, `window.__bench.stopClock()`)
+			c, err := chromiumtest.Value[clockSample](s.p, `window.__bench.stopClock()`)
 			if err != nil {
 				return nil, err
 			}

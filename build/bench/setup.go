@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/intercomd/intercomd/internal/chromiumtest"
 )
 
 // setupFlow is one way a call starts.
@@ -17,22 +19,22 @@ type setupFlow struct {
 // firstFrame waits until p has shown the call's first video frame and
 // returns the milliseconds since its click, and since it at each step.
 func firstFrame(p *page, marks *[]map[string]float64) (float64, error) {
-	if err := p.wait(`window.__bench.first > 0 && window.__bench.t0 > 0`, 20*time.Second); err != nil {
+	if err := p.Wait(`window.__bench.first > 0 && window.__bench.t0 > 0`, 20*time.Second); err != nil {
 		return 0, err
 	}
-	if m, err := value[map[string]float64](p, `window.__bench.marks`); err == nil {
+	if m, err := chromiumtest.Value[map[string]float64](p, `window.__bench.marks`); err == nil {
 		*marks = append(*marks, m)
 	}
-	return value[float64](p, `window.__bench.first - window.__bench.t0`)
+	return chromiumtest.Value[float64](p, `window.__bench.first - window.__bench.t0`)
 }
 
 // endCall hangs up from p and waits until the pages and the door are idle.
 func endCall(d *daemon, p *page, others ...*page) error {
-	if err := p.eval(`window.__bench.hangup()`); err != nil {
+	if err := p.Eval(`window.__bench.hangup()`); err != nil {
 		return err
 	}
 	for _, q := range append([]*page{p}, others...) {
-		if err := q.wait(`document.body.dataset.state === "idle"`, 10*time.Second); err != nil {
+		if err := q.Wait(`document.body.dataset.state === "idle"`, 10*time.Second); err != nil {
 			return err
 		}
 	}
@@ -66,11 +68,11 @@ func benchSetup(ctx context.Context, e *env) (*result, error) {
 		if err != nil {
 			return nil, err
 		}
-		defer p.close()
+		defer p.Close()
 		pages = append(pages, p)
 	}
 	alice, bob, carol := pages[0], pages[1], pages[2]
-	if err := bob.eval(`window.__bench.autoAnswer = true`); err != nil {
+	if err := bob.Eval(`window.__bench.autoAnswer = true`); err != nil {
 		return nil, err
 	}
 
@@ -78,7 +80,7 @@ func benchSetup(ctx context.Context, e *env) (*result, error) {
 	var flows []setupFlow
 	flows = []setupFlow{
 		{name: "browser → door (click Call on \"door\")", run: func() (float64, error) {
-			if err := alice.eval(`window.__bench.call("door")`); err != nil {
+			if err := alice.Eval(`window.__bench.call("door")`); err != nil {
 				return 0, err
 			}
 			ms, err := firstFrame(alice, &flows[0].marks)
@@ -88,10 +90,10 @@ func benchSetup(ctx context.Context, e *env) (*result, error) {
 			return ms, endCall(d, alice)
 		}},
 		{name: "door → browser (panel Call; from the Answer click)", run: func() (float64, error) {
-			if err := alice.eval(`window.__bench.autoAnswer = true; window.__bench.t0 = 0`); err != nil {
+			if err := alice.Eval(`window.__bench.autoAnswer = true; window.__bench.t0 = 0`); err != nil {
 				return 0, err
 			}
-			defer alice.eval(`window.__bench.autoAnswer = false`)
+			defer alice.Eval(`window.__bench.autoAnswer = false`)
 			pressed := time.Now()
 			if err := d.press("call"); err != nil {
 				return 0, err
@@ -100,13 +102,13 @@ func benchSetup(ctx context.Context, e *env) (*result, error) {
 			if err != nil {
 				return 0, err
 			}
-			if ringAt, err := value[float64](alice, `window.__bench.ringAt`); err == nil {
+			if ringAt, err := chromiumtest.Value[float64](alice, `window.__bench.ringAt`); err == nil {
 				pressToRing = append(pressToRing, ringAt-float64(pressed.UnixMilli()))
 			}
 			return ms, endCall(d, alice)
 		}},
 		{name: "browser → browser through our hub (callee answers at once)", run: func() (float64, error) {
-			if err := carol.eval(`window.__bench.call("bob")`); err != nil {
+			if err := carol.Eval(`window.__bench.call("bob")`); err != nil {
 				return 0, err
 			}
 			ms, err := firstFrame(carol, &flows[2].marks)
@@ -131,9 +133,9 @@ func benchSetup(ctx context.Context, e *env) (*result, error) {
 					return nil, fmt.Errorf("%d calls failed: %s", len(failures), strings.Join(failures, "; "))
 				}
 				for _, p := range pages {
-					p.eval(`window.__bench.autoAnswer = false; window.__bench.hangup()`)
+					p.Eval(`window.__bench.autoAnswer = false; window.__bench.hangup()`)
 				}
-				bob.eval(`window.__bench.autoAnswer = true`)
+				bob.Eval(`window.__bench.autoAnswer = true`)
 				if err := d.waitState("idle", 15*time.Second); err != nil {
 					return nil, err
 				}

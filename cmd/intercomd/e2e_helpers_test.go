@@ -14,8 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chromedp/chromedp"
-
 	"github.com/intercomd/intercomd/internal/chromiumtest"
 	"github.com/intercomd/intercomd/internal/firefoxtest"
 	"github.com/intercomd/intercomd/internal/poll"
@@ -195,21 +193,28 @@ func openFirefox(t *testing.T, b *firefoxtest.Browser, d *intercom, name string)
 // it is online and sees the door.
 func openPage(t testing.TB, browser context.Context, d *intercom, name string) *page {
 	t.Helper()
-	tab := chromiumtest.NewTab(t, browser)
-	p := &page{t: t, name: name, ctx: tab}
-	if err := chromedp.Do(tab, chromedp.Navigate(d.url+"/?name="+name)); err != nil {
-		t.Fatalf("open the client as %s: %v", name, err)
+	cp, err := chromiumtest.OpenPage(browser, d.url+"/?name="+name, name, chromiumtest.PageOptions{})
+	if err != nil {
+		t.Fatal(err)
 	}
+	t.Cleanup(cp.Close)
+	p := &page{t: t, name: name, ctx: cp.Ctx}
 	p.wait(`document.body.dataset.state === "idle" && document.querySelector('#users li[data-user="door"]')`)
 	return p
 }
 
+// pageWait bounds a page's waits and clicks.
+const pageWait = 60 * time.Second
+
+// chromium is the page's tab as internal/chromiumtest drives it.
+func (p *page) chromium() *chromiumtest.Page { return &chromiumtest.Page{Ctx: p.ctx, Name: p.name} }
+
 // wait polls a JavaScript condition on the page.
 func (p *page) wait(expr string) {
 	p.t.Helper()
-	ctx, cancel := context.WithTimeout(p.ctx, 60*time.Second)
-	defer cancel()
 	if p.ff != nil {
+		ctx, cancel := context.WithTimeout(p.ctx, pageWait)
+		defer cancel()
 		if err := p.ff.WaitJS(ctx, expr); err != nil {
 			var state string
 			p.ff.Eval(p.ctx, `document.body.dataset.state + " log=" + JSON.stringify(window.intercom && window.intercom.log)`, &state)
@@ -217,11 +222,8 @@ func (p *page) wait(expr string) {
 		}
 		return
 	}
-	if err := chromiumtest.WaitJS(ctx, expr); err != nil {
-		var state, notice string
-		state, _ = chromedp.Run(p.ctx, chromedp.Evaluate[string](`document.body.dataset.state + " notice=" + (window.intercom && window.intercom.notice)`))
-		_ = notice
-		p.t.Fatalf("%s: %v (page: %s)", p.name, err, state)
+	if err := p.chromium().Wait(expr, pageWait); err != nil {
+		p.t.Fatal(err)
 	}
 }
 
@@ -233,8 +235,8 @@ func (p *page) click(sel string) {
 		}
 		return
 	}
-	if err := chromedp.Do(p.ctx, chromedp.Click(chromedp.CSS(sel))); err != nil {
-		p.t.Fatalf("%s: click %s: %v", p.name, sel, err)
+	if err := p.chromium().Click(sel, pageWait); err != nil {
+		p.t.Fatal(err)
 	}
 }
 
@@ -246,8 +248,8 @@ func (p *page) eval(js string) {
 		}
 		return
 	}
-	if err := chromedp.Do(p.ctx, chromedp.Evaluate[chromedp.Void](js)); err != nil {
-		p.t.Fatalf("%s: %s: %v", p.name, js, err)
+	if err := p.chromium().Eval(js); err != nil {
+		p.t.Fatal(err)
 	}
 }
 
