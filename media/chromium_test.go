@@ -135,11 +135,16 @@ func exchange(t testing.TB, ctx context.Context, c device.Call, ev *events, what
 	}
 }
 
+// roomForTestPattern is a video bitrate the test pattern's noise fits in at
+// 640x480 (it needs about 2.2 Mbit/s): below it the rate governor shrinks
+// the picture, and these tests check its size.
+const roomForTestPattern = 4_000_000
+
 // TestChromiumCallsDoor: Chromium offers (video receive-only, its fake
 // microphone both ways), the door answers. The page decodes the door's
 // 640x480 video and audio, and the door's sink hears the page's microphone.
 func TestChromiumCallsDoor(t *testing.T) {
-	m := newTestMedia(t, Config{})
+	m := newTestMedia(t, Config{VideoBitrate: roomForTestPattern})
 	ctx := browser(t)
 	c, ev := chromiumCallsDoor(t, ctx, m)
 	st := exchange(t, ctx, c, ev, "640x480 video, audio, and the page's voice at the door", func(s inboundStats) bool {
@@ -176,7 +181,7 @@ func chromiumCallsDoor(t testing.TB, ctx context.Context, m *Media) (device.Call
 // TestDoorCallsChromium: the door offers, Chromium answers and decodes the
 // door's video.
 func TestDoorCallsChromium(t *testing.T) {
-	m := newTestMedia(t, Config{})
+	m := newTestMedia(t, Config{VideoBitrate: roomForTestPattern})
 	ctx := browser(t)
 	ev := &events{}
 	c, err := m.NewCall("chromium", ev.handle)

@@ -27,3 +27,18 @@ func TestWarnLevel(t *testing.T) {
 		}
 	}
 }
+
+func TestErrorLevel(t *testing.T) {
+	for _, tt := range []struct {
+		msg  string
+		want slog.Level
+	}{
+		{"io: read/write on closed pipe", slog.LevelDebug},
+		{"io: read/write on closed pipe: and more", slog.LevelError},
+		{"interceptor is closed", slog.LevelError},
+	} {
+		if got := errorLevel(tt.msg); got != tt.want {
+			t.Errorf("errorLevel(%q) = %v, want %v", tt.msg, got, tt.want)
+		}
+	}
+}

@@ -32,14 +32,24 @@ type intercom struct {
 	client   *http.Client // trusts the daemon's CA under https: true
 }
 
+// testVideoBitrate is the ceiling the e2e tests give the door (bits/s).
+const testVideoBitrate = "4000000"
+
 // startDaemon runs intercomd with args (after the test defaults) until the
-// test ends. yaml, if not empty, is written to a config file passed first.
+// test ends. yaml is written to a config file passed first.
 func startDaemon(t testing.TB, yaml string, args ...string) *intercom {
 	t.Helper()
 	stateDir := t.TempDir()
 	base := []string{"-listen", "127.0.0.1:0", "-no-auth", "-camera", "test", "-mic", "test", "-speaker", "test",
 		"-gpio", "sim", "-state-dir", stateDir}
-	if yaml != "" {
+	// The test pattern's noise needs about 2.2 Mbit/s at 640x480, so at the
+	// default 1 Mbit/s the rate governor shrinks the picture within seconds.
+	// Tests that check the door's picture size run with room for it; rate
+	// control has its own tests in media.
+	if !strings.Contains(yaml, "video_bitrate:") {
+		yaml = "video_bitrate: " + testVideoBitrate + "\n" + yaml
+	}
+	{
 		p := filepath.Join(t.TempDir(), "intercomd.yaml")
 		if err := os.WriteFile(p, []byte(yaml), 0o600); err != nil {
 			t.Fatal(err)
