@@ -7,6 +7,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 )
@@ -17,7 +18,7 @@ const maxBody = 8 << 10
 // Handler is the API the client turns notifications on with. Mount it at
 // /api/push and /api/push/ behind the login:
 //
-//	GET    /api/push[?resident=NAME]  {"publicKey", "devices": [...]}
+//	GET    /api/push[?resident=NAME]  {"publicKey", "devices": [...], "residents": [names with a device]}
 //	POST   /api/push/devices          subscribe (see subscribeRequest)
 //	DELETE /api/push/devices/ID       unsubscribe a device
 //	POST   /api/push/devices/ID/test  send it a test notification
@@ -82,7 +83,15 @@ func (s *Service) serveList(w http.ResponseWriter, r *http.Request) {
 	for _, d := range s.store.list(r.URL.Query().Get("resident")) {
 		views = append(views, deviceView{ID: d.ID, Resident: d.Resident, Label: d.Label, Service: serviceHost(d.Endpoint), Added: d.Added, Quiet: d.Quiet})
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"publicKey": s.keys.public, "devices": views})
+	// Who can be called with the app closed: every resident with a device.
+	residents := []string{}
+	for _, d := range s.store.list("") {
+		if !slices.Contains(residents, d.Resident) {
+			residents = append(residents, d.Resident)
+		}
+	}
+	slices.Sort(residents)
+	writeJSON(w, http.StatusOK, map[string]any{"publicKey": s.keys.public, "devices": views, "residents": residents})
 }
 
 // subscribeRequest is what the client posts: the resident's name, the

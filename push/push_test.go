@@ -15,6 +15,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -400,6 +401,7 @@ func TestDevicesListRemoveAndRestart(t *testing.T) {
 	list := func(q string) (out struct {
 		PublicKey string
 		Devices   []deviceView
+		Residents []string
 	}) {
 		resp, err := http.Get(f.api.URL + "/api/push" + q)
 		if err != nil {
@@ -416,6 +418,9 @@ func TestDevicesListRemoveAndRestart(t *testing.T) {
 	got := list("?resident=Ben")
 	if got.PublicKey != f.svc.PublicKey() || len(got.Devices) != 1 || got.Devices[0].ID != idA || got.Devices[0].Quiet == nil {
 		t.Fatalf("GET /api/push?resident=Ben = %+v, want Ben's one device with quiet hours", got)
+	}
+	if !slices.Equal(got.Residents, []string{"Ann", "Ben"}) {
+		t.Errorf("residents = %q, want everyone with a device, Ann and Ben, whom a call rings with the app closed", got.Residents)
 	}
 	if n := len(list("").Devices); n != 2 {
 		t.Errorf("all devices: %d, want 2", n)

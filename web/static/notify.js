@@ -12,6 +12,8 @@
 // window.intercomPush: { ready (Promise of the registration or null),
 // answering (true while a tap on a ring waits for the call) }.
 
+import { roster, drawUsers } from './state.js';
+
 const $ = (id) => document.getElementById(id);
 // Only over HTTPS: plain http://localhost (make run, the tests) gets the
 // page as it always was, with no worker in between.
@@ -174,10 +176,13 @@ async function refresh() {
     return;
   }
   if (info.enabled === false) { // push is off on this door
+    roster.setAway([]);
     $('notifications').hidden = true;
     return;
   }
   $('notifications').hidden = false;
+  roster.setAway(info.residents);
+  drawUsers();
   const mine = localStorage.getItem(STORE);
   list.replaceChildren(...info.devices.map((d) => {
     const li = document.createElement('li');

@@ -5,6 +5,23 @@
 export class Roster {
   constructor() {
     this.users = new Map(); // name -> {name, kind, regdate}
+    this.away = []; // residents with a phone that rings by push
+  }
+
+  // setAway names the residents whose phones ring by push: they can be
+  // called while their app is closed.
+  setAway(names) {
+    this.away = Array.isArray(names) ? names.filter((n) => typeof n === 'string' && n !== '') : [];
+  }
+
+  // callable is list(self) and, after them, the residents who are not
+  // online but whose phones ring by push ({away: true}).
+  callable(self) {
+    const away = [...new Set(this.away)]
+      .filter((n) => n !== self && !this.users.has(n))
+      .sort((a, b) => a.localeCompare(b))
+      .map((name) => ({ name, kind: 'browser', away: true }));
+    return [...this.list(self), ...away];
   }
 
   // full replaces the list.

@@ -132,7 +132,7 @@ function trapFocus(p) {
 // and registered.
 export function drawUsers() {
   const enabled = s.phase === 'idle' && signal.registered;
-  renderUsers(roster.list(s.name), s.health && s.health.device, enabled);
+  renderUsers(roster.callable(s.name), s.health && s.health.device, enabled);
 }
 
 // audioHint shows the hint to tap once while the ringtone cannot sound yet

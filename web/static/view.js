@@ -32,7 +32,7 @@ export function icon(id, cls = 'icon') {
 const doorStates = { idle: 'Ready', ringing: 'Ringing', calling: 'Calling', incall: 'In a call' };
 
 // renderUsers draws the online list: doors first as big cards with a
-// one-tap call, then people. device is /healthz's "device" ({name, state})
+// one-tap call, then people, then residents away whose phones ring by push. device is /healthz's "device" ({name, state})
 // or null; enabled says whether calls can be placed now.
 export function renderUsers(users, device, enabled) {
   const ul = $('users');
@@ -55,7 +55,8 @@ export function renderUsers(users, device, enabled) {
     sub.className = 'sub';
     let state = '';
     if (door && device && device.name === u.name) state = doorStates[device.state] || device.state || '';
-    sub.textContent = door ? (state ? 'Door · ' + state : 'Door') : 'Online';
+    sub.textContent = door ? (state ? 'Door · ' + state : 'Door') : u.away ? 'App closed · rings their phone' : 'Online';
+    if (u.away) li.classList.add('away');
     who.append(name, sub);
     const btn = document.createElement('button');
     btn.type = 'button';
