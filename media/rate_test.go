@@ -1,10 +1,13 @@
 package media
 
 import (
+	"flag"
 	"image"
 	"testing"
 	"time"
 )
+
+var honest720 = flag.Bool("media.honest-720p", false, "TestHonestBitrate also at 1280x720 (for build/bench)")
 
 // encodeFor runs the pipe's encode step on frames from next for secs
 // seconds of a simulated clock at fps, and returns the bytes sent in each
@@ -60,21 +63,27 @@ func windows(perSec []int, skip, target int) (lo, hi float64) {
 // openh264 alone sends at 2.2x the target) and on smooth moving pictures,
 // and no frame is skipped.
 func TestHonestBitrate(t *testing.T) {
-	tests := []struct {
+	type row struct {
 		name          string
 		w, h, bitrate int
 		frames        func(t *testing.T, w, h int) func() image.Image
-	}{
+	}
+	tests := []row{
 		{"test pattern 640x480 1Mbit/s", 640, 480, 1_000_000, patternFrames},
 		{"test pattern 320x240 300kbit/s", 320, 240, 300_000, patternFrames},
 		{"moving scene 640x480 1Mbit/s", 640, 480, 1_000_000, sceneFrames},
+	}
+	if *honest720 {
+		tests = append(tests, row{"test pattern 1280x720 3Mbit/s", 1280, 720, 3_000_000, patternFrames},
+			row{"moving scene 1280x720 3Mbit/s", 1280, 720, 3_000_000, sceneFrames})
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			p, o := testOut(t, tt.w, tt.h, 30, tt.bitrate)
 			perSec, _ := encodeFor(t, p, o, tt.frames(t, tt.w, tt.h), time.Now(), 40)
 			lo, hi := windows(perSec, 15, tt.bitrate)
-			t.Logf("10 s windows after 15 s: %.2f to %.2f of the target; size level %d; %d key frames", lo, hi, o.gov.level, o.keys.Load())
+			w, h := scaled(tt.w, tt.h, o.gov.level)
+			t.Logf("HONEST %s: 10 s windows after 15 s at %.2f to %.2f of the target; sent at %dx%d; %d frames skipped", tt.name, lo, hi, w, h, o.empty.Load())
 			if lo < 0.85 || hi > 1.15 {
 				t.Errorf("10 s windows at %.2f to %.2f of the target, want 0.85 to 1.15 (per second: %v)", lo, hi, perSec)
 			}

@@ -54,6 +54,7 @@ var sections = []section{
 	{"memory", "Memory and leaks", benchMemory},
 	{"arm", "ARM builds, emulated", benchARM},
 	{"attacks", "Under attack", benchAttacks},
+	{"congestion", "Honest bitrate and congestion", benchCongestion},
 }
 
 func main() {
@@ -67,7 +68,7 @@ func run() error {
 	var (
 		out    = flag.String("out", "docs/BENCHMARKS.md", "the `file` to write")
 		bin    = flag.String("bin", "bin", "`dir` holding intercomd, hubload and bench-encode (build/bench/encode)")
-		only   = flag.String("sections", "", "comma-separated `ids` to run (default all: hub,setup,glass,encoder,memory,arm,attacks)")
+		only   = flag.String("sections", "", "comma-separated `ids` to run (default all: hub,setup,glass,encoder,memory,arm,attacks,congestion)")
 		quick  = flag.Bool("quick", false, "shorter runs (figures not for the record)")
 		strict = flag.Bool("strict", false, "exit 1 if a section failed")
 		hold   = flag.Duration("hold-call", 0, "instead of benchmarks: hold one call with the door this `long` (to profile it)")
