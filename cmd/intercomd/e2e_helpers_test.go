@@ -14,6 +14,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/input"
+	"github.com/chromedp/chromedp"
+
 	"github.com/intercomd/intercomd/internal/chromiumtest"
 	"github.com/intercomd/intercomd/internal/firefoxtest"
 	"github.com/intercomd/intercomd/internal/poll"
@@ -247,6 +250,25 @@ func (p *page) click(sel string) {
 	}
 	if err := p.chromium().Click(sel, pageWait); err != nil {
 		p.t.Fatal(err)
+	}
+}
+
+// press puts the mouse's left button down on sel and keeps it there;
+// release lets it go.
+func (p *page) press(sel string) { p.mouse(sel, input.DispatchMouseEventTypeMousePressed) }
+
+func (p *page) release(sel string) { p.mouse(sel, input.DispatchMouseEventTypeMouseReleased) }
+
+func (p *page) mouse(sel string, typ input.DispatchMouseEventType) {
+	p.t.Helper()
+	xy, err := chromedp.Run(p.ctx, chromedp.Evaluate[[]float64](fmt.Sprintf(
+		`(() => { const r = document.querySelector(%q).getBoundingClientRect(); return [r.x + r.width / 2, r.y + r.height / 2] })()`, sel)))
+	if err != nil || len(xy) != 2 {
+		p.t.Fatalf("%s: where is %s: %v", p.name, sel, err)
+	}
+	ev := chromedp.MouseEvent(typ, xy[0], xy[1], chromedp.ButtonLeft, chromedp.ClickCount(1))
+	if err := chromedp.Do(p.ctx, ev); err != nil {
+		p.t.Fatalf("%s: %s on %s: %v", p.name, typ, sel, err)
 	}
 }
 

@@ -58,8 +58,16 @@ func TestOpenDoor(t *testing.T) {
 	// The resident in the call opens it from the page.
 	alice.click(`button[data-call="door"]`)
 	alice.waitVideo(640, 480)
+	// A tap (press and release at once) does not open: it says to hold.
 	alice.click(`#open-door`)
+	alice.wait(`document.querySelector("#open-door-label").textContent === "Hold 1 s to open"`)
+	if p := d.panel(); p.Relay != "open" || strings.Contains(d.logs.String(), "door opened") {
+		t.Fatalf("a tap on Open door opened the door (relay %q)", p.Relay)
+	}
+	// Held for a second, it opens (before the finger is lifted).
+	alice.press(`#open-door`)
 	d.waitPanel(func(p panelState) bool { return p.Relay == "closed" }, "the relay powered")
+	alice.release(`#open-door`)
 	alice.wait(`document.querySelector("#door-result").dataset.result === "ok"`)
 	d.waitPanel(func(p panelState) bool { return p.Relay == "open" }, "the relay released after its pulse")
 	if !strings.Contains(d.logs.String(), "door opened") || !strings.Contains(d.logs.String(), "by=alice") {

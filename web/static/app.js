@@ -27,7 +27,9 @@
 //              #talk (a call to a door starts as a silent look,
 //              body[data-looking=true]: the microphone off until #talk),
 //              #enable-audio (shown when autoplay was blocked),
-//              #open-door (door calls only), #door-result[data-result=
+//              #open-door (door calls only; opens after a 1 s hold
+//              [data-holding=true] or two keyboard presses [data-armed]),
+//              #door-result[data-result=
 //              pending|ok|fail] (the door's answer, in words)
 //   History:   #history (a <details>, hidden while the history is off;
 //              opening it marks the listed missed rings seen),
@@ -54,6 +56,7 @@
 //     connect(name), call(name), answer(), reject(), hangup(), openDoor()
 
 import { $ } from './view.js';
+import { holdToAct } from './hold.js';
 import { s, store, signal, roster, tones, remoteEl, audioHint } from './state.js';
 import { checkName, connect, signOut, onRegistered, onRefused, onConnState, onLost } from './signin.js';
 import { onMessage, mode, placeCall, answer, reject, hangup, trackOn } from './callflow.js';
@@ -87,7 +90,12 @@ $('cancel').addEventListener('click', hangup);
 $('hangup').addEventListener('click', hangup);
 $('mute').addEventListener('click', toggleMute);
 $('camera').addEventListener('click', toggleCamera);
-$('open-door').addEventListener('click', openDoor);
+// The door opens after a hold of a second (or two presses from the
+// keyboard), so a slip of the finger cannot open it.
+holdToAct($('open-door'), 1000, openDoor, (text) => {
+  $('open-door-label').textContent = text || 'Hold to open';
+  if (text) s.log.push(text);
+});
 $('talk').addEventListener('click', speak);
 $('enable-audio').addEventListener('click', () => {
   remoteEl.play().then(() => ($('enable-audio').hidden = true), () => {});
