@@ -4,7 +4,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 LISTEN  ?= localhost:8080
 
-.PHONY: all build run test fuzz clean
+.PHONY: all build run test test-nobrowser test-browser fuzz clean
 
 all: build
 
@@ -30,6 +30,19 @@ test:
 	build/jstest/install.sh
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 30m ./...
+
+# The tests that start Chromium or Firefox are named TestChromium... and
+# TestFirefox... (internal/chromiumtest checks it): run them apart from the
+# rest, e.g. on a shared machine under a lock (docs/TESTING.md).
+BROWSER_TESTS := ^Test(Chromium|Firefox)
+test-nobrowser:
+	build/deps.sh test
+	$(GO) test -count=1 -timeout 30m -skip '$(BROWSER_TESTS)' ./...
+
+test-browser:
+	build/deps.sh test
+	build/jstest/install.sh
+	$(GO) test -count=1 -timeout 30m -run '$(BROWSER_TESTS)' ./...
 
 # Runs each fuzz target for a short while (FUZZTIME=30s make fuzz).
 FUZZTIME ?= 10s

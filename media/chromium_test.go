@@ -178,9 +178,9 @@ func chromiumCallsDoor(t testing.TB, ctx context.Context, m *Media) (device.Call
 	return c, ev
 }
 
-// TestDoorCallsChromium: the door offers, Chromium answers and decodes the
+// TestChromiumDoorCalls: the door offers, Chromium answers and decodes the
 // door's video.
-func TestDoorCallsChromium(t *testing.T) {
+func TestChromiumDoorCalls(t *testing.T) {
 	m := newTestMedia(t, Config{VideoBitrate: roomForTestPattern})
 	ctx := browser(t)
 	ev := &events{}

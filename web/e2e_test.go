@@ -77,12 +77,12 @@ func newPage(t *testing.T, browser context.Context, name string, phone bool, url
 	return &page{chromiumtest.NewPage(t, browser, url, name, chromiumtest.PageOptions{Phone: phone}, waitFor, true)}
 }
 
-// TestBrowserCall runs our client in headless Chromium against the real hub:
+// TestChromiumCall runs our client in headless Chromium against the real hub:
 // two pages call each other and decode each other's video, a third gets
 // Busy, hang up, and a page whose socket is cut mid-call says so, reconnects
 // and registers again. The steps share one browser (Chromium is costly on
 // these machines), so they run in order.
-func TestBrowserCall(t *testing.T) {
+func TestChromiumCall(t *testing.T) {
 	tap := &tapHub{Hub: startHub(t)}
 	s, err := New(Config{Version: "e2e", NoAuth: true, Status: func() health.Report {
 		return health.Report{Device: device.Status{Name: "door", State: "idle"}}

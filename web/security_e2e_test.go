@@ -42,13 +42,13 @@ func (p *page) evalString(expr string) string {
 	return v
 }
 
-// TestBrowserLoginAndCall is the issue's story in headless Chromium over
+// TestChromiumLoginAndCall is the issue's story in headless Chromium over
 // HTTPS (the test's browser accepts the self-signed certificate): the first
 // resident, on the machine itself, sets the password; a second one logs in
 // from another browser; they call each other and decode each other's
 // video. A third browser without the password sees only the login page, and
 // its WebSocket is refused. Logging out sends a page back to the login.
-func TestBrowserLoginAndCall(t *testing.T) {
+func TestChromiumLoginAndCall(t *testing.T) {
 	ss := startSecure(t, "", nil)
 	browser := chromiumtest.Start(t, chromiumtest.IgnoreCertErrors)
 	fp := strconv.Quote(ss.s.Fingerprint())
@@ -129,9 +129,9 @@ func TestBrowserLoginAndCall(t *testing.T) {
 	alice.Wait(`!intercom.users.some(u => u.name === 'bob')`)
 }
 
-// TestBrowserSafeMode: with a damaged password file the login page says
+// TestChromiumSafeMode: with a damaged password file the login page says
 // that login is off and shows the command that fixes it (issue 17 item 13).
-func TestBrowserSafeMode(t *testing.T) {
+func TestChromiumSafeMode(t *testing.T) {
 	ss := startSecure(t, "", func(c *Config) {
 		if err := os.WriteFile(filepath.Join(c.StateDir, "password"), []byte("damaged\n"), 0o600); err != nil {
 			t.Fatal(err)

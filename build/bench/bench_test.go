@@ -108,10 +108,10 @@ func TestClassify(t *testing.T) {
 	}
 }
 
-// TestBenchJSReadsClock: the page's reader (bench.js) reads what
+// TestChromiumBenchJSReadsClock: the page's reader (bench.js) reads what
 // media.PaintClock paints, through a PNG and a JPEG as a browser decodes
 // them, on a canvas as in the glass-to-glass benchmark.
-func TestBenchJSReadsClock(t *testing.T) {
+func TestChromiumBenchJSReadsClock(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprint(w, `<!doctype html><body><video id="remote"></video></body>`)
 	}))

@@ -78,7 +78,7 @@ func (p *page) focusStaysIn(sel string, n int) {
 // Every screen of the client passes axe-core (no serious or critical
 // violation) and the call screens work by keyboard: they are modal dialogs,
 // the focus goes to Answer on a ring and stays in the dialog, Escape closes.
-func TestAccessibility(t *testing.T) {
+func TestChromiumAccessibility(t *testing.T) {
 	d := startDaemon(t, "answer: button\nanswer_timeout: 60s\n")
 	src := axeSource(t)
 	browser := chromiumtest.Start(t)

@@ -20,7 +20,7 @@ import (
 //
 // The call is a normal one, so it logs no warning and nothing appears on
 // the raw stderr (fd 2) beside the log.
-func TestBrowserCallsDoor(t *testing.T) {
+func TestChromiumCallsDoor(t *testing.T) {
 	stderr := captureStderr(t)
 	d := startDaemon(t, "")
 	browser := chromiumtest.Start(t)
@@ -59,7 +59,7 @@ func TestBrowserCallsDoor(t *testing.T) {
 
 // The door calls (its Call button): every page rings, the first to answer gets
 // the door's video, the other stops ringing; the door's Hangup ends it.
-func TestDoorCallsBrowsers(t *testing.T) {
+func TestChromiumDoorCallsBrowsers(t *testing.T) {
 	d := startDaemon(t, "")
 	browser := chromiumtest.Start(t)
 	alice := openPage(t, browser, d, "alice")
@@ -86,7 +86,7 @@ func TestDoorCallsBrowsers(t *testing.T) {
 }
 
 // A second resident calling the door while it is in a call hears Busy, in words.
-func TestDoorBusy(t *testing.T) {
+func TestChromiumDoorBusy(t *testing.T) {
 	d := startDaemon(t, "")
 	browser := chromiumtest.Start(t)
 	alice := openPage(t, browser, d, "alice")
@@ -102,7 +102,7 @@ func TestDoorBusy(t *testing.T) {
 
 // With `answer: button` the door rings until someone at the door answers,
 // rejects, or nobody does; the resident may also give up first.
-func TestDoorAnswerButton(t *testing.T) {
+func TestChromiumDoorAnswerButton(t *testing.T) {
 	d := startDaemon(t, "answer: button\nanswer_timeout: 3s\n")
 	browser := chromiumtest.Start(t)
 	alice := openPage(t, browser, d, "alice")
@@ -138,7 +138,7 @@ func TestDoorAnswerButton(t *testing.T) {
 }
 
 // A resident whose browser vanishes mid-call leaves the door idle.
-func TestBrowserClosedMidCall(t *testing.T) {
+func TestChromiumClosedMidCall(t *testing.T) {
 	d := startDaemon(t, "")
 	browser := chromiumtest.Start(t)
 	alice := openPage(t, browser, d, "alice")

@@ -30,7 +30,7 @@ func TestFirefoxCallsDoor(t *testing.T) {
 
 // The door calls Firefox (its Call button); Firefox answers and decodes the
 // door's picture.
-func TestDoorCallsFirefox(t *testing.T) {
+func TestFirefoxDoorCalls(t *testing.T) {
 	d := startDaemon(t, "")
 	fred := openFirefox(t, firefoxtest.Start(t), d, "fred")
 
@@ -69,7 +69,7 @@ func TestFirefoxAndChromium(t *testing.T) {
 // A browser that shares no video codec with the door (Chromium told to
 // offer VP9 only) still gets the call, with sound, and the page says why
 // there is no picture.
-func TestNoCommonVideoCodec(t *testing.T) {
+func TestFirefoxNoCommonVideoCodec(t *testing.T) {
 	d := startDaemon(t, "")
 	alice := openPage(t, chromiumtest.Start(t), d, "alice")
 	alice.eval(`(() => {

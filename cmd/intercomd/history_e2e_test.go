@@ -12,7 +12,7 @@ import (
 // marked missed and new, with its thumbnail, and a badge counts it. Opening
 // the list marks it seen (in the page and at the door); tapping it shows the
 // full picture; Delete removes it; Clear all (pressed twice) removes the rest.
-func TestHistoryMissedRing(t *testing.T) {
+func TestChromiumHistoryMissedRing(t *testing.T) {
 	d := startDaemon(t, "ring_timeout: 2s\n")
 	browser := chromiumtest.Start(t)
 	alice := openPage(t, browser, d, "alice")

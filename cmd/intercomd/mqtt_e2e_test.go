@@ -62,7 +62,7 @@ func doorState(state, peer string) func(mosquittotest.Message) bool {
 // restarted mid-call (the call goes on; the door comes back with its
 // availability, discovery and state), the door opened from MQTT, and a
 // malformed command that changes nothing.
-func TestMQTTHomeAssistant(t *testing.T) {
+func TestChromiumMQTTHomeAssistant(t *testing.T) {
 	b := mosquittotest.Start(t, mosquittotest.Options{})
 	ha := b.Watch(t, "homeassistant/#", "intercomd/#")
 	d := startDaemon(t, mqttYAML(b, true))

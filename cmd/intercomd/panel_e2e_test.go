@@ -14,7 +14,7 @@ import (
 
 // "Open door" in the page of the resident in a call with the door pulses the
 // relay; the same request from anyone else does nothing.
-func TestOpenDoor(t *testing.T) {
+func TestChromiumOpenDoor(t *testing.T) {
 	d := startDaemon(t, "gpio:\n  relay:\n    pin: GPIO18\n    pulse: 2s\n")
 	browser := chromiumtest.Start(t)
 	alice := openPage(t, browser, d, "alice")

@@ -19,20 +19,20 @@ const (
 	lossMediaPort = 40000
 )
 
-// TestPeerVanishes: a resident in a call with the door whose path vanishes
+// TestChromiumPeerVanishes: a resident in a call with the door whose path vanishes
 // without a FIN (the phone leaves the Wi-Fi). Every packet of its WebSocket
 // and of the media port is dropped (nftables) once video decodes; the door
 // must notice through ICE (disconnected, then the grace) and be idle again,
 // not wait for ICE to fail or the hub to time the socket out. It runs in a
 // network namespace of its own (a child of this test binary).
-func TestPeerVanishes(t *testing.T) {
+func TestChromiumPeerVanishes(t *testing.T) {
 	if os.Getenv("INTERCOMD_NETNS") == "" {
 		for _, tool := range []string{"nft", "ip"} {
 			if _, err := exec.LookPath(tool); err != nil {
 				t.Fatalf("%s not found: install nftables and iproute2 (build/deps.sh test): %v", tool, err)
 			}
 		}
-		netnstest.Rerun(t, "^TestPeerVanishes$", "INTERCOMD_NETNS=1")
+		netnstest.Rerun(t, "^TestChromiumPeerVanishes$", "INTERCOMD_NETNS=1")
 		return
 	}
 

@@ -70,14 +70,14 @@ type shownNotification struct {
 	Title, Tag, Image, Body, Decline string
 }
 
-// TestPhoneRungFromNotification is the whole story on a real Chromium that
+// TestChromiumPhoneRungFromNotification is the whole story on a real Chromium that
 // trusts intercomd's CA (no --ignore-certificate-errors): the app installs
 // and its service worker runs over HTTPS; with no page open a ring reaches
 // the phone as a push notification with the visitor's picture; the page
 // opened from it is rung at once, answers and shows the door's video; the
 // notification is replaced by "Answered by"; a ring nobody answers leaves
 // "Missed call".
-func TestPhoneRungFromNotification(t *testing.T) {
+func TestChromiumPhoneRungFromNotification(t *testing.T) {
 	ps := pushtest.New(t)
 	trustPushService(t, ps)
 	d := startDaemon(t, pushConfig+"ring_timeout: 20s\nhttps: true\n")

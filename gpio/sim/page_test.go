@@ -46,7 +46,7 @@ func pageServer(t *testing.T, api http.Handler) *httptest.Server {
 // The /panel page in a real Chromium: it shows the lights and relay live
 // and its buttons press the very gpio.Button device reads. Set
 // PANEL_SCREENSHOT=file.png to keep a picture of it.
-func TestPanelPage(t *testing.T) {
+func TestChromiumPanelPage(t *testing.T) {
 	cfg := door()
 	cfg.Relay = &gpio.RelayConfig{Pulse: 2 * time.Second}
 	p, err := New(t.Context(), cfg, nil)
@@ -107,7 +107,7 @@ func TestPanelPage(t *testing.T) {
 
 // Without a simulated panel the page says so instead of showing dead
 // buttons.
-func TestPanelPageAbsent(t *testing.T) {
+func TestChromiumPanelPageAbsent(t *testing.T) {
 	srv := pageServer(t, nil)
 	tab := chromiumtest.Start(t)
 	if err := chromedp.Do(tab, chromedp.Navigate(srv.URL+"/panel")); err != nil {

@@ -127,3 +127,8 @@ type WaitError struct {
 
 func (e *WaitError) Error() string { return "waiting for " + e.Expr + ": " + e.Err.Error() }
 func (e *WaitError) Unwrap() error { return e.Err }
+
+// BrowserTests is the -run (or -skip) pattern of every test that starts a
+// browser: they are named TestChromium... or TestFirefox... (a test that
+// drives both is a Firefox one), and a test in this package checks it.
+const BrowserTests = `^Test(Chromium|Firefox)`

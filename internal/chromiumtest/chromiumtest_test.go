@@ -10,9 +10,9 @@ import (
 	"github.com/chromedp/chromedp"
 )
 
-// TestFakeMediaAndLoopback proves the flags work: the page gets the fake
+// TestChromiumFakeMediaAndLoopback proves the flags work: the page gets the fake
 // camera and a loopback peer connection decodes its video.
-func TestFakeMediaAndLoopback(t *testing.T) {
+func TestChromiumFakeMediaAndLoopback(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html")
 		w.Write([]byte(`<!doctype html><video id=v autoplay muted playsinline></video><script>
