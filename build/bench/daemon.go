@@ -31,6 +31,7 @@ type daemonConfig struct {
 	FPS           int    // default 30
 	RingGroup     []string
 	Env           []string // added to the daemon's environment
+	YAML          string   // more lines for the config file
 }
 
 // daemon is one intercomd process.
@@ -67,7 +68,7 @@ func startDaemon(ctx context.Context, bin string, cfg daemonConfig) (*daemon, er
 	if err != nil {
 		return nil, err
 	}
-	yaml := fmt.Sprintf("width: %d\nheight: %d\nfps: %d\n", cfg.Width, cfg.Height, cfg.FPS)
+	yaml := fmt.Sprintf("width: %d\nheight: %d\nfps: %d\n", cfg.Width, cfg.Height, cfg.FPS) + cfg.YAML
 	if len(cfg.RingGroup) > 0 {
 		yaml += "ring_group: [" + strings.Join(cfg.RingGroup, ", ") + "]\n"
 	}

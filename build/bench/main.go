@@ -55,6 +55,7 @@ var sections = []section{
 	{"arm", "ARM builds, emulated", benchARM},
 	{"attacks", "Under attack", benchAttacks},
 	{"congestion", "Honest bitrate and congestion", benchCongestion},
+	{"picam", "Camera module: passthrough against encoding", benchPicam},
 }
 
 func main() {
@@ -68,7 +69,7 @@ func run() error {
 	var (
 		out    = flag.String("out", "docs/BENCHMARKS.md", "the `file` to write")
 		bin    = flag.String("bin", "bin", "`dir` holding intercomd, hubload and bench-encode (build/bench/encode)")
-		only   = flag.String("sections", "", "comma-separated `ids` to run (default all: hub,setup,glass,encoder,memory,arm,attacks,congestion)")
+		only   = flag.String("sections", "", "comma-separated `ids` to run (default all: hub,setup,glass,encoder,memory,arm,attacks,congestion,picam)")
 		quick  = flag.Bool("quick", false, "shorter runs (figures not for the record)")
 		strict = flag.Bool("strict", false, "exit 1 if a section failed")
 		hold   = flag.Duration("hold-call", 0, "instead of benchmarks: hold one call with the door this `long` (to profile it)")
