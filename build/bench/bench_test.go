@@ -178,3 +178,19 @@ func TestAttackFigures(t *testing.T) {
 		}
 	}
 }
+
+func TestEncodedSize(t *testing.T) {
+	logs := `time=2026-11-30T12:00:00Z level=INFO msg="media ready" component=media size=640x480@30
+time=2026-11-30T12:00:02Z level=INFO msg="video size" component=media peer=x codec=H264 size=480x360 target=1000000
+time=2026-11-30T12:00:04Z level=INFO msg="video size" component=media peer=x codec=H264 size=400x300 target=1000000
+`
+	tests := []struct{ logs, want string }{
+		{logs, "400x300"},
+		{"level=INFO msg=\"media ready\" size=640x480@30\n", "640x480"},
+	}
+	for _, tt := range tests {
+		if got := encodedSize(tt.logs, 640, 480); got != tt.want {
+			t.Errorf("encodedSize(%q) = %q, want %q", tt.logs, got, tt.want)
+		}
+	}
+}

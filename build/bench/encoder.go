@@ -7,6 +7,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -20,6 +22,21 @@ type encoderRun struct {
 	cpu  float64 // CPU seconds per second
 	kbps float64 // video payload sent
 	fps  float64
+	size string // the picture the door encoded at the end (its rate governor may shrink it)
+}
+
+// videoSizeLine is the door's log line when its governor sets the picture
+// size (media/video.go).
+var videoSizeLine = regexp.MustCompile(`msg="video size".* size=(\d+x\d+)`)
+
+// encodedSize is the last picture size the door logged, or the capture
+// size when it logged none.
+func encodedSize(logs string, w, h int) string {
+	m := videoSizeLine.FindAllStringSubmatch(logs, -1)
+	if len(m) == 0 {
+		return fmt.Sprintf("%dx%d", w, h)
+	}
+	return m[len(m)-1][1]
 }
 
 // doorBitrate is intercomd's default at w x h @ 30 (media.defaultVideoBitrate).
@@ -68,6 +85,7 @@ func runDoorEncoder(ctx context.Context, e *env, w, h int, window time.Duration,
 	secs := time.Since(m.t0).Seconds()
 	r.kbps = float64(c.Counts().VideoBytes-b0) * 8 / 1000 / secs
 	r.fps = float64(c.Counts().VideoFrames-f0) / secs
+	r.size = encodedSize(d.logs.String(), w, h)
 	if r.fps < 1 {
 		return r, fmt.Errorf("door sent %.1f frames/s during the window", r.fps)
 	}
@@ -139,7 +157,7 @@ func ffmpegArgs(raw string, w, h, bitrate int, d time.Duration, port int) []stri
 		"-re", "-stream_loop", "-1", "-f", "rawvideo", "-pix_fmt", "yuv420p", "-video_size", fmt.Sprintf("%dx%d", w, h), "-framerate", "30",
 		"-i", raw, "-t", fmt.Sprintf("%.0f", d.Seconds()),
 		"-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-profile:v", "baseline",
-		"-b:v", br, "-maxrate", br, "-bufsize", br, "-g", "90",
+		"-b:v", br, "-maxrate", br, "-bufsize", br, "-g", "60",
 		"-f", "rtp", fmt.Sprintf("rtp://127.0.0.1:%d?pkt_size=1200", port)}
 }
 
@@ -223,20 +241,27 @@ func benchEncoder(ctx context.Context, e *env) (*result, error) {
 		oursCPU, theirCPU := summarize(cpus(ours)).Median, summarize(cpus(theirs)).Median
 		label := fmt.Sprintf("%dx%d@30", w, h)
 		rows = append(rows,
-			[]string{label, fmt.Sprintf("intercomd, target %d kbit/s", doorBitrate(w, h)/1000), joinF(cpus(ours), 3), f(sent, 0), f(summarize(fpsOf(ours)).Median, 1)},
+			[]string{label, fmt.Sprintf("intercomd, target %d kbit/s, encoded at %s", doorBitrate(w, h)/1000, sizesOf(ours)), joinF(cpus(ours), 3), f(sent, 0), f(summarize(fpsOf(ours)).Median, 1)},
 			[]string{label, fmt.Sprintf("ffmpeg libx264, %d kbit/s", doorBitrate(w, h)/1000), joinF(cpus(theirs), 3), f(summarize(kbpsOf(theirs)).Median, 0), "30"},
 			[]string{label, "**ratio intercomd / ffmpeg**, per round", fmt.Sprintf("**%sx** (%s)", f(rs.Median, 2), joinF(ratios, 2)), "", ""},
 			[]string{label, fmt.Sprintf("ffmpeg libx264 at the door's %.0f kbit/s (%s)", sent, extra), f(matched.cpu, 3), f(matched.kbps, 0), "30"},
 		)
-		res.goals = append(res.goals, goal{fmt.Sprintf("encoder: CPU vs ffmpeg at %dx%d@30", w, h), "≤ 1.2x",
-			fmt.Sprintf("%sx (%s vs %s CPU s/s)", f(rs.Median, 2), f(oursCPU, 3), f(theirCPU, 3)), rs.Median <= 1.2})
+		// The governor shrinks the test pattern's picture to hold the
+		// target: then the door does less work than ffmpeg, and the ratio
+		// is not the goal's.
+		same := sizesOf(ours) == fmt.Sprintf("%dx%d", w, h)
+		stand := fmt.Sprintf("%sx (%s vs %s CPU s/s)", f(rs.Median, 2), f(oursCPU, 3), f(theirCPU, 3))
+		if !same {
+			stand += ", the door encoding " + sizesOf(ours) + ": not comparable"
+		}
+		res.goals = append(res.goals, goal{fmt.Sprintf("encoder: CPU vs ffmpeg at %dx%d@30", w, h), "≤ 1.2x", stand, same && rs.Median <= 1.2})
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "CPU seconds per second (utime+stime from /proc/PID/stat) over a %s window after 2 s of warm-up, %s per size alternating which runs first; "+
 		"the ratio is taken within each round. intercomd runs as `make run` does (test pattern, test tone, so Opus audio is in its figure too) in a call with a Go pion resident that receives (its CPU is not counted); "+
 		"it encodes with openh264 (mediadevices), packetizes and encrypts (pion, SRTP) and sends over UDP. "+
 		"ffmpeg (Debian's) encodes the same test pattern frames (90 frames of mediadevices' VideoTest driver, converted to yuv420p, written raw and looped) with libx264 ultrafast/zerolatency, "+
-		"GOP 90 as the door's intra period, paced at 30 frames/s (-re), and sends RTP to a local socket. kbit/s: video payload received. frames/s: RTP marker bits received.\n\n", window, plural(rounds, "round"))
+		"GOP 60 as the door's key frame every 2 s, paced at 30 frames/s (-re), and sends RTP to a local socket. kbit/s: video payload received. frames/s: RTP marker bits received.\n\n", window, plural(rounds, "round"))
 	b.WriteString(table([]string{"size", "encoder", "CPU s/s", "kbit/s sent", "frames/s"}, rows))
 	b.WriteString("\nffmpeg: `ffmpeg " + strings.Join(ffmpegArgs("frames.yuv", 640, 480, doorBitrate(640, 480), window, 5004), " ") + "`\n")
 	b.WriteString(profiles.String())
@@ -275,4 +300,15 @@ func joinF(xs []float64, decimals int) string {
 		s = append(s, f(x, decimals))
 	}
 	return strings.Join(s, ", ")
+}
+
+// sizesOf lists the picture sizes the door encoded at in runs.
+func sizesOf(runs []encoderRun) string {
+	var out []string
+	for _, r := range runs {
+		if !slices.Contains(out, r.size) {
+			out = append(out, r.size)
+		}
+	}
+	return strings.Join(out, ", ")
 }
