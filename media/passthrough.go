@@ -3,6 +3,7 @@ package media
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	pionmedia "github.com/pion/webrtc/v4/pkg/media"
@@ -14,22 +15,33 @@ import (
 // this costs the door, next to encoding: no congestion control (the
 // bitrate is rpicam-vid's, fixed when it starts), no key frame on request
 // (the encoder makes one every picamKeyInterval by itself, so a new call
-// or a PLI waits for it), no other codec than H.264, and no snapshot
-// (there is no decoder to make a picture of it).
+// or a PLI waits for it), and no other codec than H.264. A snapshot
+// decodes the access units since the last key frame (h264dec.go), on the
+// asking goroutine, never the calls'.
 
 // auSource hands out encoded access units.
 type auSource interface {
 	next(quit <-chan struct{}, wait time.Duration) (rpicamFrame, error)
 }
 
-// errNoPicture is Snapshot's answer on the passthrough path.
-var errNoPicture = errors.New("no picture: the camera sends hardware H.264, which the door does not decode (camera_encoder: software gives pictures)")
+// Snapshots on the passthrough path.
+const (
+	// snapshotKeep: after a snapshot with no call, the camera is read this
+	// long, so the next one (the ringing screen asks every second) finds
+	// the picture decodable at once.
+	snapshotKeep = 3 * time.Second
+	// maxGOP bounds the access units kept for a snapshot (10 s at 30 fps).
+	maxGOP = 300
+)
 
 // runPassthrough is the pipe's goroutine when it sends encoded H.264. Like
-// run, it reads only while a call is bound.
+// run, it reads only while a call is bound, or a snapshot was asked for.
 func (p *videoPipe) runPassthrough() {
 	var outs []*videoOut
 	var last time.Time
+	var gop [][]byte // the last key frame and the access units after it
+	var pending []chan frameReply
+	var snapUntil time.Time
 	failing := false
 	for {
 		select {
@@ -37,12 +49,14 @@ func (p *videoPipe) runPassthrough() {
 			return
 		default:
 		}
-		if p.idle() {
+		if p.idle() && len(pending) == 0 && time.Now().After(snapUntil) {
+			gop = nil
 			select {
 			case <-p.quit:
 				return
 			case r := <-p.snaps:
-				r <- frameReply{err: errNoPicture}
+				pending = append(pending, r)
+				snapUntil = time.Now().Add(snapshotKeep)
 				continue
 			case <-p.wake:
 			}
@@ -54,6 +68,10 @@ func (p *videoPipe) runPassthrough() {
 			return
 		}
 		if err != nil {
+			for _, r := range pending {
+				r <- frameReply{err: err}
+			}
+			pending = nil
 			if !failing {
 				p.log.Error("camera read failed", "err", err)
 				p.onErr(fmt.Errorf("camera: %w", err))
@@ -73,6 +91,15 @@ func (p *videoPipe) runPassthrough() {
 		}
 		last = f.at
 		key := isKeyFrame(f.data)
+		switch {
+		case key:
+			gop = append(gop[:0:0], f.data)
+		case len(gop) > 0 && len(gop) < maxGOP:
+			gop = append(gop, f.data)
+		default:
+			gop = nil
+		}
+		pending = p.snapshots(pending, gop, &snapUntil)
 		var live []bool
 		outs, live = p.snapshot(outs)
 		for i, o := range outs {
@@ -89,14 +116,32 @@ func (p *videoPipe) runPassthrough() {
 				p.log.Debug("video write", "err", err)
 			}
 		}
-		for {
-			select {
-			case r := <-p.snaps:
-				r <- frameReply{err: errNoPicture}
-				continue
-			default:
-			}
-			break
+	}
+}
+
+// snapshots takes the waiting snapshot requests and, once gop holds a key
+// frame, answers them with its last picture, decoded on a goroutine of
+// its own. It returns the requests still waiting.
+func (p *videoPipe) snapshots(pending []chan frameReply, gop [][]byte, until *time.Time) []chan frameReply {
+	for more := true; more; {
+		select {
+		case r := <-p.snaps:
+			pending = append(pending, r)
+			*until = time.Now().Add(snapshotKeep)
+		default:
+			more = false
 		}
 	}
+	if len(pending) == 0 || len(gop) == 0 {
+		return pending
+	}
+	g := slices.Clone(gop) // the access units themselves are never written again
+	w, h := p.width, p.height
+	go func() {
+		img, err := decodeLast(g, w, h)
+		for _, r := range pending {
+			r <- frameReply{img: img, err: err} // buffered: a requester that gave up does not block this
+		}
+	}()
+	return nil
 }

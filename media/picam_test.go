@@ -1,7 +1,9 @@
 package media
 
 import (
+	"bytes"
 	"errors"
+	"image/jpeg"
 	"os"
 	"slices"
 	"strings"
@@ -121,7 +123,7 @@ func picamMedia(t *testing.T, encoder string) *Media {
 // TestPicamHardwarePassthrough: on a board with the H.264 encoder the
 // camera's stream reaches the call as it came (inline SPS and PPS before
 // each key frame, no encoder of ours), only H.264 is offered, and a
-// snapshot says why there is none. When rpicam-vid dies mid-call it is
+// snapshot decodes the stream. When rpicam-vid dies mid-call it is
 // started again and the picture comes back.
 func TestPicamHardwarePassthrough(t *testing.T) {
 	m := picamMedia(t, "hardware")
@@ -136,8 +138,8 @@ func TestPicamHardwarePassthrough(t *testing.T) {
 	within(t, 20*time.Second, "key frames with inline headers", func() bool {
 		return r.get(func(r *remote) bool { return r.frames > 40 && r.nals[nalSPS] >= 2 && r.nals[nalIDR] >= 2 })
 	})
-	if _, _, err := m.Snapshot(); !errors.Is(err, errNoPicture) {
-		t.Errorf("Snapshot on passthrough = %v, want errNoPicture", err)
+	if full, _, err := m.Snapshot(); err != nil || len(full) == 0 {
+		t.Errorf("Snapshot on passthrough = %d bytes, %v; want the decoded picture", len(full), err)
 	}
 	if outs, _ := m.video.snapshot(nil); len(outs) != 1 || outs[0].frames.Load() == 0 {
 		t.Error("the H.264 output counted no frames")
@@ -180,7 +182,8 @@ func TestPicamSoftware(t *testing.T) {
 	})
 }
 
-// TestPicamIdleStop: rpicam-vid runs only while frames are wanted.
+// TestPicamIdleStop: rpicam-vid runs only while frames are wanted: a
+// snapshot, a probe.
 func TestPicamIdleStop(t *testing.T) {
 	rpicamtest.OnPath(t)
 	m := newTestMedia(t, Config{Camera: "picam", PicamEncoder: "hardware", Mic: "none", Speaker: "none"})
@@ -188,6 +191,19 @@ func TestPicamIdleStop(t *testing.T) {
 	rp.idleStop = 300 * time.Millisecond
 	if rp.pid() != 0 {
 		t.Fatal("rpicam-vid runs before anyone wants frames")
+	}
+	// A snapshot with no call starts the camera and decodes its first key
+	// frame: the stand-in's clock picture, read back from the JPEG.
+	full, _, err := m.Snapshot()
+	if err != nil {
+		t.Fatalf("Snapshot with no call: %v", err)
+	}
+	pic, err := jpeg.Decode(bytes.NewReader(full))
+	if err != nil {
+		t.Fatalf("Snapshot is no JPEG: %v", err)
+	}
+	if at, err := ReadClock(pic); err != nil || time.Since(at) > 10*time.Second || time.Since(at) < 0 {
+		t.Errorf("the snapshot's clock = %v, %v; want a moment ago", at, err)
 	}
 	if err := m.ProbeCamera(10 * time.Second); err != nil {
 		t.Fatalf("ProbeCamera: %v", err)
