@@ -5,7 +5,8 @@
 // and needs nothing of the HTTP server.
 //
 // One concern per file: guard.go (Guard, Wrap, who needs a session),
-// login.go (the login, setup and logout API), setup.go (the one-time setup
+// login.go (the login, setup and logout API), apitoken.go (API tokens for
+// other software: the store, the residents' /api/tokens, the check), setup.go (the one-time setup
 // code), password.go (the hash file), session.go (sessions and their cookie),
 // device.go (trusted-device cookies), limit.go (attempt budgets per address,
 // /64 and device), queue.go (the one argon2 slot), loopback.go (requests from
@@ -72,6 +73,7 @@ type Guard struct {
 	pw          *passwords
 	sess        *sessions
 	devices     *devices
+	tokens      *apiTokens
 	hashes      hashQueue
 
 	limMu     sync.Mutex // makes a look at every budget and the spending one step
@@ -138,6 +140,10 @@ func New(cfg Config, log *slog.Logger) (*Guard, error) {
 	if err != nil {
 		return nil, err
 	}
+	tokens, err := loadAPITokens(cfg.StateDir, log, cfg.Now)
+	if err != nil {
+		return nil, err
+	}
 	g := &Guard{
 		log:         log,
 		secure:      cfg.Secure,
@@ -146,6 +152,7 @@ func New(cfg Config, log *slog.Logger) (*Guard, error) {
 		pw:          pw,
 		sess:        sess,
 		devices:     dev,
+		tokens:      tokens,
 		perAddr:     newAttemptLimiter(loginPerAddr, loginWindow, cfg.Now),
 		perNet:      newAttemptLimiter(loginPerNet, loginWindow, cfg.Now),
 		perDevice:   newAttemptLimiter(loginPerDevice, loginWindow, cfg.Now),
@@ -229,6 +236,8 @@ func (g *Guard) Wrap(next http.Handler) http.Handler {
 			defer release()
 			defer cancel()
 			next.ServeHTTP(w, r.WithContext(ctx))
+		case ok && (r.URL.Path == "/api/tokens" || strings.HasPrefix(r.URL.Path, "/api/tokens/")):
+			g.serveTokens(w, r)
 		case ok:
 			// A browser logged in before trusted-device cookies existed
 			// gets one with its next page.
@@ -238,6 +247,9 @@ func (g *Guard) Wrap(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r.WithContext(withResident(r.Context())))
 		case r.URL.Path == "/healthz" && r.Method == http.MethodGet:
 			g.servePublicHealth(w, r, next)
+		case !upgrade && hasToken(r):
+			s, _ := requestAPIToken(r)
+			g.serveAPIToken(w, r, s, next)
 		default:
 			g.refuse(w, r, upgrade)
 		}

@@ -160,6 +160,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, ready func(addr st
 		handlers["/api/push/"] = pusher.Handler()
 		public["POST /api/push/decline"] = pusher.DeclineHandler()
 	}
+	handlers["/api/door/open"] = doorOpener(door)
 	api := history.NewHandler(hist.store, m, log)
 	for _, pattern := range api.Patterns() {
 		handlers[pattern] = api
