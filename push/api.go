@@ -44,16 +44,12 @@ func (s *Service) DeclineHandler() http.Handler {
 			writeError(w, http.StatusMethodNotAllowed, "POST the decline token")
 			return
 		}
-		var req struct {
-			Token string `json:"token"`
-		}
-		dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<10))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&req); err != nil || req.Token == "" {
-			writeError(w, http.StatusBadRequest, `send {"token": "..."} from the notification`)
+		token, err := decodeDecline(http.MaxBytesReader(w, r.Body, 1<<10))
+		if err != nil {
+			writeError(w, http.StatusBadRequest, err.Error())
 			return
 		}
-		if err := s.Decline(req.Token); err != nil {
+		if err := s.Decline(token); err != nil {
 			writeError(w, http.StatusGone, "this ring is over")
 			return
 		}
@@ -196,4 +192,24 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 
 func writeError(w http.ResponseWriter, code int, msg string) {
 	writeJSON(w, code, map[string]string{"error": msg})
+}
+
+// decodeDecline reads a decline request: {"token": "..."}, the token as
+// Ring made it (crypto/rand.Text: 26 characters of base32).
+func decodeDecline(body io.Reader) (string, error) {
+	var req struct {
+		Token string `json:"token"`
+	}
+	dec := json.NewDecoder(body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil {
+		return "", fmt.Errorf(`decline: send {"token": "..."} from the notification: %w`, err)
+	}
+	if dec.More() {
+		return "", errors.New("decline: one JSON object, please")
+	}
+	if len(req.Token) != 26 || strings.Trim(req.Token, "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567") != "" {
+		return "", errors.New("decline: that is not a decline token")
+	}
+	return req.Token, nil
 }

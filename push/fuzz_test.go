@@ -26,3 +26,22 @@ func FuzzSubscribe(f *testing.F) {
 		}
 	})
 }
+
+// FuzzDecline: the decline request comes from anyone (no login). Whatever
+// it holds, decodeDecline returns a token of Ring's shape, or an error; it
+// never panics.
+func FuzzDecline(f *testing.F) {
+	f.Add(`{"token":"3SVZQUBKEWVCVMZB3UOD7GSF2W"}`)
+	f.Add(`{"token":""}`)
+	f.Add(`{"token":"3SVZQUBKEWVCVMZB3UOD7GSF2W","open":true}`)
+	f.Add(`{"token":"3svzqubkewvcvmzb3uod7gsf2w"}{}`)
+	f.Fuzz(func(t *testing.T, body string) {
+		token, err := decodeDecline(strings.NewReader(body))
+		if err != nil {
+			return
+		}
+		if len(token) != 26 || strings.Trim(token, "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567") != "" {
+			t.Fatalf("decodeDecline(%q) = %q, not a token Ring makes", body, token)
+		}
+	})
+}
