@@ -18,7 +18,10 @@ case "${1:-test}" in
   test) want+=(chromium nftables iproute2 cpio mosquitto libnss3-tools firefox-esr)
         command -v node >/dev/null || want+=(nodejs)
         command -v npm >/dev/null || want+=(npm) ;;
-  dist) want+=(gcc-aarch64-linux-gnu g++-aarch64-linux-gnu gcc-arm-linux-gnueabihf g++-arm-linux-gnueabihf
+  # build/dist.sh downloads (never installs) -dev packages of the Pi's
+  # architectures for their static libraries: apt needs those lists.
+  dist) foreign=(arm64 armhf)
+        want+=(gcc-aarch64-linux-gnu g++-aarch64-linux-gnu gcc-arm-linux-gnueabihf g++-arm-linux-gnueabihf
                libc6-dev-arm64-cross libc6-dev-armhf-cross qemu-user-static dpkg-dev lintian systemd python3 mmdebstrap systemd-container) ;;
   vm) want+=(qemu-system-x86 busybox-static cpio xz-utils zstd kmod make libelf1 ca-certificates) ;;
   # make bench: Chromium for call set-up and glass-to-glass, ffmpeg (libx264)

@@ -108,6 +108,8 @@ check_deb() {
   grep -q 'rm -rf "${DPKG_ROOT:-}/etc/intercomd" "${DPKG_ROOT:-}/var/lib/intercomd"' "$root/DEBIAN/postrm" ||
     fail "$deb: postrm purge does not remove the config and the state"
   (cd "$root" && md5sum --quiet -c DEBIAN/md5sums) || fail "$deb: md5sums do not match the files"
+  grep -q "^Debian's libvpx-dev (its static library is linked in)" "$root/usr/share/doc/intercomd/copyright" ||
+    fail "$deb: copyright lacks libvpx's license (linked statically)"
 
   # The binary: this architecture, stripped, and Depends that cover its needs.
   local bin=$root/usr/bin/intercomd
@@ -149,6 +151,7 @@ check_deb() {
   grep -q '^self-check: all [0-9]* items ok$' <<< "$out" || fail "$arch: self-check did not end 'all ok'"
   grep -q '^codec H264 *ok' <<< "$out" || fail "$arch: self-check did not encode H.264"
   grep -q '^codec Opus *ok' <<< "$out" || fail "$arch: self-check did not encode Opus"
+  grep -q '^codec VP8 *ok' <<< "$out" || fail "$arch: self-check did not encode VP8 (libvpx, build/dist.sh)"
 
   # As systemd runs it (Type=notify): READY, a watchdog ping, SIGTERM.
   out=$(EMULATE_TIMEOUT=360 emulate python3 build/sdnotify.py 300 -- "${run[@]}" -listen 127.0.0.1:0 -no-auth \

@@ -60,16 +60,19 @@ go_build() {
     *) die "unknown architecture $arch (arm64 or armhf)" ;;
   esac
   echo "dist: building intercomd $version for $arch ($triplet)" >&2
-  # PKG_CONFIG_LIBDIR points at the cross sysroot so no host library can leak
-  # into an ARM link; the default build needs none (openh264 and opus are
-  # linked statically from mediadevices, ALSA is opened at run time).
-  # -tags novpx: the Pi packages do not carry VP8 yet (libvpx for the
-  # target is not set up here; see /work/notes/issue-15.md), so they stay
-  # H.264 only, as before.
+  # PKG_CONFIG_LIBDIR points at the downloaded static libraries and the cross
+  # sysroot, so no host library can leak into an ARM link (openh264 and opus
+  # are linked statically from mediadevices, ALSA is opened at run time).
+  # The static libraries' directory goes in CGO_LDFLAGS, not only in their
+  # .pc files: go's build cache keys a cgo package on CGO_LDFLAGS but not on
+  # pkg-config's output, so a package cached from another build would link
+  # a library from another place.
+  local deps
+  deps=$(fetch_static_libs "$arch" "$triplet")
   CGO_ENABLED=1 GOOS=linux GOARCH=$goarch GOARM=$goarm \
-    CC=$triplet-gcc CXX=$triplet-g++ \
-    PKG_CONFIG_LIBDIR=/usr/lib/$triplet/pkgconfig \
-    go build -tags novpx -trimpath -buildmode=$mode -ldflags "-s -w -X main.version=$version -extldflags=-Wl,-z,relro,-z,now" \
+    CC=$triplet-gcc CXX=$triplet-g++ CGO_LDFLAGS="-O2 -g -L$deps/root/usr/lib/$triplet" \
+    PKG_CONFIG_LIBDIR=$deps/pkgconfig:/usr/lib/$triplet/pkgconfig \
+    go build -trimpath -buildmode=$mode -ldflags "-s -w -X main.version=$version -extldflags=-Wl,-z,relro,-z,now" \
       -o "$out" ./cmd/intercomd
   "$triplet-strip" --strip-unneeded --remove-section=.comment "$out"
   TRIPLET=$triplet
@@ -78,6 +81,49 @@ go_build() {
     armhf) RUN=(qemu-arm-static -L "/usr/$triplet") ;;
     amd64) RUN=() ;;
   esac
+}
+
+# static_dev_packages are Debian -dev packages whose static libraries (.a) are
+# linked into the Pi builds: libvpx-dev for VP8 (the fallback codec for
+# browsers without H.264). Linked statically, the package needs no soname
+# of theirs in Depends, which differ between Raspberry Pi OS releases
+# (libvpx7 in bookworm, libvpx9 in trixie). Add a package here and its .pc
+# files are found by the cgo build and its copyright goes into the .deb.
+static_dev_packages=(libvpx-dev)
+
+# fetch_static_libs downloads static_dev_packages for arch into
+# dist/deps/ARCH (once each) and prints that directory: root/ holds the
+# unpacked packages without their shared libraries (so -lfoo finds foo.a),
+# pkgconfig/ their .pc files rewritten to root/ with Libs.private in Libs,
+# copyright/PACKAGE each license. They are downloaded, never installed: a
+# foreign -dev package installed pulls the foreign libc6 onto the host, whose
+# ld.so then mixes with the cross toolchain's under qemu-user and every cgo
+# binary hangs at start.
+fetch_static_libs() {
+  local arch=$1 triplet=$2 dir=$PWD/dist/deps/$1 pkg deb pc
+  mkdir -p "$dir/debs" "$dir/root" "$dir/copyright" "$dir/pkgconfig"
+  for pkg in "${static_dev_packages[@]}"; do
+    if [ ! -f "$dir/copyright/$pkg" ]; then
+      (cd "$dir/debs" && rm -f "${pkg}"_*.deb && apt-get download -q "$pkg:$arch" >&2) ||
+        die "cannot download $pkg:$arch (build/deps.sh dist adds the architecture to apt's lists)"
+      deb=$(echo "$dir/debs/${pkg}"_*_"$arch".deb)
+      dpkg-deb -x "$deb" "$dir/root"
+      cp "$dir/root/usr/share/doc/$pkg/copyright" "$dir/copyright/$pkg"
+    fi
+    dpkg-deb -c "$dir"/debs/"${pkg}"_*_"$arch".deb | awk '/\.a$/ { a = 1 } END { exit !a }' || die "$pkg:$arch has no static library"
+  done
+  find "$dir/root" -name '*.so' -o -name '*.so.[0-9]*' | xargs -r rm -f
+  for pc in "$dir/root/usr/lib/$triplet/pkgconfig"/*.pc "$dir/root/usr/share/pkgconfig"/*.pc; do
+    [ -f "$pc" ] || continue
+    awk -v root="$dir/root" '
+      /^prefix=/ { sub(/=/, "=" root) }
+      /^[a-z_]+=\/usr/ && !/^prefix=/ { sub(/=/, "=" root) }
+      /^Libs\.private:/ { priv = substr($0, 15); next }
+      { line[++n] = $0 }
+      END { for (i = 1; i <= n; i++) { if (line[i] ~ /^Libs:/) line[i] = line[i] " " priv; print line[i] } }' \
+      "$pc" > "$dir/pkgconfig/$(basename "$pc")"
+  done
+  echo "$dir"
 }
 
 # shlib_depends maps the shared libraries the binary links (ELF NEEDED) to
@@ -146,7 +192,7 @@ symbols_version() {
 # module and C library linked into the binary (BSD and MIT require their notices
 # with binary copies). Full Apache-2.0 texts point at Debian's common copy.
 write_copyright() {
-  local bin=$1 dst=$2 modcache goroot
+  local bin=$1 dst=$2 arch=$3 modcache goroot
   modcache=$(go env GOMODCACHE)
   goroot=$(go env GOROOT)
   {
@@ -173,6 +219,10 @@ write_copyright() {
         license_section "Opus (statically linked through $mod)" "$dir/pkg/codec/opus/LICENSE"
       fi
     done < <(go version -m "$bin" | awk '$1 == "dep" { print $2, $3 }')
+    local pkg
+    for pkg in "${static_dev_packages[@]}"; do
+      license_section "Debian's $pkg (its static library is linked in)" "$PWD/dist/deps/$arch/copyright/$pkg"
+    done
   } > "$dst"
 }
 
@@ -219,7 +269,7 @@ package() {
   for d in docs/INSTALL.md docs/WIRING.md docs/HOME-ASSISTANT.md; do
     if [ -f "$d" ]; then install -m 0644 "$d" "$doc/"; fi
   done
-  write_copyright "$bin" "$doc/copyright"
+  write_copyright "$bin" "$doc/copyright" "$arch"
   sed -e "s/@VERSION@/$version/" -e "s/@DATE@/$(date -u -R -d "@$SOURCE_DATE_EPOCH")/" \
     build/debian/changelog.in | gzip -9n > "$doc/changelog.gz"
   install -d -m 0755 "$root/usr/share/man/man8"

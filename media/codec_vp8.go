@@ -1,5 +1,3 @@
-//go:build !novpx
-
 package media
 
 import (
