@@ -41,7 +41,9 @@
 //              #entry-title, #entry-details, #entry-delete, #entry-close)
 //   Settings:  #settings (a <details>: click its summary to open), then
 //              input[name=mode] #mode-both #mode-audio #mode-video,
-//              #ptt-enabled
+//              #ptt-enabled; #look: #lang (a <select>: '' = the browser's
+//              language, en de fr es it nl), #theme ('' light dark)
+//   Words:     i18n.js; <html lang> is the language in use
 //
 //   window.intercom (read-only getters and actions):
 //     state, conn, name, peer, peerKind, users [{name, kind}], notice,
@@ -55,9 +57,10 @@
 //       getStats (video.framesDecoded, frameWidth, ...), or null
 //     connect(name), call(name), answer(), reject(), hangup(), openDoor()
 
+import { t, language, languages, chosen, browserLanguage, setLanguage } from './i18n.js';
 import { $ } from './view.js';
 import { holdToAct } from './hold.js';
-import { s, store, signal, roster, tones, remoteEl, audioHint } from './state.js';
+import { s, store, signal, roster, tones, remoteEl, audioHint, drawUsers } from './state.js';
 import { checkName, connect, signOut, onRegistered, onRefused, onConnState, onLost } from './signin.js';
 import { onMessage, mode, placeCall, answer, reject, hangup, trackOn } from './callflow.js';
 import { wireHistory, historyState } from './history.js';
@@ -146,6 +149,22 @@ for (const r of document.querySelectorAll('input[name=mode]')) {
   if (r.value === store.get('mode', 'both')) r.checked = true;
   r.addEventListener('change', () => store.set('mode', mode()));
 }
+// Language: the browser's unless one is chosen here. Each language is
+// listed in its own words.
+const lang = $('lang');
+for (const [code, name] of Object.entries(languages)) lang.add(new Option(name, code));
+lang.value = chosen();
+lang.addEventListener('change', () => setLanguage(lang.value));
+window.addEventListener('languagechanged', () => {
+  drawUsers();
+  if (!$('connect').disabled) $('connect').textContent = t('signin.connect');
+});
+// The browser's own language changed (in its settings): follow it unless
+// one is chosen here.
+window.addEventListener('languagechange', () => {
+  if (!chosen() && browserLanguage() !== language()) setLanguage('');
+});
+
 $('ptt-enabled').checked = store.get('ptt') === 'on';
 $('ptt-enabled').addEventListener('change', () => {
   store.set('ptt', $('ptt-enabled').checked ? 'on' : 'off');

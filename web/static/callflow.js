@@ -4,6 +4,7 @@
 // microphone, the remote tracks and the call's stats. app.js hands Signal's
 // message events to onMessage.
 
+import { t } from './i18n.js';
 import { Call } from './call.js';
 import { $, avatar, clock } from './view.js';
 import { showVisitor } from './visitor.js';
@@ -60,25 +61,25 @@ function onInvite(m) {
   const peer = s.peer;
   switch (status) {
     case 'Attempting':
-      $('outgoing-status').textContent = 'Calling…';
+      $('outgoing-status').textContent = t('calling.status');
       break;
     case 'Ringing':
-      $('outgoing-status').textContent = 'Ringing…';
+      $('outgoing-status').textContent = t('calling.ringing');
       if (!tones.kind) tones.start('ringback');
       break;
     case 'Accepted':
       accepted();
       break;
     case 'Rejected':
-      endCall(`${peer} declined the call.`);
+      endCall(t('end.declined', { name: peer }));
       break;
     case 'Busy':
-      endCall(`${peer} is busy. Try again later.`, { kind: 'warn' });
+      endCall(t('end.busy', { name: peer }), { kind: 'warn' });
       break;
     case 'Fail':
       endCall(/no answer/i.test(m.reason || '')
-        ? `${peer} did not answer.`
-        : `Could not call ${peer}: ${m.reason || 'the call failed'}.`, { kind: 'warn' });
+        ? t('end.noanswer', { name: peer })
+        : t('end.couldnotcall', { name: peer, reason: m.reason || t('end.failedreason') }), { kind: 'warn' });
       break;
   }
 }
@@ -94,7 +95,7 @@ function onIncoming(from) {
   s.inviteSent = true;
   $('notice').hidden = true;
   $('caller').textContent = from;
-  $('incoming-label').textContent = s.peerKind === 'door' ? 'Someone is at the door' : 'Incoming call';
+  $('incoming-label').textContent = t(s.peerKind === 'door' ? 'ring.door' : 'ring.incoming');
   avatar($('caller-avatar'), from, s.peerKind);
   setPhase('ringing');
   showVisitor();
@@ -108,15 +109,18 @@ function onHangup(m) {
   const reason = m.reason || '';
   if (/answered elsewhere/i.test(reason)) {
     // A door rings every resident; someone else was quicker.
-    endCall(`The call from ${peer} was answered on another device.`);
+    endCall(t('end.elsewhere', { name: peer }));
   } else if (s.phase === 'ringing') {
-    endCall(`Missed call from ${peer}.`, { kind: 'warn' });
+    endCall(t('end.missed', { name: peer }), { kind: 'warn' });
+  } else if (/connection lost/i.test(reason) && !s.connectedAt) {
+    // The media never flowed: it could not connect, nothing was lost.
+    endCall(t('end.noconnect', { name: peer }), { kind: 'warn' });
   } else if (/connection lost/i.test(reason)) {
-    endCall(`The connection to ${peer} was lost.`, { kind: 'warn' });
+    endCall(t('end.lost', { name: peer }), { kind: 'warn' });
   } else if (s.phase === 'calling') {
-    endCall(/no answer/i.test(reason) ? `${peer} did not answer.` : `${peer} ended the call.`);
+    endCall(t(/no answer/i.test(reason) ? 'end.noanswer' : 'end.ended', { name: peer }));
   } else {
-    endCall(`${peer} hung up.`);
+    endCall(t('end.hungup', { name: peer }));
   }
 }
 
@@ -124,8 +128,8 @@ function onError(m) {
   console.warn('intercom: the hub refused', m.text, m.reason);
   const reason = m.reason || 'refused';
   if (m.text === 'Open Door') doorAnswer(false, reason);
-  else if (m.text === 'Invite' && s.phase === 'calling') endCall(`Could not call ${s.peer}: ${reason}.`, { kind: 'warn' });
-  else if (/Session Description/.test(m.text) && s.phase === 'incall') endCall(`The call failed: ${reason}.`, { kind: 'warn', hangup: true });
+  else if (m.text === 'Invite' && s.phase === 'calling') endCall(t('end.couldnotcall', { name: s.peer, reason }), { kind: 'warn' });
+  else if (/Session Description/.test(m.text) && s.phase === 'incall') endCall(t('end.failed', { reason }), { kind: 'warn', hangup: true });
 }
 
 // ---- placing, answering and ending calls ---------------------------------
@@ -145,8 +149,8 @@ async function localMedia(peerKind) {
   if (!wantAudio && !wantVideo) return null;
   if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
     say(window.isSecureContext
-      ? 'This browser offers no camera or microphone. You can still see and hear the other side.'
-      : 'Browsers allow the camera and microphone only over HTTPS (or on localhost). You can still see and hear the other side.', 'warn');
+      ? t('media.none')
+      : t('media.https'), 'warn');
     return null;
   }
   const audio = wantAudio && { echoCancellation: true, noiseSuppression: true, autoGainControl: true };
@@ -162,8 +166,7 @@ async function localMedia(peerKind) {
       if (err.name === 'NotAllowedError') break;
     }
   }
-  say(`No camera or microphone (${last && last.name === 'NotAllowedError' ? 'permission denied' : last && last.message}). ` +
-    'You can still see and hear the other side.', 'warn');
+  say(t('media.failed', { reason: last && last.name === 'NotAllowedError' ? t('media.denied') : last && last.message }), 'warn');
   return null;
 }
 
@@ -173,7 +176,7 @@ async function localMedia(peerKind) {
 function prepare(peer, kind) {
   tones.unlock();
   $('notice').hidden = true; // last call's words do not cover this one
-  remoteEl.setAttribute('aria-label', `Picture from ${peer}`);
+  remoteEl.setAttribute('aria-label', t('call.picturefrom', { name: peer }));
   s.peer = peer;
   s.peerKind = kind;
   s.muted = s.cameraOff = s.talking = s.looking = false;
@@ -191,7 +194,7 @@ function prepare(peer, kind) {
   $('call').dataset.remoteVideo = 'false';
   $('call').dataset.audioOnly = 'false';
   $('video-note').textContent = '';
-  $('call-status').textContent = 'Connecting…';
+  $('call-status').textContent = t('call.connecting');
 }
 
 // placeCall calls name (a user or a door in the online list).
@@ -206,12 +209,12 @@ export async function placeCall(name) {
   if (s.looking) invite.param2 = 'look';
   s.inviteSent = signal.send(invite);
   if (!s.inviteSent) {
-    endCall('Not connected to the intercom. Try again in a moment.', { kind: 'warn' });
+    endCall(t('end.offline'), { kind: 'warn' });
     return;
   }
-  $('outgoing-status').textContent = 'Calling…';
+  $('outgoing-status').textContent = t('calling.status');
   // The hub ends unanswered rings after 45 s; this is only a safety net.
-  s.timers.ring = setTimeout(() => endCall(`${name} did not answer.`, { hangup: true }), 60000);
+  s.timers.ring = setTimeout(() => endCall(t('end.noanswer', { name }), { hangup: true }), 60000);
   // The camera and microphone open while the other side rings: a door
   // answers at once, so this overlaps its answer instead of delaying the
   // Invite. accepted() waits for the same promise before it makes the offer.
@@ -246,7 +249,7 @@ export async function answer() {
   const peer = s.peer;
   tones.stop();
   prepare(peer, s.peerKind);
-  $('incoming-label').textContent = 'Connecting…';
+  $('incoming-label').textContent = t('call.connecting');
   const local = await localMedia(s.peerKind);
   if (s.phase !== 'ringing' || s.peer !== peer) {
     stopTracks(local);
@@ -282,14 +285,14 @@ function startCall(role) {
   call.addEventListener('track', (e) => onRemoteTrack(e.detail.track));
   call.addEventListener('state', (e) => onMediaState(e.detail.state));
   call.addEventListener('novideo', () => {
-    const text = `No picture: this browser and ${s.peer} have no video format in common. Audio only.`;
+    const text = t('call.novideo', { name: s.peer });
     $('video-note').textContent = text;
     $('call').dataset.audioOnly = 'true';
     s.log.push(text);
   });
   call.addEventListener('error', (e) => {
     console.error('intercom: call', e.detail.error);
-    if (s.call === call) endCall(`The call failed: ${e.detail.error.message}.`, { kind: 'warn', hangup: true });
+    if (s.call === call) endCall(t('end.failed', { reason: e.detail.error.message }), { kind: 'warn', hangup: true });
   });
   applyMic();
   clearInterval(s.timers.stats);
@@ -318,9 +321,9 @@ function onMediaState(state) {
     $('call').dataset.connected = 'true';
     updateCallStatus();
   } else if (state === 'disconnected') {
-    $('call-status').textContent = 'Connection unstable…';
+    $('call-status').textContent = t('call.unstable');
   } else if (state === 'failed') {
-    endCall(`The media connection to ${s.peer} failed.`, { kind: 'warn', hangup: true });
+    endCall(t(s.connectedAt ? 'end.mediafailed' : 'end.noconnect', { name: s.peer }), { kind: 'warn', hangup: true });
   }
 }
 
@@ -338,8 +341,8 @@ async function pollStats() {
 
 function updateCallStatus() {
   if (s.phase !== 'incall' || !s.connectedAt) return;
-  const t = clock((Date.now() - s.connectedAt) / 1000);
-  $('call-status').textContent = s.looking ? `Looking · ${t} · the door does not hear you` : 'Connected · ' + t;
+  const time = clock((Date.now() - s.connectedAt) / 1000);
+  $('call-status').textContent = t(s.looking ? 'call.looking' : 'call.connected', { time });
 }
 
 // endCall ends whatever call there is, says why (text), and tells the peer

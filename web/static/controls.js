@@ -3,6 +3,7 @@
 // answer in words; and the device's /healthz, which shows the door's state
 // in the online list.
 
+import { t } from './i18n.js';
 import { $ } from './view.js';
 import { s, signal, remoteEl, localEl, drawUsers } from './state.js';
 
@@ -80,17 +81,17 @@ export function speak() {
 export function openDoor() {
   if (s.phase !== 'incall' || s.peerKind !== 'door') return;
   if (!signal.send({ type: 'Open Door', to: s.peer })) return;
-  doorResult('pending', 'Opening the door…');
+  doorResult('pending', t('door.opening'));
   clearTimeout(s.timers.door);
-  s.timers.door = setTimeout(() => doorResult('fail', 'The door did not answer.'), 8000);
+  s.timers.door = setTimeout(() => doorResult('fail', t('door.noanswer')), 8000);
 }
 
 // doorAnswer takes the door's answer to Open Door (or the hub's refusal).
 export function doorAnswer(ok, reason) {
   if (s.phase !== 'incall') return;
   clearTimeout(s.timers.door);
-  if (ok) doorResult('ok', 'Door opened.');
-  else doorResult('fail', `Could not open the door${reason ? ': ' + reason : ''}.`);
+  if (ok) doorResult('ok', t('door.opened'));
+  else doorResult('fail', reason ? t('door.failedwhy', { reason }) : t('door.failed'));
 }
 
 function doorResult(result, text) {

@@ -3,6 +3,7 @@
 // connection is lost and retried. app.js hands Signal's events to the on*
 // functions here.
 
+import { t } from './i18n.js';
 import { $ } from './view.js';
 import { s, store, signal, roster, say, banner, setPhase, drawUsers, audioHint } from './state.js';
 import { endCall } from './callflow.js';
@@ -10,9 +11,9 @@ import { fetchHealth } from './controls.js';
 
 // checkName says what is wrong with a name, or '' when it will do.
 export function checkName(name) {
-  if (!name) return 'Please enter a name.';
-  if ([...name].length > 32) return 'At most 32 characters, please.';
-  if (/[\u0000-\u001f\u007f-\u009f]/.test(name)) return 'That name has characters that cannot be used.';
+  if (!name) return t('signin.empty');
+  if ([...name].length > 32) return t('signin.long');
+  if (/[\u0000-\u001f\u007f-\u009f]/.test(name)) return t('signin.chars');
   return '';
 }
 
@@ -26,7 +27,7 @@ export function connect(name) {
   store.set('name', name);
   $('name').value = name;
   $('connect').disabled = true;
-  $('connect').textContent = 'Connecting…';
+  $('connect').textContent = t('call.connecting');
   signal.start(name);
 }
 
@@ -38,7 +39,7 @@ export function signOut() {
   $('me').hidden = true;
   banner('');
   $('connect').disabled = false;
-  $('connect').textContent = 'Connect';
+  $('connect').textContent = t('signin.connect');
   setPhase('signin');
   $('name').focus();
 }
@@ -48,10 +49,10 @@ export function onRegistered(e) {
   $('me-name').textContent = s.name;
   $('me').hidden = false;
   $('connect').disabled = false;
-  $('connect').textContent = 'Connect';
+  $('connect').textContent = t('signin.connect');
   banner('');
   if (s.phase === 'signin') setPhase('idle');
-  if (e.detail.again) say('Back online.', 'info', false);
+  if (e.detail.again) say(t('conn.back'), 'info', false);
   drawUsers();
   fetchHealth();
   audioHint();
@@ -61,10 +62,10 @@ export function onRegistered(e) {
 export function onRefused(e) {
   const reason = e.detail.reason;
   $('signin-error').textContent = /in use/i.test(reason)
-    ? `“${s.name}” is already in use on another device. Please choose another name.`
-    : `The intercom refused this name: ${reason}.`;
+    ? t('signin.inuse', { name: s.name })
+    : t('signin.refused', { reason });
   $('connect').disabled = false;
-  $('connect').textContent = 'Connect';
+  $('connect').textContent = t('signin.connect');
   $('me').hidden = true;
   setPhase('signin');
 }
@@ -79,17 +80,17 @@ export function onConnState(e) {
   if (state === 'online') return;
   if (!signal.wanted) return;
   if (!signal.everRegistered) {
-    if (state === 'offline') $('signin-error').textContent = 'Cannot reach the intercom. Trying again…';
+    if (state === 'offline') $('signin-error').textContent = t('conn.unreachable');
     return;
   }
   if (state === 'connecting') {
-    banner('Connection lost. Reconnecting…');
+    banner(t('conn.reconnecting'));
     return;
   }
   const until = Date.now() + retryIn;
   const tick = () => {
     const left = Math.max(1, Math.ceil((until - Date.now()) / 1000));
-    banner(`Connection lost. Reconnecting in ${left} s…`);
+    banner(t('conn.retryin', { s: left }));
   };
   tick();
   s.timers.countdown = setInterval(tick, 1000);
@@ -98,7 +99,7 @@ export function onConnState(e) {
 // onLost handles Signal's lost: a call cannot outlive the hub's socket.
 export function onLost() {
   const peer = s.peer;
-  if (s.phase === 'ringing') endCall(`Missed call from ${peer}: the network connection was lost.`, { kind: 'warn' });
-  else if (s.phase === 'calling' || s.phase === 'incall') endCall('Call ended: the network connection was lost.', { kind: 'warn' });
+  if (s.phase === 'ringing') endCall(t('end.missedlost', { name: peer }), { kind: 'warn' });
+  else if (s.phase === 'calling' || s.phase === 'incall') endCall(t('end.netlost'), { kind: 'warn' });
   drawUsers();
 }

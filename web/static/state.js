@@ -3,6 +3,7 @@
 // banner, the phase in body[data-state]). The other modules import this one
 // and it imports none of them, so the imports form no circle.
 
+import { t } from './i18n.js';
 import { Signal } from './signal.js';
 import { Roster } from './roster.js';
 import { Tones } from './tones.js';
@@ -89,9 +90,9 @@ export function setPhase(p) {
   document.body.dataset.state = p;
   document.body.dataset.peerKind = s.peer ? s.peerKind : '';
   const titles = {
-    calling: `Calling ${s.peer}`,
-    ringing: `${s.peer} is calling`,
-    incall: `In a call with ${s.peer}`,
+    calling: t('title.calling', { name: s.peer }),
+    ringing: t('title.ringing', { name: s.peer }),
+    incall: t('title.incall', { name: s.peer }),
   };
   document.title = titles[p] ? `${titles[p]} · Intercom` : 'Intercom';
   if (p === 'incall') {

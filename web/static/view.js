@@ -1,6 +1,8 @@
 // view.js: small DOM helpers for app.js. Names from other users are only
 // ever set as text (never as HTML).
 
+import { t } from './i18n.js';
+
 export const $ = (id) => document.getElementById(id);
 
 // avatar shows a name's first letter on a colour derived from the name, so
@@ -29,7 +31,7 @@ export function icon(id, cls = 'icon') {
   return svg;
 }
 
-const doorStates = { idle: 'Ready', ringing: 'Ringing', calling: 'Calling', incall: 'In a call' };
+const doorStates = { idle: 'door.ready', ringing: 'door.ringing', calling: 'door.calling', incall: 'door.incall' };
 
 // renderUsers draws the online list: doors first as big cards with a
 // one-tap call, then people, then residents away whose phones ring by push. device is /healthz's "device" ({name, state})
@@ -54,8 +56,8 @@ export function renderUsers(users, device, enabled) {
     const sub = document.createElement('span');
     sub.className = 'sub';
     let state = '';
-    if (door && device && device.name === u.name) state = doorStates[device.state] || device.state || '';
-    sub.textContent = door ? (state ? 'Door · ' + state : 'Door') : u.away ? 'App closed · rings their phone' : 'Online';
+    if (door && device && device.name === u.name) state = doorStates[device.state] ? t(doorStates[device.state]) : device.state || '';
+    sub.textContent = door ? (state ? t('user.doorstate', { state }) : t('user.door')) : t(u.away ? 'user.away' : 'user.online');
     if (u.away) li.classList.add('away');
     who.append(name, sub);
     const btn = document.createElement('button');
@@ -63,11 +65,11 @@ export function renderUsers(users, device, enabled) {
     btn.className = door ? 'call primary' : 'call round success small';
     btn.dataset.call = u.name;
     btn.disabled = !enabled;
-    btn.setAttribute('aria-label', 'Call ' + u.name);
+    btn.setAttribute('aria-label', t('user.call', { name: u.name }));
     btn.append(icon('i-phone'));
     if (door) {
       const label = document.createElement('span');
-      label.textContent = 'Call';
+      label.textContent = t('user.callshort');
       btn.append(label);
     }
     li.append(av, who, btn);
