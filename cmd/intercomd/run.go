@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"sync"
+	"time"
 
 	"github.com/intercomd/intercomd/cmd/intercomd/setpassword"
 	"github.com/intercomd/intercomd/device"
@@ -27,6 +28,9 @@ import (
 // run is the whole daemon: it parses args, starts every part and returns when
 // ctx ends. ready, if not nil, is called with the listening address once the
 // server accepts connections (tests use it).
+// hubRingGrace is how much longer the hub lets a call ring than the door.
+const hubRingGrace = 5 * time.Second
+
 func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready func(addr string)) error {
 	if len(args) > 0 && args[0] == "set-password" {
 		return runSetPassword(args[1:], os.Stdin, stdout, stderr)
@@ -115,7 +119,12 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, ready func(addr st
 	if err != nil {
 		return err
 	}
-	hubCfg := hub.Config{Reserved: []string{cfg.Name}}
+	// One ring timeout: ring_timeout (answer_timeout for the door's Answer
+	// button, if longer) also ends resident-to-resident rings on the hub.
+	// The hub's runs a few seconds longer so the door's own timer ends the
+	// door's rings first (a missed call, as the door says); the client has
+	// no timer of its own.
+	hubCfg := hub.Config{Reserved: []string{cfg.Name}, RingTimeout: max(cfg.RingTimeout, cfg.AnswerTimeout) + hubRingGrace}
 	if pusher != nil {
 		// A resident called while their pages are closed: their phones ring.
 		hubCfg.Away = pusher

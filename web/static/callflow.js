@@ -213,8 +213,8 @@ export async function placeCall(name) {
     return;
   }
   $('outgoing-status').textContent = t('calling.status');
-  // The hub ends unanswered rings after 45 s; this is only a safety net.
-  s.timers.ring = setTimeout(() => endCall(t('end.noanswer', { name }), { hangup: true }), 60000);
+  // No timer here: the hub ends an unanswered ring after the door's
+  // ring_timeout with a Fail (no answer), and a lost socket ends it too.
   // The camera and microphone open while the other side rings: a door
   // answers at once, so this overlaps its answer instead of delaying the
   // Invite. accepted() waits for the same promise before it makes the offer.
@@ -231,7 +231,6 @@ export async function placeCall(name) {
 }
 
 async function accepted() {
-  clearTimeout(s.timers.ring);
   tones.stop();
   setPhase('incall');
   if (s.localPending) {
