@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
@@ -129,4 +130,26 @@ func TestChromiumAccessibility(t *testing.T) {
 	alice.wait(`document.body.dataset.state === "idle"`)
 	d.doorState("idle")
 	alice.axe("home after a call", src)
+
+	// Light mode: the system's colour scheme is followed (contrast checked
+	// by axe again), and a choice in the settings overrules it.
+	light := func(p *page) {
+		t.Helper()
+		if _, err := chromedp.Call(p.ctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
+			Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: "light"}},
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const textIsDark = `getComputedStyle(document.body).color === "rgb(31, 35, 40)"`
+	light(signin)
+	signin.wait(textIsDark)
+	signin.axe("sign-in, light", src)
+	light(alice)
+	alice.eval(`document.querySelector("#look").open = true`)
+	alice.wait(textIsDark)
+	alice.axe("home, light", src)
+	alice.eval(`(() => { const s = document.querySelector("#theme"); s.value = "dark"; s.dispatchEvent(new Event("change")) })()`)
+	alice.wait(`getComputedStyle(document.body).color === "rgb(230, 237, 243)" && localStorage.getItem("intercom.theme") === "dark"`)
+	alice.axe("home, dark chosen on a light system", src)
 }

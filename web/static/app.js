@@ -159,6 +159,14 @@ window.addEventListener('languagechanged', () => {
   drawUsers();
   if (!$('connect').disabled) $('connect').textContent = t('signin.connect');
 });
+// Colours: the system's (prefers-color-scheme) unless chosen here.
+const theme = $('theme');
+theme.value = store.get('theme');
+document.documentElement.dataset.theme = theme.value;
+theme.addEventListener('change', () => {
+  store.set('theme', theme.value);
+  document.documentElement.dataset.theme = theme.value;
+});
 // The browser's own language changed (in its settings): follow it unless
 // one is chosen here.
 window.addEventListener('languagechange', () => {
