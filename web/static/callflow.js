@@ -112,9 +112,6 @@ function onHangup(m) {
     endCall(t('end.elsewhere', { name: peer }));
   } else if (s.phase === 'ringing') {
     endCall(t('end.missed', { name: peer }), { kind: 'warn' });
-  } else if (/connection lost/i.test(reason) && !s.connectedAt) {
-    // The media never flowed: it could not connect, nothing was lost.
-    endCall(t('end.noconnect', { name: peer }), { kind: 'warn' });
   } else if (/connection lost/i.test(reason)) {
     endCall(t('end.lost', { name: peer }), { kind: 'warn' });
   } else if (s.phase === 'calling') {
@@ -322,6 +319,8 @@ function onMediaState(state) {
   } else if (state === 'disconnected') {
     $('call-status').textContent = t('call.unstable');
   } else if (state === 'failed') {
+    // ICE gave up (about 10 s): if media never flowed, nothing was lost;
+    // the two could not reach each other.
     endCall(t(s.connectedAt ? 'end.mediafailed' : 'end.noconnect', { name: s.peer }), { kind: 'warn', hangup: true });
   }
 }
