@@ -21,7 +21,9 @@
 //   Calling:   #outgoing-name, #outgoing-status, #cancel
 //   Ringing:   #caller (the caller's name), #answer, #reject
 //   In call:   #call[data-connected=true|false][data-remote-video=true|false]
-//              [data-fit=cover|contain] (tap #remote to switch),
+//              [data-fit=cover|contain] [data-zoom=in|out]
+//              [data-controls=shown|hidden] (picture.js: double tap or
+//              pinch #remote to zoom, tap to show or hide the controls),
 //              #remote (video), #local (preview), #peer-name, #call-status,
 //              #mute, #camera, #ptt (hold to talk), #hangup, #fullscreen,
 //              #talk (a call to a door starts as a silent look,
@@ -60,6 +62,7 @@
 import { t, language, languages, chosen, browserLanguage, setLanguage } from './i18n.js';
 import { $ } from './view.js';
 import { holdToAct } from './hold.js';
+import './picture.js';
 import { s, store, signal, roster, tones, remoteEl, audioHint, drawUsers } from './state.js';
 import { checkName, connect, signOut, onRegistered, onRefused, onConnState, onLost } from './signin.js';
 import { onMessage, mode, placeCall, answer, reject, hangup, trackOn } from './callflow.js';
@@ -102,11 +105,6 @@ holdToAct($('open-door'), 1000, openDoor, (text) => {
 $('talk').addEventListener('click', speak);
 $('enable-audio').addEventListener('click', () => {
   remoteEl.play().then(() => ($('enable-audio').hidden = true), () => {});
-});
-// Tapping the picture switches between the whole picture and filling the
-// screen (a door's wide picture on a tall phone).
-remoteEl.addEventListener('click', () => {
-  $('call').dataset.fit = $('call').dataset.fit === 'cover' ? 'contain' : 'cover';
 });
 $('fullscreen').addEventListener('click', () => {
   if (document.fullscreenElement) document.exitFullscreen().catch(() => {});

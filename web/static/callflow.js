@@ -187,7 +187,6 @@ function prepare(peer, kind) {
   avatar($('outgoing-avatar'), peer, kind);
   avatar($('peer-avatar'), peer, kind);
   $('call').dataset.connected = 'false';
-  $('call').dataset.fit = kind === 'door' ? 'contain' : 'cover';
   $('call').dataset.remoteVideo = 'false';
   $('call').dataset.audioOnly = 'false';
   $('video-note').textContent = '';
