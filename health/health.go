@@ -18,6 +18,9 @@ type Report struct {
 	// Users is how many users are registered on the hub.
 	Users  int           `json:"users"`
 	Device device.Status `json:"device"`
+	// DisplayName is how pages write the door in words (config
+	// display_name): "Front door is busy." rather than "door is busy.".
+	DisplayName string `json:"display_name,omitempty"`
 	// GPIO is how the panel runs: "real", "sim" or "none".
 	GPIO  string `json:"gpio,omitempty"`
 	Media Media  `json:"media"`

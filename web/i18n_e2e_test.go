@@ -34,10 +34,10 @@ func openIn(t *testing.T, browser context.Context, accept, name string, phone bo
 // TestBrowserLanguages: the client speaks the browser's language (German
 // and French here, in the page and in the words the calls make), follows a
 // language chosen in the settings across a reload, and goes back to the
-// browser's when the choice is cleared.
+// browser's when the choice is cleared. The door reads as its display name.
 func TestBrowserLanguages(t *testing.T) {
 	s, err := New(Config{Version: "e2e", NoAuth: true, Status: func() health.Report {
-		return health.Report{Device: device.Status{Name: "door", State: "idle"}}
+		return health.Report{Device: device.Status{Name: "door", State: "idle"}, DisplayName: "Haustür"}
 	}}, testLog(t), startHub(t))
 	if err != nil {
 		t.Fatal(err)
@@ -71,6 +71,13 @@ func TestBrowserLanguages(t *testing.T) {
 	}
 	anna.click("#connect")
 	anna.wait(`intercom.state === 'idle' && intercom.conn === 'online'`)
+
+	// The door reads as its display name in words (it is "door" on the hub).
+	anna.wait(`intercom.health && intercom.health.display_name === 'Haustür'`)
+	names, err := chromedp.Run(anna.ctx, chromedp.Evaluate[string](`import('/state.js').then(m => m.label('door') + ',' + m.label('bob'))`, chromedp.EvalAwaitPromise))
+	if err != nil || names != "Haustür,bob" {
+		t.Errorf("label(door), label(bob) = %q, %v; want Haustür,bob", names, err)
+	}
 
 	bob := openIn(t, browser, "fr-FR,fr", "bob", false, srv.URL+"/?name=bob")
 	bob.wait(`intercom.state === 'idle' && intercom.conn === 'online' && document.documentElement.lang === 'fr'`)

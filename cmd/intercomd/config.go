@@ -8,6 +8,8 @@ import (
 	"os"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
 
@@ -29,7 +31,10 @@ type config struct {
 	HTTPS        bool     `yaml:"https"`
 	LogLevel     string   `yaml:"log_level"`
 
-	Name          string        `yaml:"name"`
+	Name string `yaml:"name"`
+	// DisplayName is how residents' pages write the door in words ("Front
+	// door is busy."); empty: the name with a capital ("Door").
+	DisplayName   string        `yaml:"display_name"`
 	Answer        string        `yaml:"answer"`
 	AnswerTimeout time.Duration `yaml:"answer_timeout"`
 	RingGroup     []string      `yaml:"ring_group"`
@@ -145,6 +150,10 @@ func loadConfig(fs *flag.FlagSet, args []string) (config, error) {
 	if set["gpio"] {
 		cfg.GPIO.Mode = gpio
 	}
+	if cfg.DisplayName == "" {
+		r, n := utf8.DecodeRuneInString(cfg.Name)
+		cfg.DisplayName = string(unicode.ToUpper(r)) + cfg.Name[n:]
+	}
 	return cfg, cfg.validate()
 }
 
@@ -210,6 +219,9 @@ func (c config) validate() error {
 	}
 	if c.Name == "" {
 		return errors.New("config: name must not be empty")
+	}
+	if n := utf8.RuneCountInString(c.DisplayName); n > 40 || strings.ContainsFunc(c.DisplayName, unicode.IsControl) {
+		return fmt.Errorf("config: display_name %q: at most 40 characters, no control characters", c.DisplayName)
 	}
 	if c.Width <= 0 || c.Height <= 0 || c.FPS <= 0 {
 		return fmt.Errorf("config: width, height and fps must be positive (got %dx%d@%d)", c.Width, c.Height, c.FPS)

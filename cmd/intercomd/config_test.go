@@ -36,6 +36,9 @@ func TestLoadConfig(t *testing.T) {
 		{"lists from flags", []string{"-allow-origin", "http://a:1, http://b:2", "-advertise", "192.0.2.1", "-gpio", "none"}, func(c config) bool {
 			return len(c.AllowOrigins) == 2 && c.AllowOrigins[1] == "http://b:2" && c.Advertise[0] == "192.0.2.1" && c.GPIO.Mode == "none"
 		}, ""},
+		{"display name from the name", []string{"-config", file("name: gate\n")}, func(c config) bool { return c.DisplayName == "Gate" }, ""},
+		{"display name", []string{"-config", file("display_name: Front door\n")}, func(c config) bool { return c.Name == "door" && c.DisplayName == "Front door" }, ""},
+		{"display name too long", []string{"-config", file("display_name: " + strings.Repeat("x", 41) + "\n")}, nil, "display_name"},
 		{"unknown key", []string{"-config", file("answr: auto\n")}, nil, "field answr not found"},
 		{"bad answer", []string{"-config", file("answer: maybe\n")}, nil, "answer must be auto or button"},
 		{"media timeout", []string{"-config", file("media_timeout: 5s\n")}, func(c config) bool { return c.MediaTimeout == 5*time.Second }, ""},

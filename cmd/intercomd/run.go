@@ -181,9 +181,10 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, ready func(addr st
 		Status: func() health.Report {
 			sp := m.Speaker()
 			return health.Report{
-				Device:  door.Status(),
-				GPIO:    p.Mode,
-				History: hist.store != nil,
+				Device:      door.Status(),
+				DisplayName: cfg.DisplayName,
+				GPIO:        p.Mode,
+				History:     hist.store != nil,
 				Media: health.Media{
 					Sources: m.Sources(),
 					Speaker: health.Speaker{Samples: sp.Samples, NonSilent: sp.NonSilent},

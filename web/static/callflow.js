@@ -8,7 +8,7 @@ import { t } from './i18n.js';
 import { Call } from './call.js';
 import { $, avatar, clock } from './view.js';
 import { showVisitor } from './visitor.js';
-import { s, signal, roster, tones, remoteEl, localEl, say, setPhase, drawUsers } from './state.js';
+import { s, signal, roster, tones, remoteEl, localEl, say, setPhase, drawUsers, label } from './state.js';
 import { showLocal, applyMic, doorAnswer } from './controls.js';
 
 // ---- the hub's messages --------------------------------------------------
@@ -71,15 +71,15 @@ function onInvite(m) {
       accepted();
       break;
     case 'Rejected':
-      endCall(t('end.declined', { name: peer }));
+      endCall(t('end.declined', { name: label(peer) }));
       break;
     case 'Busy':
-      endCall(t('end.busy', { name: peer }), { kind: 'warn' });
+      endCall(t('end.busy', { name: label(peer) }), { kind: 'warn' });
       break;
     case 'Fail':
       endCall(/no answer/i.test(m.reason || '')
-        ? t('end.noanswer', { name: peer })
-        : t('end.couldnotcall', { name: peer, reason: m.reason || t('end.failedreason') }), { kind: 'warn' });
+        ? t('end.noanswer', { name: label(peer) })
+        : t('end.couldnotcall', { name: label(peer), reason: m.reason || t('end.failedreason') }), { kind: 'warn' });
       break;
   }
 }
@@ -94,7 +94,7 @@ function onIncoming(from) {
   s.peerKind = roster.kind(from);
   s.inviteSent = true;
   $('notice').hidden = true;
-  $('caller').textContent = from;
+  $('caller').textContent = label(from);
   $('incoming-label').textContent = t(s.peerKind === 'door' ? 'ring.door' : 'ring.incoming');
   avatar($('caller-avatar'), from, s.peerKind);
   setPhase('ringing');
@@ -109,15 +109,15 @@ function onHangup(m) {
   const reason = m.reason || '';
   if (/answered elsewhere/i.test(reason)) {
     // A door rings every resident; someone else was quicker.
-    endCall(t('end.elsewhere', { name: peer }));
+    endCall(t('end.elsewhere', { name: label(peer) }));
   } else if (s.phase === 'ringing') {
-    endCall(t('end.missed', { name: peer }), { kind: 'warn' });
+    endCall(t('end.missed', { name: label(peer) }), { kind: 'warn' });
   } else if (/connection lost/i.test(reason)) {
-    endCall(t('end.lost', { name: peer }), { kind: 'warn' });
+    endCall(t('end.lost', { name: label(peer) }), { kind: 'warn' });
   } else if (s.phase === 'calling') {
-    endCall(t(/no answer/i.test(reason) ? 'end.noanswer' : 'end.ended', { name: peer }));
+    endCall(t(/no answer/i.test(reason) ? 'end.noanswer' : 'end.ended', { name: label(peer) }));
   } else {
-    endCall(t('end.hungup', { name: peer }));
+    endCall(t('end.hungup', { name: label(peer) }));
   }
 }
 
@@ -125,7 +125,7 @@ function onError(m) {
   console.warn('intercom: the hub refused', m.text, m.reason);
   const reason = m.reason || 'refused';
   if (m.text === 'Open Door') doorAnswer(false, reason);
-  else if (m.text === 'Invite' && s.phase === 'calling') endCall(t('end.couldnotcall', { name: s.peer, reason }), { kind: 'warn' });
+  else if (m.text === 'Invite' && s.phase === 'calling') endCall(t('end.couldnotcall', { name: label(s.peer), reason }), { kind: 'warn' });
   else if (/Session Description/.test(m.text) && s.phase === 'incall') endCall(t('end.failed', { reason }), { kind: 'warn', hangup: true });
 }
 
@@ -173,7 +173,7 @@ async function localMedia(peerKind) {
 function prepare(peer, kind) {
   tones.unlock();
   $('notice').hidden = true; // last call's words do not cover this one
-  remoteEl.setAttribute('aria-label', t('call.picturefrom', { name: peer }));
+  remoteEl.setAttribute('aria-label', t('call.picturefrom', { name: label(peer) }));
   s.peer = peer;
   s.peerKind = kind;
   s.muted = s.cameraOff = s.talking = s.looking = false;
@@ -183,7 +183,7 @@ function prepare(peer, kind) {
   s.remote = new MediaStream();
   remoteEl.srcObject = s.remote;
   remoteEl.play().catch(() => {});
-  for (const id of ['peer-name', 'outgoing-name']) $(id).textContent = peer;
+  for (const id of ['peer-name', 'outgoing-name']) $(id).textContent = label(peer);
   avatar($('outgoing-avatar'), peer, kind);
   avatar($('peer-avatar'), peer, kind);
   $('call').dataset.connected = 'false';
@@ -280,7 +280,7 @@ function startCall(role) {
   call.addEventListener('track', (e) => onRemoteTrack(e.detail.track));
   call.addEventListener('state', (e) => onMediaState(e.detail.state));
   call.addEventListener('novideo', () => {
-    const text = t('call.novideo', { name: s.peer });
+    const text = t('call.novideo', { name: label(s.peer) });
     $('video-note').textContent = text;
     $('call').dataset.audioOnly = 'true';
     s.log.push(text);
@@ -320,7 +320,7 @@ function onMediaState(state) {
   } else if (state === 'failed') {
     // ICE gave up (about 10 s): if media never flowed, nothing was lost;
     // the two could not reach each other.
-    endCall(t(s.connectedAt ? 'end.mediafailed' : 'end.noconnect', { name: s.peer }), { kind: 'warn', hangup: true });
+    endCall(t(s.connectedAt ? 'end.mediafailed' : 'end.noconnect', { name: label(s.peer) }), { kind: 'warn', hangup: true });
   }
 }
 

@@ -5,7 +5,7 @@
 
 import { t } from './i18n.js';
 import { $ } from './view.js';
-import { s, store, signal, roster, say, banner, setPhase, drawUsers, audioHint } from './state.js';
+import { s, store, signal, roster, say, banner, setPhase, drawUsers, audioHint, label } from './state.js';
 import { endCall } from './callflow.js';
 import { fetchHealth } from './controls.js';
 
@@ -99,7 +99,7 @@ export function onConnState(e) {
 // onLost handles Signal's lost: a call cannot outlive the hub's socket.
 export function onLost() {
   const peer = s.peer;
-  if (s.phase === 'ringing') endCall(t('end.missedlost', { name: peer }), { kind: 'warn' });
+  if (s.phase === 'ringing') endCall(t('end.missedlost', { name: label(peer) }), { kind: 'warn' });
   else if (s.phase === 'calling' || s.phase === 'incall') endCall(t('end.netlost'), { kind: 'warn' });
   drawUsers();
 }

@@ -90,9 +90,9 @@ export function setPhase(p) {
   document.body.dataset.state = p;
   document.body.dataset.peerKind = s.peer ? s.peerKind : '';
   const titles = {
-    calling: t('title.calling', { name: s.peer }),
-    ringing: t('title.ringing', { name: s.peer }),
-    incall: t('title.incall', { name: s.peer }),
+    calling: t('title.calling', { name: label(s.peer) }),
+    ringing: t('title.ringing', { name: label(s.peer) }),
+    incall: t('title.incall', { name: label(s.peer) }),
   };
   document.title = titles[p] ? `${titles[p]} · Intercom` : 'Intercom';
   if (p === 'incall') {
@@ -129,11 +129,18 @@ function trapFocus(p) {
   }
 }
 
+// label is how a name reads in words: the door's display name (its config's
+// display_name, from /healthz: "Front door") for the door, else the name.
+export function label(name) {
+  const h = s.health;
+  return h && h.display_name && h.device && h.device.name === name ? h.display_name : name;
+}
+
 // drawUsers redraws the online list; calls can be placed only when idle
 // and registered.
 export function drawUsers() {
   const enabled = s.phase === 'idle' && signal.registered;
-  renderUsers(roster.callable(s.name), s.health && s.health.device, enabled);
+  renderUsers(roster.callable(s.name), s.health && s.health.device, enabled, label);
 }
 
 // audioHint shows the hint to tap once while the ringtone cannot sound yet

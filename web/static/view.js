@@ -34,9 +34,11 @@ export function icon(id, cls = 'icon') {
 const doorStates = { idle: 'door.ready', ringing: 'door.ringing', calling: 'door.calling', incall: 'door.incall' };
 
 // renderUsers draws the online list: doors first as big cards with a
-// one-tap call, then people, then residents away whose phones ring by push. device is /healthz's "device" ({name, state})
-// or null; enabled says whether calls can be placed now.
-export function renderUsers(users, device, enabled) {
+// one-tap call, then people, then residents away whose phones ring by push.
+// device is /healthz's "device" ({name, state}) or null; enabled says whether
+// calls can be placed now; label gives a name's words (the door's display
+// name).
+export function renderUsers(users, device, enabled, label = (n) => n) {
   const ul = $('users');
   ul.textContent = '';
   for (const u of users) {
@@ -52,7 +54,7 @@ export function renderUsers(users, device, enabled) {
     who.className = 'who';
     const name = document.createElement('span');
     name.className = 'uname';
-    name.textContent = u.name;
+    name.textContent = label(u.name);
     const sub = document.createElement('span');
     sub.className = 'sub';
     let state = '';
@@ -65,7 +67,7 @@ export function renderUsers(users, device, enabled) {
     btn.className = door ? 'call primary' : 'call round success small';
     btn.dataset.call = u.name;
     btn.disabled = !enabled;
-    btn.setAttribute('aria-label', t('user.call', { name: u.name }));
+    btn.setAttribute('aria-label', t('user.call', { name: label(u.name) }));
     btn.append(icon('i-phone'));
     if (door) {
       const label = document.createElement('span');
