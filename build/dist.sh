@@ -6,6 +6,7 @@
 # Usage: build/dist.sh [arm64|armhf|amd64 ...]   (default: arm64 armhf; amd64 is
 #        for dist-systemd-test.sh, which installs it under a real systemd here)
 #        build/dist.sh --version   prints the Debian version it would use.
+#        build/dist.sh --static-libs ARCH   fetches the static libraries only.
 # VERSION=1.2.3 build/dist.sh   packages that version instead of the one git gives.
 set -euo pipefail
 . "$(dirname "$0")/emulate.sh"
@@ -311,6 +312,17 @@ if [ "${1:-}" = --version ]; then
   exit 0
 fi
 build/deps.sh dist
+# --static-libs ARCH: fetch static_dev_packages for ARCH and print their
+# directory (build/bench links its encoder as the packages do).
+if [ "${1:-}" = --static-libs ]; then
+  case ${2:-} in
+    arm64) fetch_static_libs arm64 aarch64-linux-gnu ;;
+    armhf) fetch_static_libs armhf arm-linux-gnueabihf ;;
+    amd64) fetch_static_libs amd64 x86_64-linux-gnu ;;
+    *) die "--static-libs arm64|armhf|amd64" ;;
+  esac
+  exit 0
+fi
 # Reproducible builds: every timestamp is the last commit's.
 SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/null || date +%s)}
 export SOURCE_DATE_EPOCH

@@ -15,17 +15,25 @@ import (
 
 // armTarget is one build of build/bench/encode and how to run it.
 type armTarget struct {
-	label  string
-	env    []string // go build environment
-	runner []string // qemu-user and its sysroot; empty: native
+	label   string
+	debArch string   // Debian architecture, for the static libraries (libvpx)
+	triplet string   // its GNU triplet
+	env     []string // go build environment
+	runner  []string // qemu-user and its sysroot; empty: native
 }
 
 var armTargets = []armTarget{
-	{"amd64 (native, this machine)", []string{"GOARCH=amd64"}, nil},
-	{"arm64, EMULATED (qemu-aarch64)", []string{"GOARCH=arm64", "CC=aarch64-linux-gnu-gcc", "CXX=aarch64-linux-gnu-g++"},
+	{"amd64 (native, this machine)", "", "", []string{"GOARCH=amd64"}, nil},
+	{"arm64, EMULATED (qemu-aarch64)", "arm64", "aarch64-linux-gnu", []string{"GOARCH=arm64", "CC=aarch64-linux-gnu-gcc", "CXX=aarch64-linux-gnu-g++"},
 		[]string{"qemu-aarch64-static", "-L", "/usr/aarch64-linux-gnu"}},
-	{"armhf (ARMv7), EMULATED (qemu-arm)", []string{"GOARCH=arm", "GOARM=7", "CC=arm-linux-gnueabihf-gcc", "CXX=arm-linux-gnueabihf-g++"},
+	{"armhf (ARMv7), EMULATED (qemu-arm)", "armhf", "arm-linux-gnueabihf", []string{"GOARCH=arm", "GOARM=7", "CC=arm-linux-gnueabihf-gcc", "CXX=arm-linux-gnueabihf-g++"},
 		[]string{"qemu-arm-static", "-L", "/usr/arm-linux-gnueabihf"}},
+}
+
+// encodeCase is one codec at one size.
+type encodeCase struct {
+	codec, size string
+	frames      int
 }
 
 // encodeResult is build/bench/encode's output line.
@@ -38,20 +46,35 @@ type encodeResult struct {
 	BytesPerFrame int     `json:"bytes_per_frame"`
 }
 
-// buildEncode cross-compiles build/bench/encode (cgo: openh264 is C++).
+// buildEncode cross-compiles build/bench/encode (cgo: openh264 is C++),
+// with libvpx linked statically as the Pi packages link it (build/dist.sh
+// --static-libs downloads Debian's libvpx-dev for the target).
 func buildEncode(ctx context.Context, e *env, t armTarget, out string) error {
 	cmd := exec.CommandContext(ctx, "go", "build", "-o", out, "./build/bench/encode")
 	cmd.Dir = e.repo
 	cmd.Env = append(os.Environ(), append([]string{"CGO_ENABLED=1", "GOOS=linux"}, t.env...)...)
+	if t.debArch != "" {
+		libs := exec.CommandContext(ctx, "build/dist.sh", "--static-libs", t.debArch)
+		libs.Dir = e.repo
+		var stderr bytes.Buffer
+		libs.Stderr = &stderr
+		dir, err := libs.Output()
+		if err != nil {
+			return fmt.Errorf("build/dist.sh --static-libs %s: %v: %s", t.debArch, err, tail(stderr.String(), 800))
+		}
+		d := strings.TrimSpace(string(dir))
+		cmd.Env = append(cmd.Env, "PKG_CONFIG_LIBDIR="+d+"/pkgconfig:/usr/lib/"+t.triplet+"/pkgconfig",
+			"CGO_LDFLAGS=-O2 -g -L"+d+"/root/usr/lib/"+t.triplet)
+	}
 	if b, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("go build %s: %v: %s (build/deps.sh bench installs the cross compilers)", strings.Join(t.env, " "), err, tail(string(b), 800))
 	}
 	return nil
 }
 
-func runEncode(ctx context.Context, t armTarget, bin, size string, frames int) (encodeResult, error) {
+func runEncode(ctx context.Context, t armTarget, bin string, c encodeCase) (encodeResult, error) {
 	var r encodeResult
-	args := append(append([]string{}, t.runner...), bin, "-size", size, "-frames", fmt.Sprint(frames))
+	args := append(append([]string{}, t.runner...), bin, "-codec", c.codec, "-size", c.size, "-frames", fmt.Sprint(c.frames))
 	cmd := exec.CommandContext(ctx, args[0], args[1:]...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
@@ -65,6 +88,8 @@ func runEncode(ctx context.Context, t armTarget, bin, size string, frames int) (
 	return r, nil
 }
 
+var codecLabel = map[string]string{"h264": "H.264", "vp8": "VP8"}
+
 // msPerFrame finds the line with a figure like "12.3 ms/frame" in intercomd
 // -selfcheck's output.
 var msPerFrame = regexp.MustCompile(`(?m)^.*[\d.]+\s*ms(/| per )frame.*$`)
@@ -73,13 +98,13 @@ var msPerFrame = regexp.MustCompile(`(?m)^.*[\d.]+\s*ms(/| per )frame.*$`)
 // under qemu-user, beside the native build; EMULATED figures only.
 func benchARM(ctx context.Context, e *env) (*result, error) {
 	rounds := 2
-	sizes := []struct {
-		size   string
-		frames int
-	}{{"640x480", 60}, {"1280x720", 30}}
+	// VP8 (for browsers without H.264) at the door's default size only.
+	sizes := []encodeCase{{"h264", "640x480", 60}, {"h264", "1280x720", 30}, {"vp8", "640x480", 30}}
 	if e.quick {
 		rounds = 1
-		sizes[0].frames, sizes[1].frames = 20, 10
+		for i := range sizes {
+			sizes[i].frames = max(sizes[i].frames/3, 10)
+		}
 	}
 	dir, err := os.MkdirTemp("", "bench-arm-")
 	if err != nil {
@@ -99,8 +124,8 @@ func benchARM(ctx context.Context, e *env) (*result, error) {
 	for round := range rounds {
 		for si, s := range sizes {
 			for ti, t := range armTargets {
-				e.log("arm: %s %s, round %d/%d", t.label, s.size, round+1, rounds)
-				r, err := runEncode(ctx, t, bins[ti], s.size, s.frames)
+				e.log("arm: %s %s %s, round %d/%d", t.label, s.codec, s.size, round+1, rounds)
+				r, err := runEncode(ctx, t, bins[ti], s)
 				if err != nil {
 					return nil, err
 				}
@@ -124,16 +149,16 @@ func benchARM(ctx context.Context, e *env) (*result, error) {
 				native = m
 			}
 			budget := 1000.0 / 30
-			rows = append(rows, []string{s.size, t.label, f(m, 2) + " ms", f(summarize(p90).Median, 2) + " ms",
+			rows = append(rows, []string{codecLabel[s.codec], s.size, t.label, f(m, 2) + " ms", f(summarize(p90).Median, 2) + " ms",
 				ratio(m, native), fmt.Sprintf("%.0f %%", 100*m/budget), fmt.Sprint(rs[0].BytesPerFrame)})
 		}
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "**EMULATED: no Raspberry Pi was measured; these are qemu-user figures on an x86 machine and say nothing about a Pi's speed.** "+
-		"build/bench/encode (openh264 through mediadevices with media/codec.go's settings, the door's default bitrate, frames of the test pattern, one frame at a time, 3 untimed frames first) "+
+		"build/bench/encode (openh264 through mediadevices with media/codec.go's settings; VP8: libvpx, linked statically as in the Pi packages, with media/codec_vp8.go's; the door's default bitrate, frames of the test pattern, one frame at a time, 3 untimed frames first) "+
 		"is cross-compiled with cgo (Debian's aarch64-linux-gnu and arm-linux-gnueabihf toolchains, GOARM=7) and run under qemu-user with the target's sysroot, "+
 		"alternating with the native build, %s; per-frame median and p90 of each run, the median over runs. \"of a 30 fps frame\": the median's share of 33.3 ms.\n\n", plural(rounds, "round"))
-	b.WriteString(table([]string{"size", "build", "encode, median", "p90", "vs native", "of a 30 fps frame", "bytes/frame"}, rows))
+	b.WriteString(table([]string{"codec", "size", "build", "encode, median", "p90", "vs native", "of a 30 fps frame", "bytes/frame"}, rows))
 	b.WriteString(selfcheckNote(ctx, e))
 	res.body = b.String()
 	return res, nil
@@ -157,8 +182,12 @@ func selfcheckNote(ctx context.Context, e *env) string {
 		args := append(append([]string{}, t.runner...), bin, "-selfcheck", "-camera", "test", "-mic", "test", "-speaker", "test", "-gpio", "sim")
 		out, err := exec.CommandContext(cctx, args[0], args[1:]...).CombinedOutput()
 		cancel()
-		if m := msPerFrame.Find(out); m != nil {
-			fmt.Fprintf(&b, "\n`intercomd -selfcheck` (dist/build/%s as make dist last built it, EMULATED) says: `%s` (its figure counts the first frames, the key frame among them).\n", arch, strings.TrimSpace(string(m)))
+		if ms := msPerFrame.FindAll(out, -1); ms != nil {
+			var lines []string
+			for _, m := range ms {
+				lines = append(lines, "`"+strings.TrimSpace(string(m))+"`")
+			}
+			fmt.Fprintf(&b, "\n`intercomd -selfcheck` (dist/build/%s as make dist last built it, EMULATED) says: %s (its figures count the first frames, the key frame among them).\n", arch, strings.Join(lines, ", "))
 		} else {
 			fmt.Fprintf(&b, "\n`intercomd -selfcheck` (dist/build/%s) printed no ms/frame figure (%v): %q\n", arch, err, tail(strings.TrimSpace(string(out)), 200))
 		}

@@ -1,10 +1,12 @@
-// Command encode times the door's H.264 encoder (openh264 through
-// mediadevices, with the settings of media/codec.go) on frames of the test
-// pattern, one at a time, and prints one JSON line. build/bench
+// Command encode times one of the door's video encoders (-codec h264:
+// openh264 through mediadevices with media/codec.go's settings; -codec vp8:
+// libvpx with media/codec_vp8.go's) on frames of the test pattern, one at
+// a time, and prints one JSON line. build/bench
 // cross-compiles it for arm64 and armhf and runs it under qemu-user for the
 // emulated ARM figures; -raw writes the same frames for ffmpeg.
 //
 //	encode -size 640x480 -frames 60
+//	encode -codec vp8 -size 640x480 -frames 60
 //	encode -size 1280x720 -frames 90 -raw frames.yuv   # only write the frames
 package main
 
@@ -19,6 +21,7 @@ import (
 	"time"
 
 	"github.com/pion/mediadevices/pkg/codec/openh264"
+	"github.com/pion/mediadevices/pkg/codec/vpx"
 	"github.com/pion/mediadevices/pkg/io/video"
 	"github.com/pion/mediadevices/pkg/prop"
 )
@@ -26,6 +29,7 @@ import (
 // result is encode's output.
 type result struct {
 	Arch          string  `json:"arch"`
+	Codec         string  `json:"codec"`
 	Size          string  `json:"size"`
 	Frames        int     `json:"frames"`
 	MedianMS      float64 `json:"median_ms"`
@@ -42,6 +46,7 @@ func main() {
 }
 
 func run() error {
+	codecName := flag.String("codec", "h264", "h264 or vp8")
 	size := flag.String("size", "640x480", "frame `WxH`")
 	n := flag.Int("frames", 60, "frames to time (after 3 not timed)")
 	fps := flag.Int("fps", 30, "frame rate the encoder is told")
@@ -59,8 +64,12 @@ func run() error {
 	if *raw != "" {
 		return writeRaw(*raw, frames)
 	}
+	build, ok := map[string]func(video.Reader, int, int, int, int) (encoder, error){"h264": buildH264, "vp8": buildVP8}[*codecName]
+	if !ok {
+		return fmt.Errorf("-codec %q: want h264 or vp8", *codecName)
+	}
 	var current image.Image
-	enc, err := buildH264(video.ReaderFunc(func() (image.Image, func(), error) { return current, func() {}, nil }),
+	enc, err := build(video.ReaderFunc(func() (image.Image, func(), error) { return current, func() {}, nil }),
 		w, h, *fps, doorBitrate(w, h, *fps))
 	if err != nil {
 		return err
@@ -92,18 +101,21 @@ func run() error {
 		arch = "armhf (GOARM=7)"
 	}
 	return json.NewEncoder(os.Stdout).Encode(result{
-		Arch: arch, Size: *size, Frames: len(times),
+		Arch: arch, Codec: *codecName, Size: *size, Frames: len(times),
 		MedianMS: times[len(times)/2], P90MS: times[(len(times)*9+9)/10-1], MeanMS: sum / float64(len(times)),
 		BytesPerFrame: bytes / len(times),
 	})
 }
 
-// buildH264 is media/codec.go's encoder: the same parameters (media keeps
-// its builder private; keep the two in step).
-func buildH264(r video.Reader, width, height, fps, bitrate int) (interface {
+// encoder is what both codecs' builders give.
+type encoder interface {
 	Read() ([]byte, func(), error)
 	Close() error
-}, error) {
+}
+
+// buildH264 is media/codec.go's encoder: the same parameters (media keeps
+// its builder private; keep the two in step).
+func buildH264(r video.Reader, width, height, fps, bitrate int) (encoder, error) {
 	p, err := openh264.NewParams()
 	if err != nil {
 		return nil, err
@@ -113,6 +125,18 @@ func buildH264(r video.Reader, width, height, fps, bitrate int) (interface {
 	p.IntraPeriod = uint(3 * fps)
 	p.UsageType = openh264.CameraVideoRealTime
 	p.RCMode = openh264.RCBitrateMode
+	return p.BuildVideoEncoder(r, prop.Media{Video: prop.Video{Width: width, Height: height, FrameRate: float32(fps)}})
+}
+
+// buildVP8 is media/codec_vp8.go's encoder, the same parameters.
+func buildVP8(r video.Reader, width, height, fps, bitrate int) (encoder, error) {
+	p, err := vpx.NewVP8Params()
+	if err != nil {
+		return nil, err
+	}
+	p.BitRate = bitrate
+	p.KeyFrameInterval = 3 * fps
+	p.RateControlEndUsage = vpx.RateControlCBR
 	return p.BuildVideoEncoder(r, prop.Media{Video: prop.Video{Width: width, Height: height, FrameRate: float32(fps)}})
 }
 
