@@ -4,7 +4,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 LISTEN  ?= localhost:8080
 
-.PHONY: all build run test test-nobrowser test-browser fuzz clean
+.PHONY: all build run test test-nobrowser test-browser fuzz clean screenshots
 
 all: build
 
@@ -53,6 +53,13 @@ fuzz:
 	    echo "== $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
 	  done; \
 	done
+
+# The phone screenshots in docs/screenshots (TestPhoneScreenshots, headless
+# Chromium at 390x844: English dark, German light).
+screenshots:
+	build/deps.sh test
+	mkdir -p docs/screenshots
+	INTERCOM_SCREENSHOTS=$(CURDIR)/docs/screenshots $(GO) test -count=1 -run '^TestPhoneScreenshots$$' ./web/
 
 clean:
 	rm -rf bin dist

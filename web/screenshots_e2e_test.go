@@ -1,0 +1,95 @@
+package web
+
+import (
+	"encoding/json"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/chromedp"
+
+	"github.com/intercomd/intercomd/device"
+	"github.com/intercomd/intercomd/health"
+	"github.com/intercomd/intercomd/internal/chromiumtest"
+	"github.com/intercomd/intercomd/wire"
+)
+
+// TestPhoneScreenshots walks a phone (390x844) through the main screens in
+// English on a dark system and in German on a light one: sign-in, home, the
+// door ringing, a call with a picture. Each screen is checked to be in its
+// language and colours; `make screenshots` keeps the pictures in
+// docs/screenshots ($INTERCOM_SCREENSHOTS).
+func TestPhoneScreenshots(t *testing.T) {
+	h := startHub(t)
+	s, err := New(Config{Version: "e2e", NoAuth: true, Status: func() health.Report {
+		return health.Report{Device: device.Status{Name: "door", State: "idle"}, DisplayName: "Front door"}
+	}}, testLog(t), h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(s.Handler())
+	t.Cleanup(srv.Close)
+	door := h.Local("door")
+	t.Cleanup(func() { door.Close() })
+	if err := door.Send(wire.Message{Type: wire.TypeRegister, Text: json.RawMessage(`"door"`)}); err != nil {
+		t.Fatal(err)
+	}
+	browser := chromiumtest.Start(t)
+	kitchen := openPage(t, browser, srv.URL, "Kitchen", false)
+
+	for _, v := range []struct {
+		lang, accept, scheme, name, welcome, ring string
+		text                                      string // body's text colour in this scheme
+	}{
+		{"en", "en-GB,en", "dark", "Anna", "Welcome", "Someone is at the door", "rgb(230, 237, 243)"},
+		{"de", "de-DE,de", "light", "Jonas", "Willkommen", "Jemand ist an der Tür", "rgb(31, 35, 40)"},
+	} {
+		shot := func(p *page, screen string) { screenshot(t, p, v.lang+"-"+v.scheme+"-"+screen+".png") }
+		p := openIn(t, browser, v.accept, v.name, true, "about:blank")
+		if _, err := chromedp.Call(p.ctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
+			Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: v.scheme}},
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if err := chromedp.Do(p.ctx, chromedp.Navigate(srv.URL+"/?name=")); err != nil {
+			t.Fatal(err)
+		}
+		p.wait(`intercom.state === 'signin' && document.documentElement.lang === '` + v.lang + `' && getComputedStyle(document.body).color === '` + v.text + `'`)
+		if got := p.text("#signin h1"); got != v.welcome {
+			t.Errorf("%s sign-in says %q, want %q", v.lang, got, v.welcome)
+		}
+		shot(p, "signin")
+		if err := chromedp.Do(p.ctx, chromedp.SendKeys(chromedp.CSS("#name"), v.name)); err != nil {
+			t.Fatal(err)
+		}
+		p.click("#connect")
+		p.wait(`intercom.state === 'idle' && intercom.users.some(u => u.name === 'door') && intercom.users.some(u => u.name === 'Kitchen') && intercom.health`)
+		p.wait(`document.querySelector('#users li[data-user="door"] .uname').textContent === 'Front door'`)
+		shot(p, "home")
+
+		// The door rings.
+		if err := door.Send(wire.Message{Type: wire.TypeInvite, Text: json.RawMessage(`"Start"`), To: v.name}); err != nil {
+			t.Fatal(err)
+		}
+		p.wait(`intercom.state === 'ringing'`)
+		if got := p.text("#incoming-label"); got != v.ring {
+			t.Errorf("%s ringing screen says %q, want %q", v.lang, got, v.ring)
+		}
+		shot(p, "ringing")
+		p.click("#reject")
+		p.wait(`intercom.state === 'idle'`)
+
+		// A call with a picture (the kitchen's camera).
+		kitchen.wait(`intercom.state === 'idle' && intercom.users.some(u => u.name === '` + v.name + `')`)
+		kitchen.click(`#users button[data-call="` + v.name + `"]`)
+		p.wait(`intercom.state === 'ringing'`)
+		p.click("#answer")
+		p.wait(`intercom.state === 'incall' && document.getElementById('remote').videoWidth > 0 && document.getElementById('call').dataset.remoteVideo === 'true' && intercom.lastStats && intercom.lastStats.video.framesDecoded > 30`)
+		shot(p, "call")
+		p.click("#hangup")
+		p.wait(`intercom.state === 'idle'`)
+		kitchen.wait(`intercom.state === 'idle'`)
+		p.click("#change-name")
+		p.wait(`intercom.state === 'signin'`)
+	}
+}
