@@ -2,7 +2,6 @@ package web
 
 import (
 	"context"
-	"net/http/httptest"
 	"testing"
 
 	"github.com/chromedp/cdproto/emulation"
@@ -36,14 +35,9 @@ func openIn(t *testing.T, browser context.Context, accept, name string, phone bo
 // language chosen in the settings across a reload, and goes back to the
 // browser's when the choice is cleared. The door reads as its display name.
 func TestBrowserLanguages(t *testing.T) {
-	s, err := New(Config{Version: "e2e", NoAuth: true, Status: func() health.Report {
+	srv, _ := newTestServer(t, Config{Version: "e2e", Status: func() health.Report {
 		return health.Report{Device: device.Status{Name: "door", State: "idle"}, DisplayName: "Haustür"}
-	}}, testLog(t), startHub(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(s.Handler())
-	t.Cleanup(srv.Close)
+	}})
 	browser := chromiumtest.Start(t)
 
 	anna := openIn(t, browser, "de-DE,de;q=0.9,en;q=0.8", "anna", true, srv.URL+"/?name=")

@@ -1,7 +1,6 @@
 package web
 
 import (
-	"net/http/httptest"
 	"testing"
 
 	"github.com/chromedp/chromedp"
@@ -14,12 +13,7 @@ import (
 // and, pinched in, shows the whole picture; the controls fade out by
 // themselves and a tap brings them back.
 func TestCallPicture(t *testing.T) {
-	s, err := New(Config{Version: "e2e", NoAuth: true}, testLog(t), startHub(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(s.Handler())
-	t.Cleanup(srv.Close)
+	srv, _ := newTestServer(t, Config{Version: "e2e"})
 	browser := chromiumtest.Start(t)
 	alice := openPage(t, browser, srv.URL, "alice", false)
 	bob := openPage(t, browser, srv.URL, "bob", true)

@@ -2,7 +2,6 @@ package web
 
 import (
 	"encoding/json"
-	"net/http/httptest"
 	"testing"
 
 	"github.com/chromedp/cdproto/emulation"
@@ -20,15 +19,9 @@ import (
 // language and colours; `make screenshots` keeps the pictures in
 // docs/screenshots ($INTERCOM_SCREENSHOTS).
 func TestPhoneScreenshots(t *testing.T) {
-	h := startHub(t)
-	s, err := New(Config{Version: "e2e", NoAuth: true, Status: func() health.Report {
+	srv, h := newTestServer(t, Config{Version: "e2e", Status: func() health.Report {
 		return health.Report{Device: device.Status{Name: "door", State: "idle"}, DisplayName: "Front door"}
-	}}, testLog(t), h)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(s.Handler())
-	t.Cleanup(srv.Close)
+	}})
 	door := h.Local("door")
 	t.Cleanup(func() { door.Close() })
 	if err := door.Send(wire.Message{Type: wire.TypeRegister, Text: json.RawMessage(`"door"`)}); err != nil {
