@@ -39,6 +39,7 @@ func TestPhoneScreenshots(t *testing.T) {
 	} {
 		shot := func(p *page, screen string) { screenshot(t, p, v.lang+"-"+v.scheme+"-"+screen+".png") }
 		p := openIn(t, browser, v.accept, v.name, true, "about:blank")
+		p.allow("/api/snapshot.jpg") // the ringing screen asks for the door's picture; this server has no camera
 		if _, err := chromedp.Call(p.ctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
 			Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: v.scheme}},
 		}); err != nil {

@@ -3,8 +3,9 @@
 // dragging moves about), a pinch below the screen's size shows the whole
 // picture (data-fit=contain); a single tap shows or hides the controls, which
 // also hide by themselves after a few seconds without a touch once the
-// picture is there (data-controls=shown|hidden). Keyboard users keep them:
-// any key shows them and they stay while keys are used.
+// picture is there (data-controls=shown|hidden), on touch screens only: after
+// a mouse or a key they stay (a mouse has no thumb over the picture, and a
+// hidden button must not eat a click), and any key shows them.
 
 import { $ } from './view.js';
 
@@ -16,7 +17,7 @@ const video = $('remote');
 let zoom = 1;
 let ox = 50; // transform-origin, % of the picture
 let oy = 50;
-let keyboard = false;
+let touch = false; // the last pointer was a finger
 let hideTimer = 0;
 const pointers = new Map(); // pointerId -> {x, y}
 let gesture = null; // {kind: 'pinch'|'pan', ...}
@@ -61,8 +62,8 @@ function show() {
 
 function hide() {
   clearTimeout(hideTimer);
-  // Only over a live picture, never for keyboard users or mid-gesture.
-  if (keyboard || pointers.size > 0 || call.dataset.remoteVideo !== 'true' || document.body.dataset.state !== 'incall') {
+  // Only over a live picture, after a finger, never mid-gesture.
+  if (!touch || pointers.size > 0 || call.dataset.remoteVideo !== 'true' || document.body.dataset.state !== 'incall') {
     return;
   }
   call.dataset.controls = 'hidden';
@@ -75,7 +76,6 @@ function distance(a, b) {
 }
 
 video.addEventListener('pointerdown', (e) => {
-  keyboard = false;
   pointers.set(e.pointerId, { x: e.clientX, y: e.clientY });
   try {
     video.setPointerCapture(e.pointerId);
@@ -152,15 +152,15 @@ for (const ev of ['pointerup', 'pointercancel']) video.addEventListener(ev, poin
 
 // Any touch on the call screen outside the picture (a control) keeps the
 // controls up; so does any key.
+document.addEventListener('pointerdown', (e) => (touch = e.pointerType === 'touch'), { capture: true });
 call.addEventListener('pointerdown', (e) => {
-  keyboard = false;
   if (e.target !== video) show();
 });
 call.addEventListener('focusin', () => {
-  if (call.dataset.controls === 'hidden' && keyboard) show();
+  if (call.dataset.controls === 'hidden' && !touch) show();
 });
 document.addEventListener('keydown', () => {
-  keyboard = true;
+  touch = false;
   if (document.body.dataset.state === 'incall') show();
 });
 
