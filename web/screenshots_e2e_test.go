@@ -37,7 +37,13 @@ func TestPhoneScreenshots(t *testing.T) {
 		{"en", "en-GB,en", "dark", "Anna", "Welcome", "Someone is at the door", "rgb(230, 237, 243)"},
 		{"de", "de-DE,de", "light", "Jonas", "Willkommen", "Jemand ist an der Tür", "rgb(31, 35, 40)"},
 	} {
-		shot := func(p *page, screen string) { screenshot(t, p, v.lang+"-"+v.scheme+"-"+screen+".png") }
+		shot := func(p *page, screen string) {
+			t.Helper()
+			if !p.evalBool(`document.documentElement.scrollWidth <= innerWidth`) {
+				t.Errorf("%s %s screen is wider than the phone (it scrolls sideways)", v.lang, screen)
+			}
+			screenshot(t, p, v.lang+"-"+v.scheme+"-"+screen+".png")
+		}
 		p := openIn(t, browser, v.accept, v.name, true, "about:blank")
 		p.allow("/api/snapshot.jpg") // the ringing screen asks for the door's picture; this server has no camera
 		if _, err := chromedp.Call(p.ctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
