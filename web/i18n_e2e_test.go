@@ -17,14 +17,14 @@ import (
 func openIn(t *testing.T, browser context.Context, accept, name string, phone bool, url string) *page {
 	t.Helper()
 	p := newPage(t, browser, name, phone, "about:blank")
-	ua, err := chromedp.Run(p.ctx, chromedp.Evaluate[string](`navigator.userAgent`))
+	ua, err := chromedp.Run(p.Ctx, chromedp.Evaluate[string](`navigator.userAgent`))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := chromedp.Call(p.ctx, emulation.SetUserAgentOverride, emulation.SetUserAgentOverrideParams{UserAgent: ua, AcceptLanguage: accept}); err != nil {
+	if _, err := chromedp.Call(p.Ctx, emulation.SetUserAgentOverride, emulation.SetUserAgentOverrideParams{UserAgent: ua, AcceptLanguage: accept}); err != nil {
 		t.Fatalf("%s: set languages %s: %v", name, accept, err)
 	}
-	if err := chromedp.Do(p.ctx, chromedp.Navigate(url)); err != nil {
+	if err := chromedp.Do(p.Ctx, chromedp.Navigate(url)); err != nil {
 		t.Fatalf("open %s: %v", url, err)
 	}
 	return p
@@ -41,79 +41,79 @@ func TestBrowserLanguages(t *testing.T) {
 	browser := chromiumtest.Start(t)
 
 	anna := openIn(t, browser, "de-DE,de;q=0.9,en;q=0.8", "anna", true, srv.URL+"/?name=")
-	anna.wait(`intercom.state === 'signin' && document.documentElement.lang === 'de'`)
+	anna.Wait(`intercom.state === 'signin' && document.documentElement.lang === 'de'`)
 	for sel, want := range map[string]string{"#signin h1": "Willkommen", "#connect": "Verbinden", "label[for=name]": "Dein Name"} {
-		if got := anna.text(sel); got != want {
+		if got := anna.Text(sel); got != want {
 			t.Errorf("German page: %s = %q, want %q", sel, got, want)
 		}
 	}
-	if !anna.evalBool(`document.getElementById('name').placeholder.startsWith('z. B.')`) {
+	if !anna.Bool(`document.getElementById('name').placeholder.startsWith('z. B.')`) {
 		t.Error("German page: the name's placeholder is not German")
 	}
 	// A wrong name gets its error in German, from script.
-	anna.click("#connect")
-	if got := anna.text("#signin-error"); got != "Bitte gib einen Namen ein." {
+	anna.Click("#connect")
+	if got := anna.Text("#signin-error"); got != "Bitte gib einen Namen ein." {
 		t.Errorf("German page, empty name: error %q", got)
 	}
 	// Dates and times in the language: German clocks run to 24.
-	clock, err := chromedp.Run(anna.ctx, chromedp.Evaluate[string](`import('/i18n.js').then(m => m.time(new Date(2026, 0, 2, 15, 4)))`, chromedp.EvalAwaitPromise))
+	clock, err := chromedp.Run(anna.Ctx, chromedp.Evaluate[string](`import('/i18n.js').then(m => m.time(new Date(2026, 0, 2, 15, 4)))`, chromedp.EvalAwaitPromise))
 	if err != nil || clock != "15:04" {
 		t.Errorf("German page: i18n.time(15:04) = %q, %v; want 15:04", clock, err)
 	}
-	if err := chromedp.Do(anna.ctx, chromedp.SendKeys(chromedp.CSS("#name"), "anna")); err != nil {
+	if err := chromedp.Do(anna.Ctx, chromedp.SendKeys(chromedp.CSS("#name"), "anna")); err != nil {
 		t.Fatal(err)
 	}
-	anna.click("#connect")
-	anna.wait(`intercom.state === 'idle' && intercom.conn === 'online'`)
+	anna.Click("#connect")
+	anna.Wait(`intercom.state === 'idle' && intercom.conn === 'online'`)
 
 	// The door reads as its display name in words (it is "door" on the hub).
-	anna.wait(`intercom.health && intercom.health.display_name === 'Haustür'`)
-	names, err := chromedp.Run(anna.ctx, chromedp.Evaluate[string](`import('/state.js').then(m => m.label('door') + ',' + m.label('bob'))`, chromedp.EvalAwaitPromise))
+	anna.Wait(`intercom.health && intercom.health.display_name === 'Haustür'`)
+	names, err := chromedp.Run(anna.Ctx, chromedp.Evaluate[string](`import('/state.js').then(m => m.label('door') + ',' + m.label('bob'))`, chromedp.EvalAwaitPromise))
 	if err != nil || names != "Haustür,bob" {
 		t.Errorf("label(door), label(bob) = %q, %v; want Haustür,bob", names, err)
 	}
 
 	bob := openIn(t, browser, "fr-FR,fr", "bob", false, srv.URL+"/?name=bob")
-	bob.wait(`intercom.state === 'idle' && intercom.conn === 'online' && document.documentElement.lang === 'fr'`)
-	bob.wait(`intercom.users.some(u => u.name === 'anna')`)
-	if got := bob.text(`#users li[data-user="anna"] .sub`); got != "En ligne" {
+	bob.Wait(`intercom.state === 'idle' && intercom.conn === 'online' && document.documentElement.lang === 'fr'`)
+	bob.Wait(`intercom.users.some(u => u.name === 'anna')`)
+	if got := bob.Text(`#users li[data-user="anna"] .sub`); got != "En ligne" {
 		t.Errorf("French list: anna's line says %q, want En ligne", got)
 	}
 
 	// bob calls, anna's ringing screen is German, she declines: bob reads
 	// why in French, with her name in it.
-	bob.click(`#users button[data-call="anna"]`)
-	anna.wait(`intercom.state === 'ringing'`)
-	if got := anna.text("#incoming-label"); got != "Eingehender Anruf" {
+	bob.Click(`#users button[data-call="anna"]`)
+	anna.Wait(`intercom.state === 'ringing'`)
+	if got := anna.Text("#incoming-label"); got != "Eingehender Anruf" {
 		t.Errorf("German ringing screen: %q, want Eingehender Anruf", got)
 	}
-	if !anna.evalBool(`document.getElementById('answer').getAttribute('aria-label') === 'Annehmen' && document.title === 'bob ruft an · Intercom'`) {
+	if !anna.Bool(`document.getElementById('answer').getAttribute('aria-label') === 'Annehmen' && document.title === 'bob ruft an · Intercom'`) {
 		t.Error("German ringing screen: Answer's label or the title is not German")
 	}
-	anna.click("#reject")
-	bob.wait(`intercom.state === 'idle' && intercom.notice === "anna a refusé l'appel."`)
+	anna.Click("#reject")
+	bob.Wait(`intercom.state === 'idle' && intercom.notice === "anna a refusé l'appel."`)
 
 	// Chosen in the settings: Dutch, at once and after a reload.
 	choose := func(p *page, lang string) {
 		t.Helper()
-		p.click("#look summary")
-		if err := chromedp.Do(p.ctx, chromedp.SetValue(chromedp.CSS("#lang"), lang)); err != nil {
+		p.Click("#look summary")
+		if err := chromedp.Do(p.Ctx, chromedp.SetValue(chromedp.CSS("#lang"), lang)); err != nil {
 			t.Fatal(err)
 		}
-		p.evalBool(`document.getElementById('lang').dispatchEvent(new Event('change', { bubbles: true }))`)
+		p.Bool(`document.getElementById('lang').dispatchEvent(new Event('change', { bubbles: true }))`)
 	}
 	choose(anna, "nl")
-	anna.wait(`document.documentElement.lang === 'nl' && document.querySelector('#settings summary').textContent === 'Belinstellingen'`)
-	anna.wait(`document.querySelector('#users li[data-user="bob"] .sub').textContent === 'Online'`)
-	anna.click("#change-name") // signs out, so the page after the reload may take the name again
-	anna.wait(`intercom.state === 'signin'`)
-	if err := chromedp.Do(anna.ctx, chromedp.Navigate(srv.URL+"/?name=anna")); err != nil {
+	anna.Wait(`document.documentElement.lang === 'nl' && document.querySelector('#settings summary').textContent === 'Belinstellingen'`)
+	anna.Wait(`document.querySelector('#users li[data-user="bob"] .sub').textContent === 'Online'`)
+	anna.Click("#change-name") // signs out, so the page after the reload may take the name again
+	anna.Wait(`intercom.state === 'signin'`)
+	if err := chromedp.Do(anna.Ctx, chromedp.Navigate(srv.URL+"/?name=anna")); err != nil {
 		t.Fatal(err)
 	}
-	anna.wait(`intercom.state === 'idle' && document.documentElement.lang === 'nl' && document.getElementById('lang').value === 'nl'`)
-	if got := anna.text("#change-name"); got != "Wijzigen" {
+	anna.Wait(`intercom.state === 'idle' && document.documentElement.lang === 'nl' && document.getElementById('lang').value === 'nl'`)
+	if got := anna.Text("#change-name"); got != "Wijzigen" {
 		t.Errorf("Dutch after reload: Change reads %q", got)
 	}
 	choose(anna, "")
-	anna.wait(`document.documentElement.lang === 'de' && localStorage.getItem('intercom.lang') === null`)
+	anna.Wait(`document.documentElement.lang === 'de' && localStorage.getItem('intercom.lang') === null`)
 }

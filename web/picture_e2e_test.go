@@ -17,14 +17,14 @@ func TestCallPicture(t *testing.T) {
 	browser := chromiumtest.Start(t)
 	alice := openPage(t, browser, srv.URL, "alice", false)
 	bob := openPage(t, browser, srv.URL, "bob", true)
-	alice.wait(`intercom.users.some(u => u.name === 'bob')`)
-	alice.click(`#users button[data-call="bob"]`)
-	bob.wait(`intercom.state === 'ringing'`)
-	bob.click("#answer")
-	bob.wait(`intercom.state === 'incall' && document.getElementById('remote').videoWidth > 0 && document.getElementById('call').dataset.remoteVideo === 'true'`)
+	alice.Wait(`intercom.users.some(u => u.name === 'bob')`)
+	alice.Click(`#users button[data-call="bob"]`)
+	bob.Wait(`intercom.state === 'ringing'`)
+	bob.Click("#answer")
+	bob.Wait(`intercom.state === 'incall' && document.getElementById('remote').videoWidth > 0 && document.getElementById('call').dataset.remoteVideo === 'true'`)
 
 	// Fills the screen.
-	if !bob.evalBool(`(() => { const v = document.getElementById('remote'), r = v.getBoundingClientRect();
+	if !bob.Bool(`(() => { const v = document.getElementById('remote'), r = v.getBoundingClientRect();
 		return getComputedStyle(v).objectFit === 'cover' && r.width === innerWidth && r.height === innerHeight })()`) {
 		t.Error("the picture does not fill the phone's screen (object-fit cover, whole viewport)")
 	}
@@ -50,20 +50,20 @@ func TestCallPicture(t *testing.T) {
 		{"pinch in", `pinch(150, 50)`, `call.dataset.fit === 'contain' && getComputedStyle(v).objectFit === 'contain' && call.dataset.zoom === 'out'`},
 		{"pinch out of the whole picture", `pinch(50, 150)`, `call.dataset.fit === 'cover'`},
 	} {
-		if !bob.evalBool(`(() => {` + gestures + c.do + `; return ` + c.want + ` })()`) {
-			st, _ := chromedp.Run(bob.ctx, chromedp.Evaluate[string](`JSON.stringify({fit: document.getElementById('call').dataset.fit, zoom: document.getElementById('call').dataset.zoom, t: document.getElementById('remote').style.transform})`))
+		if !bob.Bool(`(() => {` + gestures + c.do + `; return ` + c.want + ` })()`) {
+			st, _ := chromedp.Run(bob.Ctx, chromedp.Evaluate[string](`JSON.stringify({fit: document.getElementById('call').dataset.fit, zoom: document.getElementById('call').dataset.zoom, t: document.getElementById('remote').style.transform})`))
 			t.Errorf("%s: want %s, have %s", c.name, c.want, st)
 		}
 	}
 
 	// The controls fade out by themselves, a tap on the picture brings them
 	// back, and they still work.
-	bob.wait(`document.getElementById('call').dataset.controls === 'hidden' && getComputedStyle(document.querySelector('#call .controls')).opacity === '0'`)
-	if err := chromedp.Do(bob.ctx, chromedp.MouseClickXY(195, 300)); err != nil {
+	bob.Wait(`document.getElementById('call').dataset.controls === 'hidden' && getComputedStyle(document.querySelector('#call .controls')).opacity === '0'`)
+	if err := chromedp.Do(bob.Ctx, chromedp.MouseClickXY(195, 300)); err != nil {
 		t.Fatal(err)
 	}
-	bob.wait(`document.getElementById('call').dataset.controls === 'shown'`)
-	bob.click("#hangup")
-	bob.wait(`intercom.state === 'idle'`)
-	alice.wait(`intercom.state === 'idle'`)
+	bob.Wait(`document.getElementById('call').dataset.controls === 'shown'`)
+	bob.Click("#hangup")
+	bob.Wait(`intercom.state === 'idle'`)
+	alice.Wait(`intercom.state === 'idle'`)
 }

@@ -39,57 +39,57 @@ func TestPhoneScreenshots(t *testing.T) {
 	} {
 		shot := func(p *page, screen string) {
 			t.Helper()
-			if !p.evalBool(`document.documentElement.scrollWidth <= innerWidth`) {
+			if !p.Bool(`document.documentElement.scrollWidth <= innerWidth`) {
 				t.Errorf("%s %s screen is wider than the phone (it scrolls sideways)", v.lang, screen)
 			}
 			screenshot(t, p, v.lang+"-"+v.scheme+"-"+screen+".png")
 		}
 		p := openIn(t, browser, v.accept, v.name, true, "about:blank")
-		p.allow("/api/snapshot.jpg") // the ringing screen asks for the door's picture; this server has no camera
-		if _, err := chromedp.Call(p.ctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
+		p.Allow("/api/snapshot.jpg") // the ringing screen asks for the door's picture; this server has no camera
+		if _, err := chromedp.Call(p.Ctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
 			Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: v.scheme}},
 		}); err != nil {
 			t.Fatal(err)
 		}
-		if err := chromedp.Do(p.ctx, chromedp.Navigate(srv.URL+"/?name=")); err != nil {
+		if err := chromedp.Do(p.Ctx, chromedp.Navigate(srv.URL+"/?name=")); err != nil {
 			t.Fatal(err)
 		}
-		p.wait(`intercom.state === 'signin' && document.documentElement.lang === '` + v.lang + `' && getComputedStyle(document.body).color === '` + v.text + `'`)
-		if got := p.text("#signin h1"); got != v.welcome {
+		p.Wait(`intercom.state === 'signin' && document.documentElement.lang === '` + v.lang + `' && getComputedStyle(document.body).color === '` + v.text + `'`)
+		if got := p.Text("#signin h1"); got != v.welcome {
 			t.Errorf("%s sign-in says %q, want %q", v.lang, got, v.welcome)
 		}
 		shot(p, "signin")
-		if err := chromedp.Do(p.ctx, chromedp.SendKeys(chromedp.CSS("#name"), v.name)); err != nil {
+		if err := chromedp.Do(p.Ctx, chromedp.SendKeys(chromedp.CSS("#name"), v.name)); err != nil {
 			t.Fatal(err)
 		}
-		p.click("#connect")
-		p.wait(`intercom.state === 'idle' && intercom.users.some(u => u.name === 'door') && intercom.users.some(u => u.name === 'Kitchen') && intercom.health`)
-		p.wait(`document.querySelector('#users li[data-user="door"] .uname').textContent === 'Front door'`)
+		p.Click("#connect")
+		p.Wait(`intercom.state === 'idle' && intercom.users.some(u => u.name === 'door') && intercom.users.some(u => u.name === 'Kitchen') && intercom.health`)
+		p.Wait(`document.querySelector('#users li[data-user="door"] .uname').textContent === 'Front door'`)
 		shot(p, "home")
 
 		// The door rings.
 		if err := door.Send(wire.Message{Type: wire.TypeInvite, Text: json.RawMessage(`"Start"`), To: v.name}); err != nil {
 			t.Fatal(err)
 		}
-		p.wait(`intercom.state === 'ringing'`)
-		if got := p.text("#incoming-label"); got != v.ring {
+		p.Wait(`intercom.state === 'ringing'`)
+		if got := p.Text("#incoming-label"); got != v.ring {
 			t.Errorf("%s ringing screen says %q, want %q", v.lang, got, v.ring)
 		}
 		shot(p, "ringing")
-		p.click("#reject")
-		p.wait(`intercom.state === 'idle'`)
+		p.Click("#reject")
+		p.Wait(`intercom.state === 'idle'`)
 
 		// A call with a picture (the kitchen's camera).
-		kitchen.wait(`intercom.state === 'idle' && intercom.users.some(u => u.name === '` + v.name + `')`)
-		kitchen.click(`#users button[data-call="` + v.name + `"]`)
-		p.wait(`intercom.state === 'ringing'`)
-		p.click("#answer")
-		p.wait(`intercom.state === 'incall' && document.getElementById('remote').videoWidth > 0 && document.getElementById('call').dataset.remoteVideo === 'true' && intercom.lastStats && intercom.lastStats.video.framesDecoded > 30`)
+		kitchen.Wait(`intercom.state === 'idle' && intercom.users.some(u => u.name === '` + v.name + `')`)
+		kitchen.Click(`#users button[data-call="` + v.name + `"]`)
+		p.Wait(`intercom.state === 'ringing'`)
+		p.Click("#answer")
+		p.Wait(`intercom.state === 'incall' && document.getElementById('remote').videoWidth > 0 && document.getElementById('call').dataset.remoteVideo === 'true' && intercom.lastStats && intercom.lastStats.video.framesDecoded > 30`)
 		shot(p, "call")
-		p.click("#hangup")
-		p.wait(`intercom.state === 'idle'`)
-		kitchen.wait(`intercom.state === 'idle'`)
-		p.click("#change-name")
-		p.wait(`intercom.state === 'signin'`)
+		p.Click("#hangup")
+		p.Wait(`intercom.state === 'idle'`)
+		kitchen.Wait(`intercom.state === 'idle'`)
+		p.Click("#change-name")
+		p.Wait(`intercom.state === 'signin'`)
 	}
 }
