@@ -54,12 +54,12 @@ fuzz:
 	  done; \
 	done
 
-# The phone screenshots in docs/screenshots (TestPhoneScreenshots, headless
+# The phone screenshots in docs/screenshots (TestChromiumPhoneScreenshots, headless
 # Chromium at 390x844: English dark, German light).
 screenshots:
 	build/deps.sh test
 	mkdir -p docs/screenshots
-	INTERCOM_SCREENSHOTS=$(CURDIR)/docs/screenshots $(GO) test -count=1 -run '^TestPhoneScreenshots$$' ./web/
+	INTERCOM_SCREENSHOTS=$(CURDIR)/docs/screenshots $(GO) test -count=1 -run '^TestChromiumPhoneScreenshots$$' ./web/
 
 clean:
 	rm -rf bin dist

@@ -30,11 +30,11 @@ func openIn(t *testing.T, browser context.Context, accept, name string, phone bo
 	return p
 }
 
-// TestBrowserLanguages: the client speaks the browser's language (German
+// TestChromiumLanguages: the client speaks the browser's language (German
 // and French here, in the page and in the words the calls make), follows a
 // language chosen in the settings across a reload, and goes back to the
 // browser's when the choice is cleared. The door reads as its display name.
-func TestBrowserLanguages(t *testing.T) {
+func TestChromiumLanguages(t *testing.T) {
 	srv, _ := newTestServer(t, Config{Version: "e2e", Status: func() health.Report {
 		return health.Report{Device: device.Status{Name: "door", State: "idle"}, DisplayName: "Haustür"}
 	}})

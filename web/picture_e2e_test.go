@@ -8,11 +8,11 @@ import (
 	"github.com/intercomd/intercomd/internal/chromiumtest"
 )
 
-// TestCallPicture: on a phone's screen the other side's picture fills the
+// TestChromiumCallPicture: on a phone's screen the other side's picture fills the
 // screen; a double tap zooms in at that point and out again, a pinch zooms
 // and, pinched in, shows the whole picture; the controls fade out by
 // themselves and a tap brings them back.
-func TestCallPicture(t *testing.T) {
+func TestChromiumCallPicture(t *testing.T) {
 	srv, _ := newTestServer(t, Config{Version: "e2e"})
 	browser := chromiumtest.Start(t)
 	alice := openPage(t, browser, srv.URL, "alice", false)

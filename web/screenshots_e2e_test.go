@@ -13,12 +13,12 @@ import (
 	"github.com/intercomd/intercomd/wire"
 )
 
-// TestPhoneScreenshots walks a phone (390x844) through the main screens in
+// TestChromiumPhoneScreenshots walks a phone (390x844) through the main screens in
 // English on a dark system and in German on a light one: sign-in, home, the
 // door ringing, a call with a picture. Each screen is checked to be in its
 // language and colours; `make screenshots` keeps the pictures in
 // docs/screenshots ($INTERCOM_SCREENSHOTS).
-func TestPhoneScreenshots(t *testing.T) {
+func TestChromiumPhoneScreenshots(t *testing.T) {
 	srv, h := newTestServer(t, Config{Version: "e2e", Status: func() health.Report {
 		return health.Report{Device: device.Status{Name: "door", State: "idle"}, DisplayName: "Front door"}
 	}})

@@ -99,7 +99,7 @@ $('camera').addEventListener('click', toggleCamera);
 // The door opens after a hold of a second (or two presses from the
 // keyboard), so a slip of the finger cannot open it.
 holdToAct($('open-door'), 1000, openDoor, (text) => {
-  $('open-door-label').textContent = text || 'Hold to open';
+  $('open-door-label').textContent = text || t('call.holdopen');
   if (text) s.log.push(text);
 });
 $('talk').addEventListener('click', speak);

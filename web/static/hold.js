@@ -4,6 +4,8 @@
 // it and a second one within 3 s acts, so it stays usable without a
 // pointer and still takes two deliberate steps.
 
+import { t } from './i18n.js';
+
 // holdToAct makes el call act after a hold of ms; hint(text) shows what to
 // do ('' clears it).
 export function holdToAct(el, ms, act, hint) {
@@ -14,7 +16,7 @@ export function holdToAct(el, ms, act, hint) {
     clearTimeout(timer);
     timer = 0;
     el.dataset.holding = 'false';
-    if (say) hint('Hold 1 s to open');
+    if (say) hint(t('hold.short'));
   };
   el.style.setProperty('--hold', ms + 'ms');
   el.addEventListener('pointerdown', (e) => {
@@ -25,7 +27,7 @@ export function holdToAct(el, ms, act, hint) {
       // no capture: pointerup on the button still ends the hold
     }
     el.dataset.holding = 'true';
-    hint('Keep holding…');
+    hint(t('hold.keep'));
     timer = setTimeout(() => {
       timer = 0;
       el.dataset.holding = 'false';
@@ -46,7 +48,7 @@ export function holdToAct(el, ms, act, hint) {
     }
     armed = Date.now() + 3000;
     el.dataset.armed = 'true';
-    hint('Press again to open');
+    hint(t('hold.again'));
     setTimeout(() => {
       if (Date.now() >= armed) el.dataset.armed = 'false';
     }, 3100);
