@@ -56,9 +56,13 @@ func (r *rateTarget) get(ceiling int) int {
 	return max(t, videoFloor(ceiling))
 }
 
-// scales are the picture sizes the governor steps through, as fractions
-// of the capture size.
-var scales = [...]struct{ num, den int }{{1, 1}, {7, 8}, {3, 4}, {5, 8}, {1, 2}, {3, 8}, {1, 4}}
+// scales are the steps the governor goes through: picture sizes as
+// fractions of the capture size, then, at the smallest, a lower frame rate
+// (every div-th captured frame encoded, its time added to the next).
+var scales = [...]struct{ num, den, div int }{
+	{1, 1, 1}, {7, 8, 1}, {3, 4, 1}, {5, 8, 1}, {1, 2, 1}, {3, 8, 1}, {1, 4, 1},
+	{1, 4, 2}, {1, 4, 3},
+}
 
 // scaled is the encoded size at scale level for a capture of w x h: even,
 // and at least 16.
@@ -140,7 +144,7 @@ func (g *governor) frame(now time.Time, bytes, target int) {
 	}
 }
 
-// smaller is the level whose picture, at the bits per pixel sent now,
+// smaller is the level whose pictures, at the bits per pixel sent now,
 // would fit the target: at least one step down.
 func (g *governor) smaller(over float64) int {
 	l := g.level + 1
@@ -150,8 +154,8 @@ func (g *governor) smaller(over float64) int {
 	return l
 }
 
-// area is the picture's share of the capture's pixels at level l.
+// area is the level's share of the capture's pixels per second.
 func area(l int) float64 {
 	f := float64(scales[l].num) / float64(scales[l].den)
-	return f * f
+	return f * f / float64(scales[l].div)
 }

@@ -179,3 +179,23 @@ func TestRateTarget(t *testing.T) {
 		t.Errorf("above the ceiling: get = %d, want the ceiling", got)
 	}
 }
+
+// TestFrameRateLast: when even the smallest picture does not fit the
+// floor, the frame rate goes down, on purpose and counted, and the door
+// still sends what it is told.
+func TestFrameRateLast(t *testing.T) {
+	const ceiling = 600_000 // at 1280x720: a floor of 60 kbit/s, under what 320x180 needs at 30 frames/s
+	p, o := testOut(t, 1280, 720, 30, ceiling)
+	o.rate.set(&call{}, 0) // a path that carries nothing: the floor
+	floor := videoFloor(ceiling)
+	perSec, _ := encodeFor(t, p, o, patternFrames(t, 1280, 720), time.Now(), 35)
+	lo, hi := windows(perSec, 20, floor)
+	st := scales[o.gov.level]
+	t.Logf("at the floor (%d kbit/s): %.2f to %.2f of it, size level %d (1/%d frames)", floor/1000, lo, hi, o.gov.level, st.div)
+	if st.div < 2 || hi > 1.15 {
+		t.Errorf("at the floor: windows %.2f to %.2f of it at level %d (every %d frames), want a lower frame rate and at most 1.15", lo, hi, o.gov.level, st.div)
+	}
+	if e := o.empty.Load(); e > 0 {
+		t.Errorf("%d frames skipped by the encoder, want none", e)
+	}
+}

@@ -55,6 +55,8 @@ type videoOut struct {
 	gov       governor
 	encLevel  int // the size level and bitrate the encoder was built or set at
 	encTarget int
+	tick      int           // captured frames, for a lower frame rate
+	held      time.Duration // the time of frames not encoded, added to the next
 
 	frames atomic.Int64 // encoded frames
 	empty  atomic.Int64 // encoder calls that gave no frame (a skipped frame)
@@ -249,6 +251,19 @@ func (p *videoPipe) encode(o *videoOut, img image.Image, d time.Duration, now ti
 	if o.enc != nil && o.encLevel != o.gov.level {
 		p.closeEncoder(o)
 	}
+	div := scales[o.gov.level].div
+	if div > 1 {
+		// A lower frame rate, on purpose and said in the log: the frame's
+		// time goes to the next one encoded. Pending key frame requests
+		// wait for it.
+		o.held += d
+		if o.tick++; o.tick%div != 0 {
+			return
+		}
+		d, o.held = o.held, 0
+	} else {
+		o.held, o.tick = 0, 0
+	}
 	if o.enc == nil {
 		w, h := scaled(p.width, p.height, o.gov.level)
 		var r video.Reader = video.ReaderFunc(func() (image.Image, func(), error) {
@@ -257,14 +272,14 @@ func (p *videoPipe) encode(o *videoOut, img image.Image, d time.Duration, now ti
 		if o.gov.level > 0 {
 			r = video.Scale(w, h, video.ScalerFastBoxSampling)(r)
 		}
-		enc, err := o.codec.build(r, w, h, p.fps, encTarget)
+		enc, err := o.codec.build(r, w, h, max(p.fps/div, 1), encTarget)
 		if err != nil {
 			p.log.Error("video encoder failed", "codec", o.codec.name, "err", err)
 			p.onErr(fmt.Errorf("%s encoder: %w", o.codec.name, err))
 			return
 		}
 		if o.encLevel != o.gov.level {
-			p.log.Info("video size", "codec", o.codec.name, "size", fmt.Sprintf("%dx%d", w, h), "target", target)
+			p.log.Info("video size", "codec", o.codec.name, "size", fmt.Sprintf("%dx%d", w, h), "fps", max(p.fps/div, 1), "target", target)
 		}
 		o.enc, o.encLevel, o.encTarget = enc, o.gov.level, encTarget
 		o.keyFrame.Store(true)
