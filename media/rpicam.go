@@ -50,7 +50,7 @@ type rpicam struct {
 	cmd      *exec.Cmd // guarded by mu; the running child, nil between runs
 	lastErr  error     // guarded by mu; why the last child died, nil once one delivers
 
-	skipToKey bool // the reader's: drop access units until a key frame
+	skipToKey atomic.Bool // drop access units until a key frame (readers may overlap: a probe beside the pipe)
 }
 
 // rpicamFrame is one frame (I420) or access unit (H.264) and when it
@@ -98,7 +98,7 @@ func (r *rpicam) next(quit <-chan struct{}, wait time.Duration) (rpicamFrame, er
 	default:
 	}
 	if r.lost.Swap(false) {
-		r.skipToKey = true
+		r.skipToKey.Store(true)
 	}
 	timer := time.NewTimer(wait)
 	defer timer.Stop()
@@ -106,14 +106,14 @@ func (r *rpicam) next(quit <-chan struct{}, wait time.Duration) (rpicamFrame, er
 		select {
 		case f := <-r.out:
 			if time.Since(f.at) > rpicamStale {
-				r.skipToKey = r.h264
+				r.skipToKey.Store(r.h264)
 				continue
 			}
-			if r.skipToKey {
+			if r.skipToKey.Load() {
 				if !isKeyFrame(f.data) {
 					continue
 				}
-				r.skipToKey = false
+				r.skipToKey.Store(false)
 			}
 			return f, nil
 		case <-quit:
