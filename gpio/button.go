@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sync"
 	"time"
 
 	pgpio "periph.io/x/conn/v3/gpio"
@@ -49,16 +48,13 @@ type Button struct {
 	log      *slog.Logger
 	presses  chan struct{}
 
-	stop    context.CancelFunc
-	done    chan struct{}
-	closeMu sync.Mutex // guards closed
-	closed  bool
+	held bool // the level when the button was made: held counts once released
 }
 
-// NewButton configures pin as an input with edge detection and starts
-// watching it. The button stops when ctx ends or Close is called. A button
-// already held when it starts counts only once released and pressed again.
-func NewButton(ctx context.Context, pin pgpio.PinIn, cfg ButtonConfig, log *slog.Logger) (*Button, error) {
+// NewButton configures pin as an input with edge detection; Run watches it.
+// A button already held when it is made counts only once released and
+// pressed again.
+func NewButton(pin pgpio.PinIn, cfg ButtonConfig, log *slog.Logger) (*Button, error) {
 	if pin == nil {
 		return nil, errors.New("new button: no pin")
 	}
@@ -81,7 +77,6 @@ func NewButton(ctx context.Context, pin pgpio.PinIn, cfg ButtonConfig, log *slog
 	if err := pin.In(pull, pgpio.BothEdges); err != nil {
 		return nil, fmt.Errorf("set up button %s: %w", pin.Name(), err)
 	}
-	ctx, stop := context.WithCancel(ctx)
 	b := &Button{
 		pin:      pin,
 		active:   active,
@@ -90,38 +85,22 @@ func NewButton(ctx context.Context, pin pgpio.PinIn, cfg ButtonConfig, log *slog
 		// One press waits for a busy reader; more are dropped, as a
 		// doorbell rung five times while the door is busy rings once.
 		presses: make(chan struct{}, 1),
-		stop:    stop,
-		done:    make(chan struct{}),
+		held:    pin.Read() == active,
 	}
-	held := pin.Read() == active
-	go b.watch(ctx, held)
 	return b, nil
 }
 
 // Pressed delivers one value per debounced press.
 func (b *Button) Pressed() <-chan struct{} { return b.presses }
 
-// Close stops watching the pin and waits until the watcher has returned.
-// The pin stays an input. Close is safe to call more than once.
-func (b *Button) Close() error {
-	b.closeMu.Lock()
-	defer b.closeMu.Unlock()
-	if b.closed {
-		return nil
-	}
-	b.closed = true
-	b.stop()
-	<-b.done
-	return nil
-}
-
-// watch follows the pin until ctx ends. A change counts once the level has
+// Run follows the pin until ctx ends, and returns nil; the pin stays an
+// input. Run it once. A change counts once the level has
 // stayed put for the debounce window: contact bounce and short spikes picked
 // up by long wires to the door never reach the state machine. The level is
 // read when the edges stop, so a press must outlast the debounce window plus
 // however late this goroutine runs; a finger's press lasts 100 ms or more.
-func (b *Button) watch(ctx context.Context, held bool) {
-	defer close(b.done)
+func (b *Button) Run(ctx context.Context) error {
+	held := b.held
 	// Halt interrupts a WaitForEdge in progress on pins that support it
 	// (gpioioctl lines); pollEvery covers the rest.
 	unhalt := context.AfterFunc(ctx, func() { _ = b.pin.Halt() })
@@ -154,7 +133,7 @@ func (b *Button) watch(ctx context.Context, held bool) {
 		for ctx.Err() == nil && b.pin.WaitForEdge(b.debounce) {
 		}
 		if ctx.Err() != nil {
-			return
+			return nil
 		}
 		pressed := b.pin.Read() == b.active
 		if pressed == held {
@@ -171,4 +150,5 @@ func (b *Button) watch(ctx context.Context, held bool) {
 			b.log.Debug("button pressed again before the last press was taken; dropped")
 		}
 	}
+	return nil
 }

@@ -96,11 +96,12 @@ func TestButtonDebounce(t *testing.T) {
 				defer cancel()
 				p := newPin("GPIO17")
 				p.L = tt.start // kept only with Float: In applies the pull
-				b, err := NewButton(ctx, p, tt.cfg, nil)
+				b, err := NewButton(p, tt.cfg, nil)
 				if err != nil {
 					t.Fatalf("NewButton: %v", err)
 				}
-				defer b.Close()
+				stop := start(b)
+				defer stop()
 				c := count(ctx, b)
 				for _, e := range tt.edges {
 					time.Sleep(e.after)
@@ -129,11 +130,12 @@ func TestButtonPull(t *testing.T) {
 	for _, tt := range tests {
 		synctest.Test(t, func(t *testing.T) {
 			p := newPin("GPIO27")
-			b, err := NewButton(t.Context(), p, tt.cfg, nil)
+			b, err := NewButton(p, tt.cfg, nil)
 			if err != nil {
 				t.Fatalf("NewButton(%+v): %v", tt.cfg, err)
 			}
-			defer b.Close()
+			stop := start(b)
+			defer stop()
 			if got := p.Pull(); got != tt.want {
 				t.Errorf("NewButton(%+v) set pull %s, want %s", tt.cfg, got, tt.want)
 			}
@@ -144,14 +146,15 @@ func TestButtonPull(t *testing.T) {
 func TestButtonStops(t *testing.T) {
 	t.Run("close", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
-			b, err := NewButton(t.Context(), newPin("GPIO22"), ButtonConfig{}, nil)
+			b, err := NewButton(newPin("GPIO22"), ButtonConfig{}, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := b.Close(); err != nil {
+			stop := start(b)
+			if err := stop(); err != nil {
 				t.Errorf("Close: %v", err)
 			}
-			if err := b.Close(); err != nil {
+			if err := stop(); err != nil {
 				t.Errorf("second Close: %v", err)
 			}
 			// synctest.Test fails if the watcher outlives the bubble.
@@ -160,13 +163,18 @@ func TestButtonStops(t *testing.T) {
 	t.Run("context", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			ctx, cancel := context.WithCancel(t.Context())
-			b, err := NewButton(ctx, newPin("GPIO22"), ButtonConfig{}, nil)
+			b, err := NewButton(newPin("GPIO22"), ButtonConfig{}, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
+			done := make(chan error, 1)
+			go func() { done <- b.Run(ctx) }()
 			cancel()
 			select {
-			case <-b.done:
+			case err := <-done:
+				if err != nil {
+					t.Errorf("Run after its context ended = %v, want nil", err)
+				}
 			case <-time.After(5 * time.Second):
 				t.Fatal("button still watching 5 s after its context ended")
 			}
@@ -178,13 +186,13 @@ func TestButtonErrors(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		// gpiotest refuses edge detection without an edge channel, as a
 		// pin without interrupts would.
-		if _, err := NewButton(t.Context(), &gpiotest.Pin{N: "GPIO5"}, ButtonConfig{}, nil); err == nil {
+		if _, err := NewButton(&gpiotest.Pin{N: "GPIO5"}, ButtonConfig{}, nil); err == nil {
 			t.Error("NewButton on a pin without edges: no error")
 		}
-		if _, err := NewButton(t.Context(), newPin("GPIO5"), ButtonConfig{Debounce: -ms}, nil); err == nil {
+		if _, err := NewButton(newPin("GPIO5"), ButtonConfig{Debounce: -ms}, nil); err == nil {
 			t.Error("NewButton with a negative debounce: no error")
 		}
-		if _, err := NewButton(t.Context(), nil, ButtonConfig{}, nil); err == nil {
+		if _, err := NewButton(nil, ButtonConfig{}, nil); err == nil {
 			t.Error("NewButton(nil pin): no error")
 		}
 	})

@@ -10,7 +10,12 @@
 // timeouts), so tests run it on testing/synctest's fake clock.
 package gpio
 
-import "log/slog"
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+)
 
 // discard is the logger of parts built without one.
 var discard = slog.New(slog.DiscardHandler)
@@ -20,4 +25,21 @@ func orDiscard(log *slog.Logger) *slog.Logger {
 		return discard
 	}
 	return log
+}
+
+// Runner is a part with a goroutine of its own: a Button or a Light.
+type Runner interface {
+	Run(ctx context.Context) error
+}
+
+// RunAll runs every part until ctx ends and waits for them all; it returns
+// their errors joined.
+func RunAll(ctx context.Context, parts ...Runner) error {
+	errs := make([]error, len(parts))
+	var wg sync.WaitGroup
+	for i, p := range parts {
+		wg.Go(func() { errs[i] = p.Run(ctx) })
+	}
+	wg.Wait()
+	return errors.Join(errs...)
 }

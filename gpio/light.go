@@ -1,6 +1,7 @@
 package gpio
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -38,14 +39,12 @@ type Light struct {
 
 	mu     sync.Mutex // guards mode and closed
 	mode   device.LightMode
-	closed bool
+	closed bool // Run has returned
 
 	wake chan struct{} // a new mode is waiting (capacity 1)
-	stop chan struct{}
-	done chan struct{}
 }
 
-// NewLight turns pin off and starts the goroutine that drives it.
+// NewLight turns pin off; Run drives it.
 func NewLight(pin pgpio.PinOut, cfg LightConfig, log *slog.Logger) (*Light, error) {
 	if pin == nil {
 		return nil, errors.New("new light: no pin")
@@ -62,18 +61,16 @@ func NewLight(pin pgpio.PinOut, cfg LightConfig, log *slog.Logger) (*Light, erro
 		half: cfg.BlinkPeriod / 2,
 		log:  orDiscard(log).With("light", pin.Name()),
 		wake: make(chan struct{}, 1),
-		stop: make(chan struct{}),
-		done: make(chan struct{}),
 	}
 	if err := pin.Out(!l.lit); err != nil {
 		return nil, fmt.Errorf("set up light %s: %w", pin.Name(), err)
 	}
-	go l.run()
 	return l, nil
 }
 
-// Set shows m from now on. Setting the mode a light already shows changes
-// nothing (a blink keeps its rhythm).
+// Set shows m from now on (from Run's start, when set before). Setting the
+// mode a light already shows changes nothing (a blink keeps its rhythm);
+// Set after Run returned does nothing.
 func (l *Light) Set(m device.LightMode) {
 	l.mu.Lock()
 	if l.closed || l.mode == m {
@@ -95,25 +92,10 @@ func (l *Light) Mode() device.LightMode {
 	return l.mode
 }
 
-// Close turns the light off and stops its goroutine. Close is safe to call
-// more than once; Set after Close does nothing.
-func (l *Light) Close() error {
-	l.mu.Lock()
-	if l.closed {
-		l.mu.Unlock()
-		return nil
-	}
-	l.closed = true
-	l.mu.Unlock()
-	close(l.stop)
-	<-l.done
-	return nil
-}
-
-// run owns the pin: it applies each new mode and, while blinking, toggles
-// the pin every half period.
-func (l *Light) run() {
-	defer close(l.done)
+// Run owns the pin until ctx ends: it applies each new mode and, while
+// blinking, toggles the pin every half period. When ctx ends it turns the
+// light off and returns nil. Run it once.
+func (l *Light) Run(ctx context.Context) error {
 	var (
 		ticker  *time.Ticker
 		tick    <-chan time.Time
@@ -144,9 +126,12 @@ func (l *Light) run() {
 	defer stopTicker()
 	for {
 		select {
-		case <-l.stop:
+		case <-ctx.Done():
+			l.mu.Lock()
+			l.closed = true
+			l.mu.Unlock()
 			write(false)
-			return
+			return nil
 		case <-tick:
 			write(!on)
 		case <-l.wake:

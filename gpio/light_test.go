@@ -1,6 +1,8 @@
 package gpio
 
 import (
+	"context"
+	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -36,6 +38,7 @@ func TestLightModes(t *testing.T) {
 				if err != nil {
 					t.Fatalf("NewLight: %v", err)
 				}
+				stop := start(l)
 				off := pgpio.Level(tt.cfg.ActiveLow)
 				if got := p.level(); got != off {
 					t.Errorf("new light: pin %s, want %s (off)", got, off)
@@ -54,7 +57,7 @@ func TestLightModes(t *testing.T) {
 						t.Errorf("Set(%v): sample %d at %v: pin %s, want %s", tt.mode, i, 125*time.Millisecond+time.Duration(i)*250*time.Millisecond, got, want)
 					}
 				}
-				if err := l.Close(); err != nil {
+				if err := stop(); err != nil {
 					t.Errorf("Close: %v", err)
 				}
 				if got := p.level(); got != off {
@@ -72,7 +75,8 @@ func TestLightChanges(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer l.Close()
+		stop := start(l)
+		defer stop()
 		l.Set(device.LightBlink)
 		time.Sleep(300 * time.Millisecond) // past the first toggle
 		synctest.Wait()
@@ -110,7 +114,8 @@ func TestLightSurvivesPinErrors(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer l.Close()
+		stop := start(l)
+		defer stop()
 		p.setFail(true)
 		l.Set(device.LightBlink)
 		time.Sleep(time.Second)
@@ -130,14 +135,27 @@ func TestLightSetAfterClose(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		l.Close()
+		stop := start(l)
+		stop()
 		l.Set(device.LightOn) // must neither block nor light it
 		synctest.Wait()
 		if got := p.level(); got != pgpio.Low {
-			t.Errorf("Set(On) after Close: pin %s, want Low", got)
+			t.Errorf("Set(On) after Run returned: pin %s, want Low", got)
 		}
-		if err := l.Close(); err != nil {
+		if err := stop(); err != nil {
 			t.Errorf("second Close: %v", err)
 		}
+	})
+}
+
+// start runs r (a Light or a Button) until stop is called; stop waits for
+// Run and returns what it returned, each time it is called.
+func start(r interface{ Run(context.Context) error }) (stop func() error) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- r.Run(ctx) }()
+	return sync.OnceValue(func() error {
+		cancel()
+		return <-done
 	})
 }

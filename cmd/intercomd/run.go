@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
-	"sync"
 	"time"
 
 	"github.com/intercomd/intercomd/cmd/intercomd/setpassword"
@@ -62,20 +61,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready fun
 	return serve(ctx, cfg, log, ready)
 }
 
-// serve starts the parts in order (hub, devices, door, web) and stops them in
-// reverse when ctx ends or one of them fails.
+// serve makes the parts in order (listeners, media, panel, hub, door, web),
+// runs them, and stops and closes them in reverse when ctx ends or one of
+// them fails (parts.go).
 func serve(ctx context.Context, cfg config, log *slog.Logger, ready func(addr string)) error {
 	log.Info("starting", "version", version, "listen", cfg.Listen, "name", cfg.Name)
-	// Every part runs under this ctx; serve cancels it and waits for them
-	// before its defers release what they use (media, the panel, the door's
-	// hub user).
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
+	ps := &parts{log: log}
+	defer ps.stop() // what was made before a later part failed
 	lns, err := listen(cfg)
 	if err != nil {
 		return err
 	}
-	defer lns.close()
+	ps.add("listeners", nil, closer(lns.close))
 	m, err := media.New(media.Config{
 		Camera: cfg.Camera, Mic: cfg.Mic, Speaker: cfg.Speaker,
 		Width: cfg.Width, Height: cfg.Height, FPS: cfg.FPS, VideoBitrate: cfg.VideoBitrate,
@@ -88,13 +85,13 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, ready func(addr st
 	if err != nil {
 		return fmt.Errorf("media: %w", err)
 	}
-	defer m.Close()
+	ps.add("media", nil, m.Close)
 
-	p, err := panel.Open(ctx, cfg.GPIO, log)
+	p, err := panel.Open(cfg.GPIO, log)
 	if err != nil {
 		return fmt.Errorf("gpio: %w", err)
 	}
-	defer p.Close()
+	ps.add("gpio", p.Run, p.Close)
 
 	// MQTT watches the door, and drives it: made after it, called (by
 	// the door's Run) only after that.
@@ -130,6 +127,11 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, ready func(addr st
 		hubCfg.Away = pusher
 	}
 	h = hub.New(hubCfg, log)
+	ps.add("hub", h.Run, nil)
+	if pusher != nil {
+		ps.add("push", pusher.Run, nil)
+	}
+	ps.add("history", hist.run, nil)
 	doorCfg := device.Config{
 		Name: cfg.Name, Answer: answerMode(cfg.Answer), AnswerTimeout: cfg.AnswerTimeout,
 		RingGroup: cfg.RingGroup, RingTimeout: cfg.RingTimeout, MediaTimeout: cfg.MediaTimeout, Observers: observers,
@@ -142,8 +144,9 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, ready func(addr st
 	}
 
 	local := h.Local("door")
-	defer local.Close()
+	ps.add("door's hub user", nil, closer(local.Close))
 	door = device.New(doorCfg, log.With("component", "device"), local, m, p.Panel)
+	ps.add("door", door.Run, nil)
 
 	if cfg.MQTT.Enabled {
 		var snap mqtt.Snapshot // the visitor's picture at each ring
@@ -196,52 +199,28 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, ready func(addr st
 		return err
 	}
 
-	var wg sync.WaitGroup
-	errs := make(chan error, 10)
-	start := func(name string, f func(context.Context) error) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := f(ctx); err != nil && ctx.Err() == nil {
-				errs <- fmt.Errorf("%s: %w", name, err)
-			}
-		}()
-	}
-	start("hub", h.Run)
-	start("door", door.Run)
-	if pusher != nil {
-		start("push", pusher.Run)
-	}
-	start("history", hist.run)
 	if mq != nil {
-		start("mqtt", mq.Run)
+		ps.add("mqtt", mq.Run, nil)
 	} else if cfg.MQTT.Broker != "" {
-		start("mqtt removal", func(ctx context.Context) error { return removeMQTT(ctx, cfg, log.With("component", "mqtt")) })
+		ps.add("mqtt removal", func(ctx context.Context) error { return removeMQTT(ctx, cfg, log.With("component", "mqtt")) }, nil)
 	}
-	start("web", func(ctx context.Context) error {
+	ps.add("web", func(ctx context.Context) error {
 		return srv.Run(ctx, func(addr string) {
 			go notifyReady(ctx, log, door.Ping)
 			if ready != nil {
 				ready(addr)
 			}
 		})
-	})
+	}, nil)
 
-	var err2 error
-	select {
-	case <-ctx.Done():
-	case err2 = <-errs:
-		log.Error("stopping", "err", err2)
-	}
-	// Hanging up happens in the door's Run; once every part has returned,
-	// the deferred closes release the devices.
-	cancel()
-	wg.Wait()
+	// Hanging up happens in the door's Run, before the hub, the panel and
+	// media stop.
+	err = ps.run(ctx)
 	if h, ok := log.Handler().(*lograte.Handler); ok {
 		h.Flush(context.Background()) // the last counts of lines held back
 	}
 	log.Info("stopped")
-	return err2
+	return err
 }
 
 func answerMode(s string) device.AnswerMode {

@@ -73,7 +73,7 @@ func selfcheck(ctx context.Context, cfg config, w io.Writer) error {
 		}
 	}
 
-	p, err := panel.Open(ctx, cfg.GPIO, quiet)
+	p, err := panel.Open(cfg.GPIO, quiet)
 	switch {
 	case err != nil:
 		report("gpio", "", err)

@@ -113,8 +113,10 @@ type Panel struct {
 	Sim http.Handler
 	// Mode is what Open chose: "real", "sim" or "none".
 	Mode string
-	// Close stops the buttons, turns the lights off, opens the relay and
-	// releases the lines.
+	// Run watches the buttons and drives the lights until ctx ends; the
+	// lights are off when it returns.
+	Run func(ctx context.Context) error
+	// Close opens the relay and releases the lines (after Run).
 	Close func() error
 }
 
@@ -218,11 +220,11 @@ func pullOf(s string) (pgpio.Pull, error) {
 	return 0, fmt.Errorf("pull must be up, down or none, not %q", s)
 }
 
-// Open builds the panel cfg describes: on real GPIO lines, simulated, or
+// Open builds the panel cfg describes (Run runs it): on real GPIO lines, simulated, or
 // none, as cfg.Mode says ("auto": real when any configured pin exists on
 // this machine, else simulated).
-func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Panel, error) {
-	return openWith(ctx, cfg, log, hostLines{})
+func Open(cfg Config, log *slog.Logger) (*Panel, error) {
+	return openWith(cfg, log, hostLines{})
 }
 
 // lines finds GPIO lines by name. hostLines is the machine's; tests use fakes.
@@ -235,7 +237,7 @@ type lines interface {
 	board() string
 }
 
-func openWith(ctx context.Context, cfg Config, log *slog.Logger, ls lines) (*Panel, error) {
+func openWith(cfg Config, log *slog.Logger, ls lines) (*Panel, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -265,17 +267,19 @@ func openWith(ctx context.Context, cfg Config, log *slog.Logger, ls lines) (*Pan
 	switch mode {
 	case "none":
 		log.Info("GPIO panel off (gpio.mode none)")
-		return &Panel{Mode: "none", Close: func() error { return nil }}, nil
+		return &Panel{Mode: "none", Run: func(ctx context.Context) error { <-ctx.Done(); return nil }, Close: func() error { return nil }}, nil
 	case "sim":
-		return openSim(ctx, cfg, log, fallback...)
+		return openSim(cfg, log, fallback...)
 	}
-	return openReal(ctx, cfg, log, ls)
+	return openReal(cfg, log, ls)
 }
 
 // openReal builds the panel on the machine's GPIO lines.
-func openReal(ctx context.Context, cfg Config, log *slog.Logger, ls lines) (*Panel, error) {
+func openReal(cfg Config, log *slog.Logger, ls lines) (*Panel, error) {
 	p := &Panel{Mode: "real"}
 	parts := configured(cfg.table(&p.Panel))
+	var runners []gpio.Runner
+	p.Run = func(ctx context.Context) error { return gpio.RunAll(ctx, runners...) }
 	var closers []func() error
 	var held []pgpio.PinIO
 	closeAll := func() error {
@@ -313,18 +317,18 @@ func openReal(ctx context.Context, cfg Config, log *slog.Logger, ls lines) (*Pan
 		held = append(held, line)
 		switch {
 		case pt.button != nil:
-			b, err := gpio.NewButton(ctx, line, cfg.buttonConfig(pt.button), log)
+			b, err := gpio.NewButton(line, cfg.buttonConfig(pt.button), log)
 			if err != nil {
 				return fail(fmt.Errorf("gpio %s (%s): %w", pt.key, pt.pin, err))
 			}
-			closers = append(closers, b.Close)
+			runners = append(runners, b)
 			*pt.asButton = b
 		case pt.led != nil:
 			l, err := gpio.NewLight(line, gpio.LightConfig{ActiveLow: pt.led.ActiveLow}, log)
 			if err != nil {
 				return fail(fmt.Errorf("gpio %s (%s): %w", pt.key, pt.pin, err))
 			}
-			closers = append(closers, l.Close)
+			runners = append(runners, l)
 			*pt.asLight = l
 		default:
 			r, err := gpio.NewRelay(line, cfg.relayConfig(), log)
@@ -341,7 +345,7 @@ func openReal(ctx context.Context, cfg Config, log *slog.Logger, ls lines) (*Pan
 
 // openSim builds the simulated panel with the configured parts, wired alike,
 // and says so in one line (with why, when auto fell back to it).
-func openSim(ctx context.Context, cfg Config, log *slog.Logger, why ...any) (*Panel, error) {
+func openSim(cfg Config, log *slog.Logger, why ...any) (*Panel, error) {
 	var sc sim.Config
 	for _, pt := range cfg.parts() {
 		switch {
@@ -354,11 +358,11 @@ func openSim(ctx context.Context, cfg Config, log *slog.Logger, why ...any) (*Pa
 			sc.Relay = &rc
 		}
 	}
-	sp, err := sim.New(ctx, sc, log)
+	sp, err := sim.New(sc, log)
 	if err != nil {
 		return nil, fmt.Errorf("gpio: %w", err)
 	}
-	p := &Panel{Mode: "sim", Sim: sp, Close: sp.Close}
+	p := &Panel{Mode: "sim", Sim: sp, Run: sp.Run, Close: sp.Close}
 	parts := configured(cfg.table(&p.Panel))
 	for _, pt := range parts {
 		// Only non-nil parts are stored, so an absent part stays a nil

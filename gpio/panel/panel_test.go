@@ -3,10 +3,12 @@ package panel
 import (
 	"bytes"
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -151,7 +153,7 @@ func TestGPIOConfigErrors(t *testing.T) {
 func TestOpenPanelReal(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		ls := newFakeLines(piPins...)
-		p, err := openWith(t.Context(), Default(), nil, ls)
+		p, err := openRun(Default(), nil, ls)
 		if err != nil {
 			t.Fatalf("openPanel: %v", err)
 		}
@@ -209,7 +211,7 @@ func TestOpenPanelPolarity(t *testing.T) {
 		cfg.LEDs.Ready.ActiveLow = true
 		cfg.Relay.ActiveLow = true
 		ls := newFakeLines(piPins...)
-		p, err := openWith(t.Context(), cfg, nil, ls)
+		p, err := openRun(cfg, nil, ls)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -230,7 +232,7 @@ func TestOpenPanelAbsentParts(t *testing.T) {
 		cfg.Buttons.Hangup.Pin = ""
 		cfg.LEDs.InCall.Pin = "none"
 		cfg.Relay.Pin = ""
-		p, err := openWith(t.Context(), cfg, nil, newFakeLines(piPins...))
+		p, err := openRun(cfg, nil, newFakeLines(piPins...))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -251,7 +253,7 @@ func TestOpenPanelMissingPin(t *testing.T) {
 		cfg.Mode = "real"
 		cfg.LEDs.Ready.Pin = "GPIO99"
 		ls := newFakeLines(piPins...)
-		_, err := openWith(t.Context(), cfg, nil, ls)
+		_, err := openRun(cfg, nil, ls)
 		if err == nil || !strings.Contains(err.Error(), "leds.ready") || !strings.Contains(err.Error(), "GPIO99") {
 			t.Fatalf("openPanel with GPIO99: %v, want an error naming leds.ready and GPIO99", err)
 		}
@@ -287,7 +289,7 @@ func TestOpenPanelModes(t *testing.T) {
 				ls := newFakeLines(tt.lines...)
 				ls.model = tt.model
 				var logs bytes.Buffer
-				p, err := openWith(t.Context(), cfg, slog.New(slog.NewTextHandler(&logs, nil)), ls)
+				p, err := openRun(cfg, slog.New(slog.NewTextHandler(&logs, nil)), ls)
 				if tt.want == "error" {
 					if err == nil {
 						p.Close()
@@ -326,7 +328,7 @@ func TestOpenPanelSim(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		cfg := Default()
 		cfg.Mode = "sim"
-		p, err := openWith(context.Background(), cfg, nil, newFakeLines())
+		p, err := openRun(cfg, nil, newFakeLines())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -353,4 +355,22 @@ func TestOpenPanelSim(t *testing.T) {
 			t.Errorf("GET /api/panel = %s, want %s", got, want)
 		}
 	})
+}
+
+// openRun opens the panel and runs it, as serve does; its Close stops Run
+// first, then closes (the same answer each time).
+func openRun(cfg Config, log *slog.Logger, ls lines) (*Panel, error) {
+	p, err := openWith(cfg, log, ls)
+	if err != nil {
+		return p, err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- p.Run(ctx) }()
+	closePins := p.Close
+	p.Close = sync.OnceValue(func() error {
+		cancel()
+		return errors.Join(<-done, closePins())
+	})
+	return p, nil
 }

@@ -69,14 +69,15 @@ func (f *feed) until(what string, ok func(State) bool) State {
 func TestEventsFeed(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
 	defer cancel()
-	p, err := New(ctx, door(), nil)
+	p, err := New(door(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
+	stop := start(p)
 	srv := httptest.NewServer(p)
-	// The panel first: its Close ends the feeds that srv.Close waits for.
+	// The panel first: its end ends the feeds that srv.Close waits for.
 	defer srv.Close()
-	defer p.Close()
+	defer stop()
 
 	f := openFeed(t, ctx, srv.URL)
 	first := f.next()
@@ -90,9 +91,9 @@ func TestEventsFeed(t *testing.T) {
 	p.Relay().Pulse()
 	f.until("relay closed", func(s State) bool { return s.Relay == "closed" })
 
-	// Closing the panel ends the feed, so a server shutdown never waits
+	// Stopping the panel ends the feed, so a server shutdown never waits
 	// for it.
-	p.Close()
+	stop()
 	done := make(chan error, 1)
 	go func() {
 		_, err := f.r.ReadString(0)
@@ -108,14 +109,15 @@ func TestEventsFeed(t *testing.T) {
 func TestEventsFeedLimit(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
 	defer cancel()
-	p, err := New(ctx, door(), nil)
+	p, err := New(door(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
+	stop := start(p)
 	srv := httptest.NewServer(p)
-	// The panel first: its Close ends the feeds that srv.Close waits for.
+	// The panel first: its end ends the feeds that srv.Close waits for.
 	defer srv.Close()
-	defer p.Close()
+	defer stop()
 	for range maxStreams {
 		openFeed(t, ctx, srv.URL).next()
 	}

@@ -20,11 +20,12 @@ func FuzzPress(f *testing.F) {
 	} {
 		f.Add([]byte(s))
 	}
-	p, err := New(f.Context(), door(), nil)
+	p, err := New(door(), nil)
 	if err != nil {
 		f.Fatal(err)
 	}
-	f.Cleanup(func() { p.Close() })
+	stop := start(p)
+	f.Cleanup(func() { stop() })
 	f.Fuzz(func(t *testing.T, body []byte) {
 		name, derr := decodePress(bytes.NewReader(body))
 		if derr == nil {

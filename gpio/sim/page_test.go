@@ -49,12 +49,13 @@ func pageServer(t *testing.T, api http.Handler) *httptest.Server {
 func TestChromiumPanelPage(t *testing.T) {
 	cfg := door()
 	cfg.Relay = &gpio.RelayConfig{Pulse: 2 * time.Second}
-	p, err := New(t.Context(), cfg, nil)
+	p, err := New(cfg, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv := pageServer(t, p)
-	t.Cleanup(func() { p.Close() }) // before srv.Close: it ends the feed
+	stop := start(p)
+	t.Cleanup(func() { stop() }) // before srv.Close: it ends the feed
 	tab := chromiumtest.Start(t)
 	wait := func(expr string) {
 		t.Helper()

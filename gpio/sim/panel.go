@@ -61,8 +61,8 @@ type Config struct {
 // API (see ServeHTTP).
 type Panel struct {
 	log     *slog.Logger
-	stop    context.CancelFunc
-	done    <-chan struct{} // closed when the panel's context ends: Close, or its parent's end
+	done    chan struct{} // closed when Run has returned or Close was called
+	endOnce sync.Once
 	buttons []*button
 	lights  []*light
 	relay   *gpio.Relay
@@ -93,17 +93,15 @@ type light struct {
 	l    *gpio.Light
 }
 
-// New builds the simulated panel. Its buttons watch their pins until ctx
-// ends or Close is called.
-func New(ctx context.Context, cfg Config, log *slog.Logger) (*Panel, error) {
+// New builds the simulated panel; Run runs its buttons, lights and the
+// fingers that press them.
+func New(cfg Config, log *slog.Logger) (*Panel, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	ctx, stop := context.WithCancel(ctx)
 	p := &Panel{
 		log:     log,
-		stop:    stop,
-		done:    ctx.Done(),
+		done:    make(chan struct{}),
 		changed: make(chan struct{}),
 		streams: make(chan struct{}, maxStreams),
 	}
@@ -123,7 +121,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Panel, error) {
 			active = pgpio.High
 		}
 		pin := NewPin(s.Name, !active, nil)
-		b, err := gpio.NewButton(ctx, pin, s.Config, log)
+		b, err := gpio.NewButton(pin, s.Config, log)
 		if err != nil {
 			return fail(fmt.Errorf("sim panel: %w", err))
 		}
@@ -133,7 +131,6 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Panel, error) {
 		}
 		sb := &button{name: s.Name, pin: pin, b: b, active: active, hold: max(minHold, 4*debounce), presses: make(chan struct{}, maxQueued)}
 		p.buttons = append(p.buttons, sb)
-		p.fingers.Go(func() { sb.finger(ctx) })
 	}
 	for _, s := range cfg.Lights {
 		if s.Name == "" || seen[s.Name] {
@@ -297,8 +294,29 @@ func (p *Panel) changes() <-chan struct{} {
 	return p.changed
 }
 
-// Close stops the buttons, turns the lights off, opens the relay and ends
-// the live feeds. It is safe to call more than once.
+// Run watches the buttons, drives the lights and makes the queued presses
+// until ctx ends; then the lights are off, presses fail with ErrClosed and
+// the live feeds end. Run it once.
+func (p *Panel) Run(ctx context.Context) error {
+	defer p.end()
+	parts := make([]gpio.Runner, 0, len(p.buttons)+len(p.lights))
+	for _, b := range p.buttons {
+		parts = append(parts, b.b)
+		p.fingers.Go(func() { b.finger(ctx) })
+	}
+	for _, l := range p.lights {
+		parts = append(parts, l.l)
+	}
+	err := gpio.RunAll(ctx, parts...)
+	p.fingers.Wait()
+	return err
+}
+
+// end makes presses fail and ends the live feeds.
+func (p *Panel) end() { p.endOnce.Do(func() { close(p.done) }) }
+
+// Close opens the relay, makes presses fail and ends the live feeds (after
+// Run, or instead of it). It is safe to call more than once.
 func (p *Panel) Close() error {
 	p.mu.Lock()
 	if p.closed {
@@ -307,17 +325,9 @@ func (p *Panel) Close() error {
 	}
 	p.closed = true
 	p.mu.Unlock()
-	p.stop()
-	p.fingers.Wait()
-	var errs []error
-	for _, b := range p.buttons {
-		errs = append(errs, b.b.Close())
-	}
-	for _, l := range p.lights {
-		errs = append(errs, l.l.Close())
-	}
+	p.end()
 	if p.relay != nil {
-		errs = append(errs, p.relay.Close())
+		return p.relay.Close()
 	}
-	return errors.Join(errs...)
+	return nil
 }

@@ -3,9 +3,11 @@ package sim
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -33,12 +35,25 @@ func door() Config {
 
 func newPanel(t *testing.T, cfg Config) *Panel {
 	t.Helper()
-	p, err := New(t.Context(), cfg, nil)
+	p, err := New(cfg, nil)
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
-	t.Cleanup(func() { p.Close() })
+	stop := start(p)
+	t.Cleanup(func() { stop() })
 	return p
+}
+
+// start runs p until stop, which then closes it; stop returns the same
+// each time.
+func start(p *Panel) (stop func() error) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- p.Run(ctx) }()
+	return sync.OnceValue(func() error {
+		cancel()
+		return errors.Join(<-done, p.Close())
+	})
 }
 
 func get(t *testing.T, p *Panel) (State, string) {
@@ -338,7 +353,7 @@ func TestNewRefusesDuplicates(t *testing.T) {
 			{Buttons: []ButtonSpec{{Name: "call"}}, Lights: []LightSpec{{Name: "call"}}},
 			{Lights: []LightSpec{{Name: ""}}},
 		} {
-			if p, err := New(t.Context(), cfg, nil); err == nil {
+			if p, err := New(cfg, nil); err == nil {
 				p.Close()
 				t.Errorf("New(%+v): no error", cfg)
 			}
@@ -348,17 +363,18 @@ func TestNewRefusesDuplicates(t *testing.T) {
 
 func TestClose(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		p, err := New(t.Context(), door(), nil)
+		p, err := New(door(), nil)
 		if err != nil {
 			t.Fatal(err)
 		}
+		stop := start(p)
 		p.Light("ready").Set(device.LightOn)
 		p.Relay().Pulse()
 		if err := p.Press("call"); err != nil {
 			t.Fatal(err)
 		}
-		if err := p.Close(); err != nil {
-			t.Fatalf("Close: %v", err)
+		if err := stop(); err != nil {
+			t.Fatalf("Run and Close: %v", err)
 		}
 		if s := p.State(); s.Relay != "open" {
 			t.Errorf("after Close relay %s, want open", s.Relay)

@@ -69,10 +69,10 @@ func (c *Client) Call(ctx context.Context, peer string, opt CallOptions) (*Call,
 	if err := c.Send(wire.Message{Type: wire.TypeInvite, Text: wire.Quote("Start"), To: peer}); err != nil {
 		return nil, err
 	}
-	m, err := c.Expect(ctx, fmt.Sprintf("%s accepting the call", peer), acceptTimeout, func(m wire.Message) bool {
+	m, err := c.expect(ctx, fmt.Sprintf("%s accepting the call", peer), acceptTimeout, func(m wire.Message) bool {
 		s, _ := m.TextString()
 		return m.Type == wire.TypeInvite && s == "Start" && m.Status != wire.StatusAttempting && m.Status != wire.StatusRinging
-	})
+	}, callMessage)
 	if err != nil {
 		return nil, fmt.Errorf("call %s: %w", peer, err)
 	}
@@ -91,11 +91,13 @@ func (c *Client) Call(ctx context.Context, peer string, opt CallOptions) (*Call,
 }
 
 // WaitRing waits for an Invite from another user (the door's Call button).
+// What an earlier call left before it (the door's Hangup crossing ours) is
+// forgotten: Answer must not take it for this call's.
 func (c *Client) WaitRing(ctx context.Context, timeout time.Duration) (wire.Message, error) {
-	return c.Expect(ctx, "an incoming Invite", timeout, func(m wire.Message) bool {
+	return c.expect(ctx, "an incoming Invite", timeout, func(m wire.Message) bool {
 		s, _ := m.TextString()
 		return m.Type == wire.TypeInvite && s == "Incoming"
-	})
+	}, callMessage)
 }
 
 // Answer takes the call that inv (from WaitRing) announced: it accepts,

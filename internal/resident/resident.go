@@ -238,13 +238,25 @@ func (c *Client) Send(m wire.Message) error {
 // timeout) for which match is true, and removes it; the others stay for a
 // later Expect. what names the message in the error.
 func (c *Client) Expect(ctx context.Context, what string, timeout time.Duration, match func(wire.Message) bool) (wire.Message, error) {
+	return c.expect(ctx, what, timeout, match, nil)
+}
+
+// expect is Expect that also forgets the messages before the one found for
+// which stale is true (a call's leftovers, before the next call's ring).
+func (c *Client) expect(ctx context.Context, what string, timeout time.Duration, match, stale func(wire.Message) bool) (wire.Message, error) {
 	t := time.NewTimer(timeout)
 	defer t.Stop()
 	for {
 		c.mu.Lock()
 		for i, m := range c.inbox {
 			if match(m) {
-				c.inbox = append(c.inbox[:i:i], c.inbox[i+1:]...)
+				kept := make([]wire.Message, 0, len(c.inbox)-1)
+				for _, o := range c.inbox[:i] {
+					if stale == nil || !stale(o) {
+						kept = append(kept, o)
+					}
+				}
+				c.inbox = append(kept, c.inbox[i+1:]...)
 				c.mu.Unlock()
 				return m, nil
 			}
@@ -290,13 +302,24 @@ func (c *Client) dropCallMessages() {
 	defer c.mu.Unlock()
 	kept := c.inbox[:0]
 	for _, m := range c.inbox {
-		switch m.Type {
-		case wire.TypeInvite, wire.TypeHangup, wire.TypeCallerSDP, wire.TypeCalleeSDP:
-		default:
+		if !callMessage(m) {
 			kept = append(kept, m)
 		}
 	}
 	c.inbox = kept
+}
+
+// callMessage is true for what belongs to a call under way: its Hangup,
+// descriptions and Invite replies, not a new call's ring.
+func callMessage(m wire.Message) bool {
+	switch m.Type {
+	case wire.TypeHangup, wire.TypeCallerSDP, wire.TypeCalleeSDP:
+		return true
+	case wire.TypeInvite:
+		s, _ := m.TextString()
+		return s != "Incoming"
+	}
+	return false
 }
 
 // Close closes the WebSocket (the hub unregisters the client) and waits
