@@ -123,6 +123,25 @@ func TestChromiumLoginAndCall(t *testing.T) {
 		t.Errorf("%d users registered, want 2 (alice and bob, not eve)", n)
 	}
 
+	// alice makes an API token in the app; with it eve's fetch of the
+	// history passes the login (404: web alone has no history), until
+	// alice revokes it (401).
+	alice.Click("#tokens summary")
+	alice.typeInto("#token-name", "gate phone")
+	alice.Click("#token-create")
+	alice.Wait(`/^icd_[A-Za-z0-9_-]{43}$/.test(document.getElementById('token-secret').textContent) && document.querySelector('#token-list li[data-token]')`)
+	secret := alice.evalString(`document.getElementById('token-secret').textContent`)
+	eve.Allow("status of 404 (Not Found)")
+	withToken := `fetch('/api/events', {headers: {Authorization: 'Bearer ` + secret + `'}}).then(r => String(r.status))`
+	if got := eve.evalString(withToken); got != "404" {
+		t.Errorf("eve's fetch with alice's token: %s, want 404 (let in, no history here)", got)
+	}
+	alice.Click("#token-list button[data-revoke]")
+	alice.Wait(`!document.querySelector('#token-list li[data-token]')`)
+	if got := eve.evalString(withToken); got != "401" {
+		t.Errorf("eve's fetch with the revoked token: %s, want 401", got)
+	}
+
 	// bob logs out: his page goes to the login, his socket closes.
 	bob.Click("#logout")
 	bob.Wait(`location.pathname === '/login' && document.body.dataset.mode === 'login'`)

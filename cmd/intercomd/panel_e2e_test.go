@@ -99,6 +99,23 @@ func TestChromiumOpenDoor(t *testing.T) {
 	if err != nil || res.StatusCode != 200 || res.Header.Get("Content-Type") != "image/jpeg" {
 		t.Errorf("opening's picture: %v %v", res, err)
 	}
+
+	// The door rings: from the ringing screen a tap does not open, a hold
+	// does, without answering (the ring goes on).
+	alice.click(`#hangup`)
+	d.doorState("idle")
+	d.press("call")
+	alice.wait(`document.body.dataset.state === "ringing" && getComputedStyle(document.querySelector("#ring-open-action")).display !== "none"`)
+	alice.click(`#ring-open`)
+	alice.wait(`document.querySelector("#ring-open-label").textContent === "Hold 1 s to open"`)
+	if p := d.panel(); p.Relay != "open" {
+		t.Fatalf("a tap on the ringing screen's Open door opened the door (relay %q)", p.Relay)
+	}
+	alice.press(`#ring-open`)
+	d.waitPanel(func(p panelState) bool { return p.Relay == "closed" }, "the relay powered from the ringing screen")
+	alice.release(`#ring-open`)
+	alice.wait(`window.intercom.doorResult === "ok" && document.body.dataset.state === "ringing" && /opened/.test(document.querySelector("#incoming-label").textContent)`)
+	alice.click(`#reject`)
 }
 
 // The simulated panel exists in sim mode only, and refuses unknown buttons

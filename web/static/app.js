@@ -19,7 +19,12 @@
 //              no answer, hung up, connection lost), #banner-text (offline,
 //              reconnecting), #retry
 //   Calling:   #outgoing-name, #outgoing-status, #cancel
-//   Ringing:   #caller (the caller's name), #answer, #reject
+//   Ringing:   #caller (the caller's name), #answer, #reject, #ring-open
+//              (the door's ring: hold to open without answering; the
+//              result in #incoming-label and intercom.doorResult)
+//   Tokens:    #tokens (with a login only), #token-name, #token-scope,
+//              #token-days, #token-create, #token-secret, #token-list >
+//              li[data-token=ID] button[data-revoke=ID], #token-error
 //   In call:   #call[data-connected=true|false][data-remote-video=true|false]
 //              [data-fit=cover|contain] [data-zoom=in|out]
 //              [data-controls=shown|hidden] (picture.js: double tap or
@@ -67,7 +72,7 @@ import { s, store, signal, roster, tones, remoteEl, audioHint, drawUsers } from 
 import { checkName, connect, signOut, onRegistered, onRefused, onConnState, onLost } from './signin.js';
 import { onMessage, mode, placeCall, answer, reject, hangup, trackOn } from './callflow.js';
 import { wireHistory, historyState } from './history.js';
-import { drawControls, pttOn, applyMic, toggleMute, toggleCamera, talk, speak, openDoor, fetchHealth } from './controls.js';
+import { drawControls, pttOn, applyMic, toggleMute, toggleCamera, talk, speak, openDoor, openFromRing, fetchHealth } from './controls.js';
 
 // ---- wiring --------------------------------------------------------------
 
@@ -103,6 +108,12 @@ holdToAct($('open-door'), 1000, openDoor, (text) => {
   if (text) s.log.push(text);
 });
 $('talk').addEventListener('click', speak);
+// Open door on the ringing screen (the door's ring only): the visitor is
+// let in without answering; the ring goes on until answered or declined.
+holdToAct($('ring-open'), 1000, openFromRing, (text) => {
+  $('ring-open-label').textContent = text || 'Hold to open';
+  if (text) s.log.push(text);
+});
 $('enable-audio').addEventListener('click', () => {
   remoteEl.play().then(() => ($('enable-audio').hidden = true), () => {});
 });

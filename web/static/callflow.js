@@ -93,6 +93,7 @@ function onIncoming(from) {
   s.peer = from;
   s.peerKind = roster.kind(from);
   s.inviteSent = true;
+  s.doorResult = '';
   $('notice').hidden = true;
   $('caller').textContent = label(from);
   $('incoming-label').textContent = t(s.peerKind === 'door' ? 'ring.door' : 'ring.incoming');

@@ -86,6 +86,24 @@ export function openDoor() {
   s.timers.door = setTimeout(() => doorResult('fail', t('door.noanswer')), 8000);
 }
 
+// openFromRing opens the door that rings us, without answering
+// (POST /api/door/open); the result shows under the caller's name.
+export async function openFromRing() {
+  if (s.phase !== 'ringing' || s.peerKind !== 'door') return;
+  let text;
+  try {
+    const r = await fetch('/api/door/open?by=' + encodeURIComponent(s.name), { method: 'POST', credentials: 'same-origin' });
+    text = r.ok ? 'Door opened.' : `Could not open the door: ${(await r.text()).trim() || r.status}.`;
+    s.doorResult = r.ok ? 'ok' : 'fail';
+  } catch {
+    text = 'Could not open the door: offline.';
+    s.doorResult = 'fail';
+  }
+  if (s.phase !== 'ringing') return;
+  $('incoming-label').textContent = text;
+  s.log.push(text);
+}
+
 // doorAnswer takes the door's answer to Open Door (or the hub's refusal).
 export function doorAnswer(ok, reason) {
   if (s.phase !== 'incall') return;

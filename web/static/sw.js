@@ -9,7 +9,7 @@ const SHELL = 'intercom-shell-v1';
 const SHELL_FILES = [
   '/', '/index.html', '/theme.css', '/style.css', '/app.js', '/state.js', '/view.js', '/signin.js',
   '/signal.js', '/callflow.js', '/call.js', '/controls.js', '/roster.js', '/tones.js', '/session.js',
-  '/notify.js', '/visitor.js', '/history.js', '/hold.js', '/manifest.webmanifest', '/icon.svg', '/icon-192.png', '/icon-512.png',
+  '/notify.js', '/visitor.js', '/history.js', '/hold.js', '/tokens.js', '/manifest.webmanifest', '/icon.svg', '/icon-192.png', '/icon-512.png',
   '/icon-maskable-512.png', '/apple-touch-icon.png', '/badge-96.png', '/i18n.js', '/picture.js',
   '/lang/en.json', '/lang/de.json', '/lang/fr.json', '/lang/es.json', '/lang/it.json', '/lang/nl.json',
 ];
