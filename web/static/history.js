@@ -4,6 +4,7 @@
 // logged-in resident gets the list (the server checks); when the history is
 // off or refused, the card stays hidden.
 
+import { t, time, dateTime } from './i18n.js';
 import { $ } from './view.js';
 import { s } from './state.js';
 
@@ -92,15 +93,15 @@ function draw() {
 export function what(e) {
   switch (e.kind) {
     case 'ring':
-      if (e.outcome === 'missed') return 'Missed ring';
-      if (e.outcome === 'answered') return e.peer ? `Ring · answered by ${e.peer}` : 'Ring · answered';
-      return 'Ringing';
+      if (e.outcome === 'missed') return t('hist.missedring');
+      if (e.outcome === 'answered') return e.peer ? t('hist.answeredby', { name: e.peer }) : t('hist.answered');
+      return t('hist.ringing');
     case 'look':
-      return e.outcome === 'talked' ? `${e.peer || 'A resident'} talked at the door` : `${e.peer || 'A resident'} looked at the door`;
+      return t(e.outcome === 'talked' ? 'hist.talked' : 'hist.looked', { name: e.peer || t('hist.aresident') });
     case 'open':
-      return `Door opened${e.peer ? ' by ' + e.peer : ''}${e.via ? ' · ' + e.via : ''}`;
+      return (e.peer ? t('hist.openedby', { name: e.peer }) : t('hist.opened')) + (e.via ? ' · ' + e.via : '');
     case 'lost':
-      return 'Not kept';
+      return t('hist.notkept');
     default:
       return e.kind;
   }
@@ -110,8 +111,8 @@ function when(e) {
   const d = new Date(e.at);
   const today = new Date().toDateString() === d.toDateString();
   return today
-    ? d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })
-    : d.toLocaleString([], { day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit' });
+    ? time(d)
+    : dateTime(d);
 }
 
 function row(e) {
@@ -144,13 +145,13 @@ function row(e) {
   title.textContent = what(e);
   const sub = document.createElement('span');
   sub.className = 'sub';
-  sub.textContent = when(e) + (e.opened ? ` · opened by ${e.opened}` : '');
+  sub.textContent = when(e) + (e.opened ? ' · ' + t('hist.openedlower', { name: e.opened }) : '');
   text.append(title, sub);
   b.append(text);
   if (e.outcome === 'missed') {
     const mark = document.createElement('span');
     mark.className = 'missed';
-    mark.textContent = e.seen ? 'Missed' : 'New';
+    mark.textContent = t(e.seen ? 'hist.missed' : 'hist.new');
     b.append(mark);
   }
   li.append(b);
@@ -168,9 +169,9 @@ function show(id) {
   if (e.picture) img.src = `/api/events/${e.id}/picture.jpg`;
   else img.removeAttribute('src');
   $('entry-title').textContent = what(e);
-  const lines = [new Date(e.at).toLocaleString()];
-  if (e.dur_ms) lines.push(`Call: ${Math.round(e.dur_ms / 1000)} s`);
-  if (e.opened) lines.push(`Door opened by ${e.opened}`);
+  const lines = [dateTime(new Date(e.at))];
+  if (e.dur_ms) lines.push(t('hist.call', { s: Math.round(e.dur_ms / 1000) }));
+  if (e.opened) lines.push(t('hist.openedby', { name: e.opened }));
   if (e.note) lines.push(e.note);
   $('entry-details').textContent = lines.join(' · ');
   $('entry').showModal();
@@ -184,7 +185,7 @@ function closeEntry() {
 async function remove(path) {
   const r = await fetch(path, { method: 'DELETE', credentials: 'same-origin' }).catch(() => null);
   if (!r || !r.ok) {
-    $('history-error').textContent = 'Could not delete: ' + (r ? r.status : 'offline');
+    $('history-error').textContent = t('hist.deletefail', { reason: r ? r.status : t('hist.offline') });
     $('history-error').hidden = false;
     return false;
   }
@@ -200,7 +201,7 @@ async function clearAll() {
   const b = $('history-clear');
   if (b.dataset.confirm !== 'true') {
     b.dataset.confirm = 'true';
-    b.textContent = 'Tap again to clear all';
+    b.textContent = t('hist.clearconfirm');
     clearTimeout(clearTimer);
     clearTimer = setTimeout(resetClear, 4000);
     return;
@@ -213,7 +214,7 @@ function resetClear() {
   clearTimeout(clearTimer);
   const b = $('history-clear');
   b.dataset.confirm = 'false';
-  b.textContent = 'Clear all';
+  b.textContent = t('hist.clear');
 }
 
 // wireHistory connects the card and the dialog; the list is fetched when

@@ -73,7 +73,8 @@ export function translate(root = document) {
   for (const a of attrs) {
     for (const el of root.querySelectorAll(`[data-i18n-${a}]`)) el.setAttribute(a, t(el.getAttribute(`data-i18n-${a}`)));
   }
-  if (root === document) document.documentElement.lang = code;
+  // A page in our words says so (the panel, English only, keeps its lang).
+  if (root === document && document.querySelector('[data-i18n]')) document.documentElement.lang = code;
 }
 
 // setLanguage switches to c ('' = the browser's) and redraws the page.

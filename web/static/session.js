@@ -5,6 +5,8 @@
 // /api/auth. Without login (-no-auth) /api/auth says noLogin (no password)
 // and this does nothing. Test hooks: #logout (the button).
 
+import { t } from './i18n.js';
+
 async function authStatus() {
   try {
     const r = await fetch('/api/auth', { cache: 'no-store', credentials: 'same-origin' });
@@ -22,7 +24,7 @@ function addLogout() {
   button.id = 'logout';
   button.type = 'button';
   button.className = 'ghost small';
-  button.textContent = 'Log out';
+  button.textContent = t('session.logout');
   button.style.marginLeft = '12px'; // CSSOM, which the CSP allows
   // fetch, not a form: under Referrer-Policy no-referrer a form's POST
   // carries "Origin: null", which the Origin check refuses.
