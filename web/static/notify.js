@@ -12,6 +12,7 @@
 // window.intercomPush: { ready (Promise of the registration or null),
 // answering (true while a tap on a ring waits for the call) }.
 
+import { t } from './i18n.js';
 import { roster, drawUsers } from './state.js';
 
 const $ = (id) => document.getElementById(id);
@@ -143,22 +144,22 @@ async function save(reg, name) {
 
 async function enable() {
   const name = window.intercom && window.intercom.name;
-  if (!name) return say('Connect with your name first: notifications ring you by name.');
-  if (!secure) return say('Notifications need this page over HTTPS with the door\'s certificate trusted (see the login page).');
-  if (ios && !standalone) return say('On iPhone and iPad (iOS 16.4 or later): tap Share, then "Add to Home Screen", open the app from there and turn notifications on in it.');
+  if (!name) return say(t('push.noname'));
+  if (!secure) return say(t('push.nohttps'));
+  if (ios && !standalone) return say(t('push.ios'));
   $('push-enable').disabled = true;
   try {
     if ((await Notification.requestPermission()) !== 'granted') {
-      return say('Notifications are blocked for this site: allow them in the browser\'s site settings.');
+      return say(t('push.blocked'));
     }
     const reg = await ready;
-    if (!reg) return say('This browser has no service workers here.');
+    if (!reg) return say(t('push.nosw'));
     await pushInfo(name);
     await save(reg, name);
-    say('This device rings when someone is at the door, even with the app closed.');
+    say(t('push.on'));
     await refresh();
   } catch (err) {
-    say(`Could not turn notifications on: ${err.message}`);
+    say(t('push.onfail', { reason: err.message }));
   } finally {
     $('push-enable').disabled = false;
   }
@@ -188,13 +189,13 @@ async function refresh() {
     const li = document.createElement('li');
     li.dataset.device = d.id;
     const text = document.createElement('span');
-    text.textContent = `${d.label || d.service}${d.id === mine ? ' (this device)' : ''}` +
-      (d.quiet ? ` · quiet ${d.quiet.from}–${d.quiet.to} (${d.quiet.mode})` : '');
+    text.textContent = (d.label || d.service) + (d.id === mine ? ' ' + t('push.thisdevice') : '') +
+      (d.quiet ? ' · ' + t('push.quietspan', { from: d.quiet.from, to: d.quiet.to, mode: d.quiet.mode }) : '');
     const rm = document.createElement('button');
     rm.type = 'button';
     rm.className = 'ghost small';
     rm.dataset.remove = d.id;
-    rm.textContent = 'Remove';
+    rm.textContent = t('push.remove');
     li.append(text, rm);
     return li;
   }));
@@ -206,7 +207,7 @@ async function refresh() {
   }
   $('push-test').hidden = !here;
   if (!$('push-status').textContent) {
-    say(here ? 'This device rings when someone is at the door.' : 'Turn notifications on to be rung with the app closed.');
+    say(t(here ? 'push.rings' : 'push.turnon'));
   }
 }
 
@@ -221,10 +222,10 @@ $('push-devices').addEventListener('click', async (e) => {
       const reg = await ready;
       const sub = reg && (await reg.pushManager.getSubscription());
       if (sub) await sub.unsubscribe();
-      say('This device no longer rings.');
+      say(t('push.off'));
     }
   } catch (err) {
-    say(`Could not remove the device: ${err.message}`);
+    say(t('push.removefail', { reason: err.message }));
   }
   refresh();
 });
@@ -234,9 +235,9 @@ $('push-test').addEventListener('click', async () => {
   if (!id) return;
   try {
     await api('/api/push/devices/' + encodeURIComponent(id) + '/test', { method: 'POST' });
-    say('Sent: a notification should show in a moment.');
+    say(t('push.sent'));
   } catch (err) {
-    say(`Could not send: ${err.message}`);
+    say(t('push.sendfail', { reason: err.message }));
   }
 });
 for (const id of ['quiet-mode', 'quiet-from', 'quiet-to']) {
@@ -246,9 +247,9 @@ for (const id of ['quiet-mode', 'quiet-from', 'quiet-to']) {
     if (!reg || !name || !localStorage.getItem(STORE) || Notification.permission !== 'granted') return;
     try {
       await save(reg, name);
-      say('Quiet hours saved.');
+      say(t('push.quietsaved'));
     } catch (err) {
-      say(`Could not save quiet hours: ${err.message}`);
+      say(t('push.quietfail', { reason: err.message }));
     }
   });
 }
