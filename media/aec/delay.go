@@ -4,7 +4,7 @@ import "math"
 
 // delayFinder estimates the bulk delay from the speaker to the microphone
 // (the playback and capture buffers plus the air) by cross-correlating the
-// two at 4 kHz, so the canceller's filter only has to follow the room's
+// two at 2 kHz, so the canceller's filter only has to follow the room's
 // reverberation: a short filter converges in a fraction of the time a
 // filter as long as the whole delay takes (speexdsp estimates no delay of
 // its own).
@@ -13,6 +13,7 @@ type delayFinder struct {
 	maxLag   int       // decimated samples
 	window   int       // decimated samples correlated per estimate
 	every    int       // decimated samples between estimates
+	settled  int       // the same once a delay is confirmed
 	ref, mic []float64 // decimated, pre-emphasised histories
 	accR     float64
 	accM     float64
@@ -20,6 +21,7 @@ type delayFinder struct {
 	prevR    float64
 	prevM    float64
 	since    int
+	tries    int // estimates made
 	last     int // lag of the previous estimate, -1 for none
 	// Delay is the last estimate confirmed twice, in input samples; -1
 	// until there is one.
@@ -27,14 +29,21 @@ type delayFinder struct {
 }
 
 const (
-	finderRate = 4000
+	finderRate = 2000
 	// minCorr is the normalised correlation a peak needs to count.
 	minCorr = 0.3
+	// settledEvery: once a delay is confirmed, or after eagerTries
+	// estimates without one (a speaker the microphone does not hear), it
+	// is checked this many times less often: the search is most of the
+	// processor's CPU.
+	settledEvery = 10
+	eagerTries   = 20
 )
 
 func newDelayFinder(rate int, maxDelay, window, every int) *delayFinder {
 	dec := rate / finderRate
-	return &delayFinder{dec: dec, maxLag: maxDelay / dec, window: window / dec, every: every / dec, last: -1, delay: -1}
+	return &delayFinder{dec: dec, maxLag: maxDelay / dec, window: window / dec, every: every / dec,
+		settled: settledEvery * every / dec, last: -1, delay: -1}
 }
 
 // add takes one frame of both signals; it returns true when the confirmed
@@ -59,7 +68,11 @@ func (d *delayFinder) add(mic, ref []int16) bool {
 			d.mic = append(d.mic[:0], d.mic[len(d.mic)-keep:]...)
 		}
 		d.since++
-		if d.since >= d.every && len(d.ref) >= d.window+d.maxLag/4 {
+		every := d.every
+		if d.delay >= 0 || d.tries >= eagerTries {
+			every = d.settled
+		}
+		if d.since >= every && len(d.ref) >= d.window+d.maxLag/4 {
 			d.since = 0
 			if d.estimate() {
 				changed = true
@@ -72,6 +85,7 @@ func (d *delayFinder) add(mic, ref []int16) bool {
 // estimate correlates the last window of the microphone with the speaker
 // up to maxLag earlier.
 func (d *delayFinder) estimate() bool {
+	d.tries++
 	n := len(d.mic)
 	mic := d.mic[n-d.window:]
 	var em float64
