@@ -86,11 +86,12 @@ go_build() {
 
 # static_dev_packages are Debian -dev packages whose static libraries (.a) are
 # linked into the Pi builds: libvpx-dev for VP8 (the fallback codec for
-# browsers without H.264). Linked statically, the package needs no soname
+# browsers without H.264), libspeexdsp-dev for the echo canceller
+# (media/aec). Linked statically, the package needs no soname
 # of theirs in Depends, which differ between Raspberry Pi OS releases
 # (libvpx7 in bookworm, libvpx9 in trixie). Add a package here and its .pc
 # files are found by the cgo build and its copyright goes into the .deb.
-static_dev_packages=(libvpx-dev)
+static_dev_packages=(libvpx-dev libspeexdsp-dev)
 
 # fetch_static_libs downloads static_dev_packages for arch into
 # dist/deps/ARCH (once each) and prints that directory: root/ holds the

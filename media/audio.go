@@ -19,7 +19,11 @@ import (
 // not read overruns, and a call would start with stale sound) and encodes it
 // to Opus, once, while at least one call is bound to its track.
 type audioPipe struct {
-	src   audio.Reader
+	src audio.Reader
+	// clean, when set, is put between the microphone and the encoder (the
+	// echo canceller): it runs only while a call is bound, the drain reads
+	// the microphone as it is.
+	clean func(audio.Reader) audio.Reader
 	log   *slog.Logger
 	onErr func(error)
 	track *sharedTrack
@@ -36,8 +40,8 @@ type audioPipe struct {
 // opusFrame is the Opus packet duration mediadevices' encoder produces.
 const opusFrame = 20 * time.Millisecond
 
-func newAudioPipe(src audio.Reader, log *slog.Logger, onErr func(error)) (*audioPipe, error) {
-	p := &audioPipe{src: src, log: log, onErr: onErr, quit: make(chan struct{}), done: make(chan struct{})}
+func newAudioPipe(src audio.Reader, clean func(audio.Reader) audio.Reader, log *slog.Logger, onErr func(error)) (*audioPipe, error) {
+	p := &audioPipe{src: src, clean: clean, log: log, onErr: onErr, quit: make(chan struct{}), done: make(chan struct{})}
 	t, err := newSharedTrack(opusCapability, audioTrackID,
 		func() { p.bound.Add(1) }, func() { p.bound.Add(-1) })
 	if err != nil {
@@ -77,7 +81,11 @@ func (p *audioPipe) run() {
 			_, _, err = counted.Read() // drain: keep the device flowing
 		} else {
 			if enc == nil {
-				if enc, err = buildOpus(counted); err != nil {
+				var in audio.Reader = counted
+				if p.clean != nil {
+					in = p.clean(counted)
+				}
+				if enc, err = buildOpus(in); err != nil {
 					p.log.Error("opus encoder failed", "err", err)
 					p.onErr(fmt.Errorf("opus encoder: %w", err))
 					return

@@ -16,7 +16,9 @@ import (
 	"time"
 
 	"github.com/intercomd/intercomd/device"
+	"github.com/intercomd/intercomd/media/aec"
 	"github.com/pion/mediadevices/pkg/driver"
+	"github.com/pion/mediadevices/pkg/io/audio"
 )
 
 // Config chooses the devices and the network of the door's media.
@@ -73,6 +75,12 @@ type Config struct {
 	// Loopback includes loopback candidates and turns mDNS off: for tests
 	// and for a browser on the same machine.
 	Loopback bool
+	// Voice cleans a real microphone before it is encoded: echo
+	// cancellation (its Mode applies only where a real speaker plays
+	// aloud: a counting sink makes no echo), noise suppression, gain
+	// control. The zero value leaves the microphone as it is; the test
+	// tone is never processed.
+	Voice aec.Config
 	// LocalPeers accepts a resident on the door's own machine: its
 	// candidates name loopback and the door's own addresses, which are
 	// refused otherwise (a resident's offer could aim the door's checks at
@@ -150,11 +158,12 @@ type Media struct {
 	log *slog.Logger
 	net *network
 
-	camera  *camera     // nil with Camera "none"
-	mic     *microphone // nil with Mic "none"
-	video   *videoPipe  // nil without a camera
-	audio   *audioPipe  // nil without a microphone
-	speaker sink        // nil with Speaker "none"
+	camera  *camera        // nil with Camera "none"
+	mic     *microphone    // nil with Mic "none"
+	video   *videoPipe     // nil without a camera
+	audio   *audioPipe     // nil without a microphone
+	voice   *aec.Processor // nil when the microphone is used as it is
+	speaker sink           // nil with Speaker "none"
 	sources map[string]string
 
 	mu        sync.Mutex
@@ -189,7 +198,7 @@ func New(cfg Config, log *slog.Logger) (*Media, error) {
 		log = slog.Default()
 	}
 	m := &Media{cfg: cfg, log: log.With("component", "media"), calls: map[*call]struct{}{},
-		sources: map[string]string{}}
+		sources: map[string]string{"echo": aec.Off.String()}}
 	setOpenH264Log(m.log)
 	ok := false
 	defer func() {
@@ -200,10 +209,12 @@ func New(cfg Config, log *slog.Logger) (*Media, error) {
 	if err := m.openCamera(); err != nil {
 		return nil, err
 	}
-	if err := m.openMic(); err != nil {
+	// The speaker before the microphone: the echo canceller takes its
+	// reference from the speaker.
+	if err := m.openSpeaker(); err != nil {
 		return nil, err
 	}
-	if err := m.openSpeaker(); err != nil {
+	if err := m.openMic(); err != nil {
 		return nil, err
 	}
 	if m.net, err = newNetwork(cfg, m.log); err != nil {
@@ -216,7 +227,7 @@ func New(cfg Config, log *slog.Logger) (*Media, error) {
 	m.sources["codecs"] = strings.Join(append(codecs, "Opus"), ",")
 	ok = true
 	m.log.Info("media ready", "camera", m.sources["camera"], "mic", m.sources["mic"],
-		"speaker", m.sources["speaker"], "codecs", m.sources["codecs"],
+		"speaker", m.sources["speaker"], "echo", m.sources["echo"], "codecs", m.sources["codecs"],
 		"size", fmt.Sprintf("%dx%d@%d", cfg.Width, cfg.Height, cfg.FPS), "bitrate", cfg.VideoBitrate)
 	return m, nil
 }
@@ -334,8 +345,38 @@ func (m *Media) openMic() error {
 	}
 	m.mic = mic
 	m.sources["mic"] = mic.desc
-	m.audio, err = newAudioPipe(mic.reader, m.log, func(err error) { m.setErr(&m.micErr, err) })
+	clean, err := m.cleanMic(mic)
+	if err != nil {
+		return err
+	}
+	m.audio, err = newAudioPipe(mic.reader, clean, m.log, func(err error) { m.setErr(&m.micErr, err) })
 	return err
+}
+
+// cleanMic makes the echo canceller, noise suppression and gain control
+// (as configured) that go between a real microphone and the encoder, or
+// nil. Echo cancellation needs a speaker that plays aloud; without one it
+// is off.
+func (m *Media) cleanMic(mic *microphone) (func(audio.Reader) audio.Reader, error) {
+	cfg := m.cfg.Voice
+	var ref *echoRef
+	if t, ok := m.speaker.(interface{ echoRef() *echoRef }); ok {
+		ref = t.echoRef()
+	}
+	if ref == nil && cfg.Mode != aec.Off {
+		m.log.Info("echo cancel off: no speaker plays aloud", "echo_cancel", cfg.Mode)
+		cfg.Mode = aec.Off
+	}
+	if mic.desc == descTestTone || (cfg.Mode == aec.Off && !cfg.Denoise && !cfg.AGC) {
+		return nil, nil
+	}
+	p, err := aec.New(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("microphone: %w", err)
+	}
+	m.voice = p
+	m.sources["echo"] = cfg.Mode.String()
+	return func(r audio.Reader) audio.Reader { return newCleaner(r, p, ref) }, nil
 }
 
 func (m *Media) openSpeaker() error {
@@ -375,8 +416,9 @@ func (m *Media) Err() error {
 }
 
 // Sources says what stands behind the camera, the microphone and the
-// speaker, and which codecs this build has, for /healthz:
-// {"camera":"test pattern","mic":"test tone","speaker":"counting sink","codecs":"H264,Opus"}.
+// speaker, how the microphone is kept clear of the speaker (echo: on, off
+// or half-duplex) and which codecs this build has, for /healthz:
+// {"camera":"test pattern","mic":"test tone","speaker":"counting sink","echo":"off","codecs":"H264,Opus"}.
 func (m *Media) Sources() map[string]string {
 	out := make(map[string]string, len(m.sources))
 	for k, v := range m.sources {
@@ -431,6 +473,9 @@ func (m *Media) Close() error {
 	}
 	if m.camera != nil {
 		errs = append(errs, m.camera.driver.Close())
+	}
+	if m.voice != nil {
+		m.voice.Close()
 	}
 	if m.mic != nil {
 		errs = append(errs, m.mic.driver.Close())

@@ -67,6 +67,9 @@ type mixer struct {
 	counter
 	mu     sync.Mutex
 	voices map[*mixVoice]struct{} // guarded by mu
+	// echo gets every sample the device plays: the echo canceller's
+	// reference.
+	echo *echoRef
 }
 
 const (
@@ -80,7 +83,11 @@ type mixVoice struct {
 	playing bool    // guarded by m.mu
 }
 
-func newMixer() *mixer { return &mixer{voices: map[*mixVoice]struct{}{}} }
+func newMixer() *mixer { return &mixer{voices: map[*mixVoice]struct{}{}, echo: &echoRef{}} }
+
+// echoRef is what the microphone's echo canceller cancels. A sink that
+// plays nothing aloud (the counting sink) has none.
+func (m *mixer) echoRef() *echoRef { return m.echo }
 
 func (m *mixer) voice() voice {
 	v := &mixVoice{m: m}
@@ -128,6 +135,7 @@ func (m *mixer) fill(out []int16) {
 			v.playing = false // ran dry: pre-buffer again
 		}
 	}
+	m.echo.played(out)
 }
 
 func clip(s int32) int16 {

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/intercomd/intercomd/media/aec"
 )
 
 func TestLoadConfig(t *testing.T) {
@@ -60,6 +62,19 @@ func TestLoadConfig(t *testing.T) {
 		{"mqtt without broker", []string{"-config", file("mqtt:\n  enabled: true\n")}, nil, "mqtt: broker is empty"},
 		{"mqtt bad scheme", []string{"-config", file("mqtt:\n  enabled: true\n  broker: tcp://ha.local\n")}, nil, `broker scheme "tcp"`},
 		{"mqtt unknown key", []string{"-config", file("mqtt:\n  allow_open: true\n")}, nil, "field allow_open not found"},
+		{"voice defaults", nil, func(c config) bool {
+			v := c.voice()
+			return v.Mode == aec.On && v.Denoise && !v.AGC
+		}, ""},
+		{"voice from the file", []string{"-config", file("echo_cancel: half-duplex\nnoise_suppression: false\nauto_gain: on\n")}, func(c config) bool {
+			v := c.voice()
+			return v.Mode == aec.HalfDuplex && !v.Denoise && v.AGC
+		}, ""},
+		{"echo cancel off, yaml's off", []string{"-config", file("echo_cancel: off\n")}, func(c config) bool { return c.voice().Mode == aec.Off }, ""},
+		{"echo cancel flag", []string{"-config", file("echo_cancel: off\n"), "-echo-cancel", "on", "-noise-suppression=false"}, func(c config) bool {
+			return c.voice().Mode == aec.On && !c.NoiseSuppression
+		}, ""},
+		{"bad echo cancel", []string{"-config", file("echo_cancel: maybe\n")}, nil, `echo_cancel: unknown echo cancel mode "maybe"`},
 		{"pin twice", []string{"-config", file("gpio:\n  relay:\n    pin: GPIO17\n")}, nil, "GPIO17 used twice"},
 	}
 	for _, tt := range tests {

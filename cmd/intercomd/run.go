@@ -74,7 +74,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, ready func(addr st
 	}
 	ps.add("listeners", nil, closer(lns.close))
 	m, err := media.New(media.Config{
-		Camera: cfg.Camera, Mic: cfg.Mic, Speaker: cfg.Speaker,
+		Camera: cfg.Camera, Mic: cfg.Mic, Speaker: cfg.Speaker, Voice: cfg.voice(),
 		Width: cfg.Width, Height: cfg.Height, FPS: cfg.FPS, VideoBitrate: cfg.VideoBitrate,
 		KeyFrameInterval: cfg.KeyFrameInterval,
 		PicamEncoder:     cfg.CameraEncoder, Rotation: cfg.CameraRotation, HFlip: cfg.CameraHFlip, VFlip: cfg.CameraVFlip,
