@@ -50,7 +50,12 @@ type encodeResult struct {
 // with libvpx linked statically as the Pi packages link it (build/dist.sh
 // --static-libs downloads Debian's libvpx-dev for the target).
 func buildEncode(ctx context.Context, e *env, t armTarget, out string) error {
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", out, "./build/bench/encode")
+	return goBuildFor(ctx, e, t, "./build/bench/encode", out)
+}
+
+// goBuildFor builds the package pkg of the repository for target t.
+func goBuildFor(ctx context.Context, e *env, t armTarget, pkg, out string) error {
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", out, pkg)
 	cmd.Dir = e.repo
 	cmd.Env = append(os.Environ(), append([]string{"CGO_ENABLED=1", "GOOS=linux"}, t.env...)...)
 	if t.debArch != "" {
@@ -67,25 +72,31 @@ func buildEncode(ctx context.Context, e *env, t armTarget, out string) error {
 			"CGO_LDFLAGS=-O2 -g -L"+d+"/root/usr/lib/"+t.triplet)
 	}
 	if b, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("go build %s: %v: %s (build/deps.sh bench installs the cross compilers)", strings.Join(t.env, " "), err, tail(string(b), 800))
+		return fmt.Errorf("go build %s %s: %v: %s (build/deps.sh bench installs the cross compilers)", strings.Join(t.env, " "), pkg, err, tail(string(b), 800))
 	}
 	return nil
 }
 
 func runEncode(ctx context.Context, t armTarget, bin string, c encodeCase) (encodeResult, error) {
 	var r encodeResult
-	args := append(append([]string{}, t.runner...), bin, "-codec", c.codec, "-size", c.size, "-frames", fmt.Sprint(c.frames))
+	return r, runJSON(ctx, t, &r, bin, "-codec", c.codec, "-size", c.size, "-frames", fmt.Sprint(c.frames))
+}
+
+// runJSON runs bin (under t's emulator) with args and decodes the JSON line
+// it prints into v.
+func runJSON(ctx context.Context, t armTarget, v any, bin string, args ...string) error {
+	args = append(append(append([]string{}, t.runner...), bin), args...)
 	cmd := exec.CommandContext(ctx, args[0], args[1:]...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
-		return r, fmt.Errorf("%s: %v: %s", strings.Join(args, " "), err, tail(stderr.String(), 500))
+		return fmt.Errorf("%s: %v: %s", strings.Join(args, " "), err, tail(stderr.String(), 500))
 	}
-	if err := json.Unmarshal(out, &r); err != nil {
-		return r, fmt.Errorf("%s: output %q: %w", strings.Join(args, " "), out, err)
+	if err := json.Unmarshal(out, v); err != nil {
+		return fmt.Errorf("%s: output %q: %w", strings.Join(args, " "), out, err)
 	}
-	return r, nil
+	return nil
 }
 
 var codecLabel = map[string]string{"h264": "H.264", "vp8": "VP8"}

@@ -1,7 +1,8 @@
 // Command bench measures intercomd and rewrites docs/BENCHMARKS.md: hub
 // scale (through cmd/hubload), call set-up and glass-to-glass delay in
 // headless Chromium, encoder cost beside ffmpeg's libx264, memory and leaks
-// over 100 calls, and the ARM builds' encoder under qemu-user. `make bench`
+// over 100 calls, the ARM builds' encoder under qemu-user, and the echo
+// canceller's ERLE and CPU (build/bench/echo). `make bench`
 // runs it (build/bench.mk); every figure comes from this run, on this
 // machine.
 //
@@ -56,6 +57,7 @@ var sections = []section{
 	{"attacks", "Under attack", benchAttacks},
 	{"congestion", "Honest bitrate and congestion", benchCongestion},
 	{"picam", "Camera module: passthrough against encoding", benchPicam},
+	{"echo", "Echo cancellation", benchEcho},
 }
 
 func main() {
@@ -69,7 +71,7 @@ func run() error {
 	var (
 		out    = flag.String("out", "docs/BENCHMARKS.md", "the `file` to write")
 		bin    = flag.String("bin", "bin", "`dir` holding intercomd, hubload and bench-encode (build/bench/encode)")
-		only   = flag.String("sections", "", "comma-separated `ids` to run (default all: hub,setup,glass,encoder,memory,arm,attacks,congestion,picam)")
+		only   = flag.String("sections", "", "comma-separated `ids` to run (default all: hub,setup,glass,encoder,memory,arm,attacks,congestion,picam,echo)")
 		quick  = flag.Bool("quick", false, "shorter runs (figures not for the record)")
 		strict = flag.Bool("strict", false, "exit 1 if a section failed")
 		hold   = flag.Duration("hold-call", 0, "instead of benchmarks: hold one call with the door this `long` (to profile it)")
