@@ -85,7 +85,8 @@ func TestChromiumDoorCallsBrowsers(t *testing.T) {
 	d.doorState("idle")
 }
 
-// A second resident calling the door while it is in a call hears Busy, in words.
+// A second resident sees, live in the list, whom the door talks to; calling
+// it anyway, they hear Busy, in words.
 func TestChromiumDoorBusy(t *testing.T) {
 	d := startDaemon(t, "")
 	browser := chromiumtest.Start(t)
@@ -94,6 +95,7 @@ func TestChromiumDoorBusy(t *testing.T) {
 
 	alice.click(`button[data-call="door"]`)
 	d.waitHealth(func(h health.Report) bool { return h.Device.Peer == "alice" }, "the door in a call with alice")
+	bob.wait(`document.querySelector('#users li[data-user="door"] .sub').textContent === "Door · In a call with alice"`)
 	bob.click(`button[data-call="door"]`)
 	bob.wait(`document.body.dataset.state === "idle" && /busy/i.test(window.intercom.notice)`)
 	alice.wait(`document.body.dataset.state === "incall"`)

@@ -222,9 +222,14 @@ function resetClear() {
 export function wireHistory() {
   // /healthz (fetched on connecting, every 15 s and when the page shows
   // again) says whether this door keeps a history.
+  let last = 0;
   document.addEventListener('health', () => {
-    if (s.health && s.health.history) refreshHistory();
-    else $('history').hidden = true;
+    if (!s.health || !s.health.history) {
+      $('history').hidden = true;
+    } else if (!h.loaded || Date.now() - last > 14000) {
+      last = Date.now();
+      refreshHistory();
+    }
   });
   $('history').addEventListener('toggle', () => {
     if ($('history').open) refreshHistory();

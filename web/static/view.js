@@ -58,7 +58,11 @@ export function renderUsers(users, device, enabled, label = (n) => n) {
     const sub = document.createElement('span');
     sub.className = 'sub';
     let state = '';
-    if (door && device && device.name === u.name) state = doorStates[device.state] ? t(doorStates[device.state]) : device.state || '';
+    if (door && device && device.name === u.name) {
+      // Presence: who the door talks to, so nobody else calls it blind.
+      if (device.state === 'incall' && device.peer) state = t('door.incallwith', { name: device.peer });
+      else state = doorStates[device.state] ? t(doorStates[device.state]) : device.state || '';
+    }
     sub.textContent = door ? (state ? t('user.doorstate', { state }) : t('user.door')) : t(u.away ? 'user.away' : 'user.online');
     if (u.away) li.classList.add('away');
     who.append(name, sub);
