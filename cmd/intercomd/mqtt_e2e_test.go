@@ -2,7 +2,9 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"image/jpeg"
 	"slices"
@@ -12,6 +14,7 @@ import (
 
 	"github.com/intercomd/intercomd/internal/chromiumtest"
 	"github.com/intercomd/intercomd/internal/mosquittotest"
+	"github.com/intercomd/intercomd/internal/poll"
 )
 
 const mqttWait = 30 * time.Second
@@ -157,12 +160,14 @@ func TestMQTTOpenDoorRefused(t *testing.T) {
 		t.Fatalf("open button announced while not allowed: %s", cfg.Payload)
 	}
 	ha.Publish("intercomd/door/command/open", []byte("PRESS"), false)
-	deadline := time.Now().Add(mqttWait)
-	for !strings.Contains(d.logs.String(), "open door refused") {
-		if time.Now().After(deadline) {
-			t.Fatal("the refused press was not logged")
+	err := poll.Until(context.Background(), mqttWait, 20*time.Millisecond, func() error {
+		if !strings.Contains(d.logs.String(), "open door refused") {
+			return errors.New("the refused press was not logged")
 		}
-		time.Sleep(20 * time.Millisecond)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 	if p := d.panel(); p.Relay != "open" {
 		t.Fatalf("relay = %q after a refused press, want open (not powered)", p.Relay)
