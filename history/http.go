@@ -6,12 +6,12 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/url"
-	"strconv"
+
+	"github.com/intercomd/intercomd/history/param"
 )
 
 // DefaultPage is how many entries GET /api/events returns without limit.
-const DefaultPage = 50
+const DefaultPage = param.DefaultPage
 
 // Handler serves the history and the door's current picture over HTTP
 // (docs/API.md). It does no authentication: mount it behind the server's
@@ -57,40 +57,7 @@ type Page struct {
 }
 
 // ErrBadParam is a query parameter or id out of range.
-var ErrBadParam = errors.New("bad parameter")
-
-// ParsePage reads before= (an entry id, 0 or absent for the newest) and
-// limit= (1 to MaxPage, default DefaultPage).
-func ParsePage(q url.Values) (before int64, limit int, err error) {
-	for k := range q {
-		if k != "before" && k != "limit" {
-			return 0, 0, fmt.Errorf("%w: unknown parameter %q", ErrBadParam, k)
-		}
-	}
-	limit = DefaultPage
-	if v := q.Get("before"); v != "" || q.Has("before") {
-		if before, err = strconv.ParseInt(v, 10, 64); err != nil || before < 0 {
-			return 0, 0, fmt.Errorf("%w: before must be an entry id", ErrBadParam)
-		}
-	}
-	if v := q.Get("limit"); v != "" || q.Has("limit") {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > MaxPage {
-			return 0, 0, fmt.Errorf("%w: limit must be 1 to %d", ErrBadParam, MaxPage)
-		}
-		limit = n
-	}
-	return before, limit, nil
-}
-
-// ParseID reads an entry id: a positive decimal number.
-func ParseID(s string) (int64, error) {
-	id, err := strconv.ParseInt(s, 10, 64)
-	if err != nil || id <= 0 || strconv.FormatInt(id, 10) != s {
-		return 0, fmt.Errorf("%w: %q is not an entry id", ErrBadParam, s)
-	}
-	return id, nil
-}
+var ErrBadParam = param.ErrBad
 
 func (h *Handler) snapshot(w http.ResponseWriter, r *http.Request) {
 	if len(r.URL.Query()) > 0 {
@@ -126,7 +93,7 @@ func (h *Handler) ready(w http.ResponseWriter) bool {
 }
 
 func (h *Handler) list(w http.ResponseWriter, r *http.Request) {
-	before, limit, err := ParsePage(r.URL.Query())
+	before, limit, err := param.Page(r.URL.Query())
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
@@ -155,7 +122,7 @@ func (h *Handler) list(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) id(w http.ResponseWriter, r *http.Request) (int64, bool) {
-	id, err := ParseID(r.PathValue("id"))
+	id, err := param.ID(r.PathValue("id"))
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return 0, false
@@ -232,7 +199,7 @@ func (h *Handler) seen(w http.ResponseWriter, r *http.Request) {
 	}
 	if q.Has("upto") {
 		var err error
-		if upTo, err = ParseID(q.Get("upto")); err != nil {
+		if upTo, err = param.ID(q.Get("upto")); err != nil {
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
 		}

@@ -5,10 +5,12 @@ import (
 	"errors"
 	"slices"
 	"time"
+
+	"github.com/intercomd/intercomd/history/param"
 )
 
 // MaxPage is the most entries List returns at once.
-const MaxPage = 200
+const MaxPage = param.MaxPage
 
 // List returns up to limit entries older than before (an entry id; 0 for
 // the newest), newest first. Entries not yet written are included.
