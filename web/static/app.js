@@ -111,7 +111,7 @@ $('talk').addEventListener('click', speak);
 // Open door on the ringing screen (the door's ring only): the visitor is
 // let in without answering; the ring goes on until answered or declined.
 holdToAct($('ring-open'), 1000, openFromRing, (text) => {
-  $('ring-open-label').textContent = text || 'Hold to open';
+  $('ring-open-label').textContent = text || t('call.holdopen');
   if (text) s.log.push(text);
 });
 $('enable-audio').addEventListener('click', () => {

@@ -93,10 +93,10 @@ export async function openFromRing() {
   let text;
   try {
     const r = await fetch('/api/door/open?by=' + encodeURIComponent(s.name), { method: 'POST', credentials: 'same-origin' });
-    text = r.ok ? 'Door opened.' : `Could not open the door: ${(await r.text()).trim() || r.status}.`;
+    text = r.ok ? t('door.opened') : t('door.failedwhy', { reason: (await r.text()).trim() || r.status });
     s.doorResult = r.ok ? 'ok' : 'fail';
   } catch {
-    text = 'Could not open the door: offline.';
+    text = t('door.failedwhy', { reason: 'offline' });
     s.doorResult = 'fail';
   }
   if (s.phase !== 'ringing') return;

@@ -3,6 +3,8 @@
 // revokes it. The card shows only where there is a login (/api/auth says a
 // password is set and this page has a session).
 
+import { t as tr, language } from './i18n.js';
+
 const $ = (id) => document.getElementById(id);
 
 async function api(method, path, body) {
@@ -21,25 +23,25 @@ async function api(method, path, body) {
 function draw(tokens) {
   const ul = $('token-list');
   ul.textContent = '';
-  for (const t of tokens) {
+  for (const tok of tokens) {
     const li = document.createElement('li');
-    li.dataset.token = t.id;
+    li.dataset.token = tok.id;
     const text = document.createElement('span');
     text.className = 'who';
     const name = document.createElement('span');
     name.className = 'uname';
-    name.textContent = t.name;
+    name.textContent = tok.name;
     const sub = document.createElement('span');
     sub.className = 'sub';
-    sub.textContent = (t.scope === 'open' ? 'Read and open the door' : 'Read only') +
-      (t.expires ? ' · until ' + new Date(t.expires).toLocaleDateString() : ' · no expiry');
+    sub.textContent = tr(tok.scope === 'open' ? 'tokens.scopeopen' : 'tokens.scoperead') + ' · ' +
+      (tok.expires ? tr('tokens.until', { date: new Date(tok.expires).toLocaleDateString(language()) }) : tr('tokens.noexpiry'));
     text.append(name, sub);
     const b = document.createElement('button');
     b.type = 'button';
     b.className = 'ghost small';
-    b.dataset.revoke = t.id;
-    b.textContent = 'Revoke';
-    b.setAttribute('aria-label', 'Revoke ' + t.name);
+    b.dataset.revoke = tok.id;
+    b.textContent = tr('tokens.revoke');
+    b.setAttribute('aria-label', tr('tokens.revokename', { name: tok.name }));
     li.append(text, b);
     ul.append(li);
   }
@@ -50,7 +52,7 @@ async function load() {
   try {
     draw((await api('GET', '/api/tokens')).tokens);
   } catch (e) {
-    $('token-error').textContent = 'Could not list the tokens: ' + e.message;
+    $('token-error').textContent = tr('tokens.listfailed', { reason: e.message });
   }
 }
 
@@ -65,6 +67,7 @@ async function start() {
   if (!st || !st.passwordSet || !st.authenticated) return;
   $('tokens').hidden = false;
   $('tokens').addEventListener('toggle', () => $('tokens').open && load());
+  window.addEventListener('languagechanged', () => $('tokens').open && load());
   $('token-form').addEventListener('submit', async (e) => {
     e.preventDefault();
     $('token-error').textContent = '';
