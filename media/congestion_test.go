@@ -329,11 +329,11 @@ func TestCongestionOverVNet(t *testing.T) {
 	// Lifted: the rate climbs back towards the ceiling.
 	pth.lift(t)
 	climbed := false
-	for i := 0; i < 60 && !climbed; i++ {
+	for i := 0; i < 90 && !climbed; i++ { // GCC's ramp took 30 to 61 s on a loaded machine
 		climbed = second("lifted").TargetKbp*1000 >= 900_000
 	}
 	if !climbed {
-		t.Errorf("the target stayed under 900 kbit/s for 60 s after the limit was lifted")
+		t.Errorf("the target stayed under 900 kbit/s for 90 s after the limit was lifted")
 	}
 }
 

@@ -67,7 +67,7 @@ func benchCongestion(ctx context.Context, e *env) (*result, error) {
 		b.WriteString("\n**Congestion** (media's TestCongestionOverVNet): the door (test pattern, 640x480, ceiling 1000 kbit/s, Opus) " +
 			"and a pion resident with a browser's interceptors (NACK, RTX, transport-cc feedback, a PLI when a frame is lost for good) " +
 			"on pion's vnet: token bucket 400 kbit/s with a 300 ms queue, 100 ms delay, 3 % random loss; then the path opened. " +
-			"Sent: video payload per second; target: what the encoder is asked (GCC's estimate less 48 kbit/s for audio, floor 100); level: picture size step (0 = 640x480, 6 = 160x120).\n\n")
+			"Sent: video payload per second; target: what the encoder is asked (GCC's estimate less 48 kbit/s for audio, floor 100); level: the governor's step (0 = 640x480, 6 = 160x120, 7 and 8 = 160x120 at a half and a third of the frame rate).\n\n")
 		down, sentDown, up, lift := -1.0, -1.0, -1.0, -1.0
 		var trows [][]string
 		for i, l := range lines {
