@@ -33,11 +33,19 @@ import (
 // files. Everything else, every WebSocket upgrade on any path included,
 // needs a session.
 var publicPaths = map[string]bool{
-	"/login":                true,
-	"/login.html":           true,
-	"/login.js":             true,
-	"/login.css":            true,
-	"/theme.css":            true,
+	"/login":      true,
+	"/login.html": true,
+	"/login.js":   true,
+	"/login.css":  true,
+	"/theme.css":  true,
+	// The page's words (web/static/i18n.js): nothing secret in them.
+	"/i18n.js":              true,
+	"/lang/en.json":         true,
+	"/lang/de.json":         true,
+	"/lang/fr.json":         true,
+	"/lang/es.json":         true,
+	"/lang/it.json":         true,
+	"/lang/nl.json":         true,
 	"/icon.svg":             true,
 	"/favicon.ico":          true,
 	"/manifest.webmanifest": true, // browsers fetch it without cookies

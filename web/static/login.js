@@ -2,6 +2,8 @@
 // show, posts the password as JSON, and goes to / once a session cookie is
 // set. No framework, no inline script (the page's CSP forbids it).
 
+import { t } from './i18n.js';
+
 const $ = (id) => document.getElementById(id);
 
 // next is where to go after logging in: the page that sent us here, if it
@@ -42,7 +44,7 @@ async function load() {
     if (!r.ok) throw new Error(`the intercom answered ${r.status}`);
     st = await r.json();
   } catch (e) {
-    $('failed-text').textContent = `${e.message}. Check that you are on the same network as the intercom.`;
+    $('failed-text').textContent = t('login.failedtext', { reason: e.message });
     showFingerprint('');
     show('failed');
     return;
@@ -82,13 +84,13 @@ async function post(path, body, errorEl, button) {
       body: JSON.stringify(body),
     });
     if (r.ok) return true;
-    let msg = `The intercom answered ${r.status}.`;
+    let msg = t('login.status', { status: r.status });
     try {
       msg = (await r.json()).error || msg;
     } catch { /* not JSON: keep the status */ }
     errorEl.textContent = msg;
   } catch {
-    errorEl.textContent = 'Cannot reach the intercom. Check your network and try again.';
+    errorEl.textContent = t('login.unreachable');
   } finally {
     button.disabled = false;
   }
@@ -99,7 +101,7 @@ $('login-form').addEventListener('submit', async (ev) => {
   ev.preventDefault();
   const pw = $('password').value;
   if (!pw) {
-    $('login-error').textContent = 'Enter the password.';
+    $('login-error').textContent = t('login.enter');
     return;
   }
   if (await post('/api/login', { password: pw }, $('login-error'), ev.submitter || ev.target.querySelector('button'))) {
@@ -114,11 +116,11 @@ $('setup-form').addEventListener('submit', async (ev) => {
   const err = $('setup-error');
   const pw = $('new-password').value;
   if ([...pw].length < 8) {
-    err.textContent = 'The password must have at least 8 characters.';
+    err.textContent = t('login.short');
     return;
   }
   if (pw !== $('new-password2').value) {
-    err.textContent = 'The two passwords differ.';
+    err.textContent = t('login.differ');
     return;
   }
   const body = { password: pw };
