@@ -57,13 +57,23 @@ func TestChromiumCallsDoor(t *testing.T) {
 	d.quiet(stderr)
 }
 
-// The door calls (its Call button): every page rings, the first to answer gets
-// the door's video, the other stops ringing; the door's Hangup ends it.
+// The door calls (its Call button): every page rings and shows the door's
+// picture, opening neither camera, microphone nor peer connection before
+// Answer; the first to answer gets the door's video, the other stops
+// ringing; the door's Hangup ends it.
 func TestChromiumDoorCallsBrowsers(t *testing.T) {
 	d := startDaemon(t, "")
 	browser := chromiumtest.Start(t)
 	alice := openPage(t, browser, d, "alice")
 	bob := openPage(t, browser, d, "bob")
+	// Count bob's page asking for its camera or microphone and making peer
+	// connections: nothing of his may reach the door before Answer.
+	bob.eval(`(() => { window.opened = 0; window.peers = 0;
+		const gum = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
+		navigator.mediaDevices.getUserMedia = (c) => { window.opened++; return gum(c) };
+		const PC = window.RTCPeerConnection;
+		window.RTCPeerConnection = function (...a) { window.peers++; return new PC(...a) };
+		window.RTCPeerConnection.prototype = PC.prototype })()`)
 
 	d.press("call")
 	alice.wait(`document.body.dataset.state === "ringing" && /door/i.test(document.querySelector("#caller").textContent)`)
@@ -72,7 +82,12 @@ func TestChromiumDoorCallsBrowsers(t *testing.T) {
 	// Before answering, the ringing screen shows the door's picture.
 	bob.wait(`(() => { const v = document.querySelector("#visitor"); return !v.hidden && v.complete && v.naturalWidth === 640 })()`)
 
+	if h, err := d.health(); err != nil || h.Media.Speaker.Samples != 0 {
+		t.Fatalf("before Answer the door's speaker played %d samples (err %v), want 0", h.Media.Speaker.Samples, err)
+	}
+	bob.wait(`window.opened === 0 && window.peers === 0`)
 	bob.click(`#answer`)
+	bob.wait(`window.opened === 1 && window.peers === 1`)
 	bob.wait(`document.body.dataset.state === "incall"`)
 	alice.wait(`document.body.dataset.state === "idle"`)
 	d.waitHealth(func(h health.Report) bool { return h.Device.State == "incall" && h.Device.Peer == "bob" }, "the door in a call with bob")
