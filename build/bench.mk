@@ -1,4 +1,4 @@
-# Benchmarks (build/bench/): `make bench` measures intercomd on this machine
+# Benchmarks (cmd/bench/): `make bench` measures intercomd on this machine
 # and rewrites docs/BENCHMARKS.md. About 25 minutes on 2 cores; not part of
 # `make test` or CI. A benchmark that fails is written into the document as
 # failed and the others still run: the target fails only if the tools cannot
@@ -11,6 +11,6 @@ bench:
 	build/deps.sh bench
 	$(GO) build -ldflags '$(LDFLAGS)' -o bin/intercomd ./cmd/intercomd
 	$(GO) build -o bin/hubload ./cmd/hubload
-	$(GO) build -o bin/bench-encode ./build/bench/encode
-	$(GO) build -o bin/bench ./build/bench
+	$(GO) build -o bin/bench-encode ./cmd/bench/encode
+	$(GO) build -o bin/bench ./cmd/bench
 	bin/bench -out docs/BENCHMARKS.md $(BENCH_FLAGS)

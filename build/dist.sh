@@ -314,7 +314,7 @@ if [ "${1:-}" = --version ]; then
 fi
 build/deps.sh dist
 # --static-libs ARCH: fetch static_dev_packages for ARCH and print their
-# directory (build/bench links its encoder as the packages do).
+# directory (cmd/bench links its encoder as the packages do).
 if [ "${1:-}" = --static-libs ]; then
   case ${2:-} in
     arm64) fetch_static_libs arm64 aarch64-linux-gnu ;;

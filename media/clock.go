@@ -30,7 +30,7 @@ import (
 //
 // A reader samples the middle of each block, thresholds halfway between the
 // calibration row's white and black, and checks the CRC: ReadClock here, and
-// the benchmark's page script (build/bench) in a browser.
+// the benchmark's page script (cmd/bench) in a browser.
 
 // ClockBlock is the side in pixels of one block of the clock code. The code
 // starts one block from the top left corner.

@@ -21,7 +21,7 @@ func (r *frameReader) Read(p []byte) (int, error) {
 
 // TestClockThroughVP8: the clock code survives a real lossy codec at the
 // door's bitrate (VP8 here: the only decoder this build has; the browser's
-// H.264 decoder is the benchmark's, build/bench).
+// H.264 decoder is the benchmark's, cmd/bench).
 func TestClockThroughVP8(t *testing.T) {
 	const w, h, fps = 640, 480, 30
 	img := image.NewYCbCr(image.Rect(0, 0, w, h), image.YCbCrSubsampleRatio420)

@@ -20,7 +20,7 @@ import (
 	"github.com/pion/webrtc/v4/pkg/media/samplebuilder"
 )
 
-var congestionTrace = flag.String("media.congestion-trace", "", "file for TestCongestionOverVNet's per-second trace (JSON lines), for build/bench")
+var congestionTrace = flag.String("media.congestion-trace", "", "file for TestCongestionOverVNet's per-second trace (JSON lines), for cmd/bench")
 
 // path is the door's and the resident's virtual network: what the door
 // sends passes loss, delay and a token bucket on its way to the resident.

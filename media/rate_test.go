@@ -7,7 +7,7 @@ import (
 	"time"
 )
 
-var honest720 = flag.Bool("media.honest-720p", false, "TestHonestBitrate also at 1280x720 (for build/bench)")
+var honest720 = flag.Bool("media.honest-720p", false, "TestHonestBitrate also at 1280x720 (for cmd/bench)")
 
 // encodeFor runs the pipe's encode step on frames from next for secs
 // seconds of a simulated clock at fps, and returns the bytes sent in each

@@ -251,12 +251,12 @@ build_run() {
   mkdir -p "$r/test/bin"
   case $scenario in
     smoke)
-      CGO_ENABLED=1 go build -o "$w/smoke" "$repo/build/vmtest/smoke" || die "build: build/vmtest/smoke does not compile"
+      CGO_ENABLED=1 go build -o "$w/smoke" "$repo/cmd/vmsmoke" || die "build: cmd/vmsmoke does not compile"
       add_binary "$w/smoke" test/bin/smoke "$r"
       ;;
     door)
-      CGO_ENABLED=1 go build -o "$w/smoke" "$repo/build/vmtest/smoke" || die "build: build/vmtest/smoke does not compile"
-      CGO_ENABLED=1 go build -o "$w/client" "$repo/build/vmtest/client" || die "build: build/vmtest/client does not compile"
+      CGO_ENABLED=1 go build -o "$w/smoke" "$repo/cmd/vmsmoke" || die "build: cmd/vmsmoke does not compile"
+      CGO_ENABLED=1 go build -o "$w/client" "$repo/cmd/vmclient" || die "build: cmd/vmclient does not compile"
       CGO_ENABLED=1 go build -ldflags "-X main.version=vmtest" -o "$w/intercomd" "$repo/cmd/intercomd" ||
         die "build: cmd/intercomd does not compile"
       add_binary "$w/smoke" test/bin/smoke "$r"

@@ -4,7 +4,7 @@
 // video and audio RTP that arrives (and hands each packet to a hook for
 // decoding), and hangs up, as a resident's browser would.
 //
-// The bench (build/bench), the VM's client (build/vmtest/client) and the
+// The bench (cmd/bench), the VM's client (cmd/vmclient) and the
 // daemon's own tests use it where a browser would cost more than the door
 // under test. Options choose the codecs offered and reach pion's setting
 // engine and interceptors (an in-memory network, congestion control).

@@ -40,7 +40,7 @@ func (d *document) write(path string) error {
 	var b strings.Builder
 	m := d.machine
 	fmt.Fprintf(&b, "# Benchmarks\n\n")
-	fmt.Fprintf(&b, "Written by `make bench` (build/bench.mk, build/bench/): do not edit by hand, run it again. ")
+	fmt.Fprintf(&b, "Written by `make bench` (build/bench.mk, cmd/bench/): do not edit by hand, run it again. ")
 	fmt.Fprintf(&b, "Every figure below comes from one run on the machine described here; references measured elsewhere say so. ")
 	fmt.Fprintf(&b, "The machine is shared and noisy: compared runs alternate, and ratios are taken within the same run.\n\n")
 	if d.quick {

@@ -8,7 +8,7 @@ import (
 	"strings"
 )
 
-// echoResult is build/bench/echo's output line.
+// echoResult is cmd/bench/echo's output line.
 type echoResult struct {
 	Arch       string    `json:"arch"`
 	Delay      string    `json:"delay"`
@@ -33,9 +33,9 @@ func benchEcho(ctx context.Context, e *env) (*result, error) {
 	defer os.RemoveAll(dir)
 	var rows, curve [][]string
 	for ti, t := range armTargets {
-		e.log("echo: building build/bench/echo for %s", t.label)
+		e.log("echo: building cmd/bench/echo for %s", t.label)
 		bin := filepath.Join(dir, fmt.Sprintf("echo-%d", ti))
-		if err := goBuildFor(ctx, e, t, "./build/bench/echo", bin); err != nil {
+		if err := goBuildFor(ctx, e, t, "./cmd/bench/echo", bin); err != nil {
 			return nil, err
 		}
 		for _, d := range delays {
@@ -56,7 +56,7 @@ func benchEcho(ctx context.Context, e *env) (*result, error) {
 		}
 	}
 	var b strings.Builder
-	b.WriteString("build/bench/echo runs media/aec (speexdsp's canceller and preprocessor, intercomd's defaults: echo_cancel on, " +
+	b.WriteString("cmd/bench/echo runs media/aec (speexdsp's canceller and preprocessor, intercomd's defaults: echo_cancel on, " +
 		"noise_suppression on, auto_gain off) on the simulated echo path of media/aec's tests: a synthetic voice (formants, pitch jitter) " +
 		"played by the speaker, reaching the microphone after the delay below through a room (direct path 0.7, reflections over 80 ms), " +
 		"-60 dBFS noise; the resident talks alone for 4 s, then the visitor talks too. ERLE: how far below the echo the cleaned " +

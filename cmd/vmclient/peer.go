@@ -13,9 +13,9 @@ import (
 	"github.com/pion/webrtc/v4"
 	"github.com/pion/webrtc/v4/pkg/media"
 
-	"github.com/intercomd/intercomd/build/vmtest/internal/sound"
 	"github.com/intercomd/intercomd/internal/poll"
 	"github.com/intercomd/intercomd/internal/resident"
+	"github.com/intercomd/intercomd/internal/sound"
 )
 
 // call is one call with the door (internal/resident's pion peer, offering

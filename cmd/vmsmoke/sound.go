@@ -7,7 +7,7 @@ import (
 
 	"github.com/gen2brain/malgo"
 
-	"github.com/intercomd/intercomd/build/vmtest/internal/sound"
+	"github.com/intercomd/intercomd/internal/sound"
 )
 
 // checkLoopback plays a 1 kHz tone to play and records it from capture, the

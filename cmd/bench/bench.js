@@ -1,4 +1,4 @@
-// bench.js: the page side of build/bench, evaluated in a tab of our client.
+// bench.js: the page side of cmd/bench, evaluated in a tab of our client.
 // It adds window.__bench and changes nothing else on the page.
 (() => {
   if (window.__bench) return;

@@ -2,7 +2,7 @@
 // scale (through cmd/hubload), call set-up and glass-to-glass delay in
 // headless Chromium, encoder cost beside ffmpeg's libx264, memory and leaks
 // over 100 calls, the ARM builds' encoder under qemu-user, and the echo
-// canceller's ERLE and CPU (build/bench/echo). `make bench`
+// canceller's ERLE and CPU (cmd/bench/echo). `make bench`
 // runs it (build/bench.mk); every figure comes from this run, on this
 // machine.
 //
@@ -34,7 +34,7 @@ import (
 type env struct {
 	intercomd string // binary under test
 	hubload   string
-	encode    string // build/bench/encode, native
+	encode    string // cmd/bench/encode, native
 	chromium  string
 	quick     bool // shorter runs, for trying the benchmarks out
 	repo      string
@@ -70,7 +70,7 @@ func main() {
 func run() error {
 	var (
 		out    = flag.String("out", "docs/BENCHMARKS.md", "the `file` to write")
-		bin    = flag.String("bin", "bin", "`dir` holding intercomd, hubload and bench-encode (build/bench/encode)")
+		bin    = flag.String("bin", "bin", "`dir` holding intercomd, hubload and bench-encode (cmd/bench/encode)")
 		only   = flag.String("sections", "", "comma-separated `ids` to run (default all: hub,setup,glass,encoder,memory,arm,attacks,congestion,picam,echo)")
 		quick  = flag.Bool("quick", false, "shorter runs (figures not for the record)")
 		strict = flag.Bool("strict", false, "exit 1 if a section failed")

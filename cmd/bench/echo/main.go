@@ -3,7 +3,7 @@
 // through a speaker-to-mic delay and a room, alone for four seconds, then
 // with the visitor talking too. It prints one JSON line: the echo return
 // loss enhancement over time, the visitor's energy kept during double talk
-// and the CPU time per second of audio. build/bench cross-compiles it for
+// and the CPU time per second of audio. cmd/bench cross-compiles it for
 // arm64 and armhf and runs it under qemu-user for the emulated figures.
 //
 //	echo -delay 80ms -seconds 7

@@ -1,7 +1,7 @@
 // Command encode times one of the door's video encoders (-codec h264:
 // openh264 through mediadevices with media/codec.go's settings; -codec vp8:
 // libvpx with media/codec_vp8.go's) on frames of the test pattern, one at
-// a time, and prints one JSON line. build/bench
+// a time, and prints one JSON line. cmd/bench
 // cross-compiles it for arm64 and armhf and runs it under qemu-user for the
 // emulated ARM figures; -raw writes the same frames for ffmpeg.
 //

@@ -3,7 +3,7 @@ package main
 import (
 	"testing"
 
-	"github.com/intercomd/intercomd/build/vmtest/internal/sound"
+	"github.com/intercomd/intercomd/internal/sound"
 )
 
 // TestOpusRoundTrip encodes tones and decodes them again: the client's

@@ -9,9 +9,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/intercomd/intercomd/build/vmtest/internal/sound"
 	"github.com/intercomd/intercomd/internal/poll"
 	"github.com/intercomd/intercomd/internal/resident"
+	"github.com/intercomd/intercomd/internal/sound"
 	"github.com/intercomd/intercomd/wire"
 )
 

@@ -13,7 +13,7 @@ import (
 	"time"
 )
 
-// armTarget is one build of build/bench/encode and how to run it.
+// armTarget is one build of cmd/bench/encode and how to run it.
 type armTarget struct {
 	label   string
 	debArch string   // Debian architecture, for the static libraries (libvpx)
@@ -36,7 +36,7 @@ type encodeCase struct {
 	frames      int
 }
 
-// encodeResult is build/bench/encode's output line.
+// encodeResult is cmd/bench/encode's output line.
 type encodeResult struct {
 	Arch          string  `json:"arch"`
 	Size          string  `json:"size"`
@@ -46,11 +46,11 @@ type encodeResult struct {
 	BytesPerFrame int     `json:"bytes_per_frame"`
 }
 
-// buildEncode cross-compiles build/bench/encode (cgo: openh264 is C++),
+// buildEncode cross-compiles cmd/bench/encode (cgo: openh264 is C++),
 // with libvpx linked statically as the Pi packages link it (build/dist.sh
 // --static-libs downloads Debian's libvpx-dev for the target).
 func buildEncode(ctx context.Context, e *env, t armTarget, out string) error {
-	return goBuildFor(ctx, e, t, "./build/bench/encode", out)
+	return goBuildFor(ctx, e, t, "./cmd/bench/encode", out)
 }
 
 // goBuildFor builds the package pkg of the repository for target t.
@@ -124,7 +124,7 @@ func benchARM(ctx context.Context, e *env) (*result, error) {
 	defer os.RemoveAll(dir)
 	bins := make([]string, len(armTargets))
 	for i, t := range armTargets {
-		e.log("arm: building build/bench/encode for %s", t.label)
+		e.log("arm: building cmd/bench/encode for %s", t.label)
 		bins[i] = filepath.Join(dir, fmt.Sprintf("encode-%d", i))
 		if err := buildEncode(ctx, e, t, bins[i]); err != nil {
 			return nil, err
@@ -166,7 +166,7 @@ func benchARM(ctx context.Context, e *env) (*result, error) {
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "**EMULATED: no Raspberry Pi was measured; these are qemu-user figures on an x86 machine and say nothing about a Pi's speed.** "+
-		"build/bench/encode (openh264 through mediadevices with media/codec.go's settings; VP8: libvpx, linked statically as in the Pi packages, with media/codec_vp8.go's; the door's default bitrate, frames of the test pattern, one frame at a time, 3 untimed frames first) "+
+		"cmd/bench/encode (openh264 through mediadevices with media/codec.go's settings; VP8: libvpx, linked statically as in the Pi packages, with media/codec_vp8.go's; the door's default bitrate, frames of the test pattern, one frame at a time, 3 untimed frames first) "+
 		"is cross-compiled with cgo (Debian's aarch64-linux-gnu and arm-linux-gnueabihf toolchains, GOARM=7) and run under qemu-user with the target's sysroot, "+
 		"alternating with the native build, %s; per-frame median and p90 of each run, the median over runs. \"of a 30 fps frame\": the median's share of 33.3 ms.\n\n", plural(rounds, "round"))
 	b.WriteString(table([]string{"codec", "size", "build", "encode, median", "p90", "vs native", "of a 30 fps frame", "bytes/frame"}, rows))
