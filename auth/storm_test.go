@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"fmt"
+	"github.com/intercomd/intercomd/internal/poll"
 	"net/http"
 	"sync"
 	"testing"
@@ -135,13 +136,10 @@ func TestLoginStorm(t *testing.T) {
 		})
 	}
 	// Wait until the storm has filled the strangers' line, then log in.
-	deadline := time.Now().Add(30 * time.Second)
-	for _, s := e.g.hashes.waiting(); s < maxWaitingStrangers; _, s = e.g.hashes.waiting() {
-		if time.Now().After(deadline) {
-			t.Fatal("the storm never filled the line")
-		}
-		time.Sleep(time.Millisecond)
-	}
+	poll.For(t, 30*time.Second, time.Millisecond, "the storm to fill the strangers' line", func() bool {
+		_, s := e.g.hashes.waiting()
+		return s >= maxWaitingStrangers
+	})
 	w := e.do("POST", "/api/login", phone, jsonBody(loginForm{Password: "resident secret"}), "Cookie", device.Name+"="+device.Value)
 	_, strangersLeft := e.g.hashes.waiting()
 	stop()
@@ -237,15 +235,12 @@ func TestHashQueue(t *testing.T) {
 
 func waitWaiting(t *testing.T, q *hashQueue, trusted, strangers int) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		tr, st := q.waiting()
-		if tr == trusted && st == strangers {
-			return
+	if err := poll.Until(context.Background(), 10*time.Second, time.Millisecond, func() error {
+		if tr, st := q.waiting(); tr != trusted || st != strangers {
+			return fmt.Errorf("waiting %d trusted, %d strangers; want %d, %d", tr, st, trusted, strangers)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("waiting %d trusted, %d strangers; want %d, %d", tr, st, trusted, strangers)
-		}
-		time.Sleep(time.Millisecond)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"github.com/intercomd/intercomd/internal/poll"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -46,12 +48,13 @@ func flushed(t *testing.T, s *Store) {
 	t.Helper()
 	before := s.Stats().Transactions
 	s.Flush()
-	deadline := time.Now().Add(10 * time.Second)
-	for s.Stats().Pending > 0 || s.Stats().Transactions == before {
-		if time.Now().After(deadline) {
-			t.Fatalf("history not flushed: %+v", s.Stats())
+	if err := poll.Until(context.Background(), 10*time.Second, 5*time.Millisecond, func() error {
+		if st := s.Stats(); st.Pending > 0 || st.Transactions == before {
+			return fmt.Errorf("history not flushed: %+v", st)
 		}
-		time.Sleep(5 * time.Millisecond)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
 	}
 }
 

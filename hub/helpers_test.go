@@ -17,6 +17,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/intercomd/intercomd/internal/poll"
 	"github.com/intercomd/intercomd/wire"
 )
 
@@ -309,13 +310,7 @@ func (c *wsClient) waitUsers(desc string, ok func(map[string]wire.User) bool) {
 // waitFor polls cond until it holds or the deadline passes.
 func waitFor(t testing.TB, desc string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(wait)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", desc)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
+	poll.For(t, wait, 2*time.Millisecond, desc, cond)
 }
 
 // wantWire checks that raw is a JSON object with exactly the fields of want

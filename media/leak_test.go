@@ -1,11 +1,14 @@
 package media
 
 import (
+	"context"
+	"fmt"
 	"os"
 	"runtime"
 	"testing"
 	"time"
 
+	"github.com/intercomd/intercomd/internal/poll"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -47,19 +50,17 @@ func TestManyCallsNoLeak(t *testing.T) {
 	}
 	t.Logf("%d calls in %v", n, time.Since(start))
 	waitIdle(t, m)
-	deadline := time.Now().Add(15 * time.Second)
-	for {
+	err := poll.Until(context.Background(), 15*time.Second, 50*time.Millisecond, func() error {
 		g, f := runtime.NumGoroutine(), openFiles(t)
-		if g <= goroutines && f <= files {
-			t.Logf("goroutines %d -> %d, open files %d -> %d", goroutines, g, files, f)
-			break
+		if g > goroutines || f > files {
+			return fmt.Errorf("after %d calls: goroutines %d, want <= %d; open files %d, want <= %d", n, g, goroutines, f, files)
 		}
-		if time.Now().After(deadline) {
-			buf := make([]byte, 1<<20)
-			t.Fatalf("after %d calls: goroutines %d, want <= %d; open files %d, want <= %d\n%s",
-				n, g, goroutines, f, files, buf[:runtime.Stack(buf, true)])
-		}
-		time.Sleep(50 * time.Millisecond)
+		t.Logf("goroutines %d -> %d, open files %d -> %d", goroutines, g, files, f)
+		return nil
+	})
+	if err != nil {
+		buf := make([]byte, 1<<20)
+		t.Fatalf("%v\n%s", err, buf[:runtime.Stack(buf, true)])
 	}
 	if len(m.calls) != 0 {
 		t.Errorf("Media still tracks %d calls", len(m.calls))

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/intercomd/intercomd/device"
+	"github.com/intercomd/intercomd/internal/poll"
 	"github.com/pion/ice/v4"
 	"github.com/pion/mediadevices/pkg/io/audio"
 	"github.com/pion/mediadevices/pkg/wave"
@@ -57,13 +58,7 @@ func newTestMedia(t testing.TB, cfg Config) *Media {
 // within polls cond until it holds or d passes.
 func within(t testing.TB, d time.Duration, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("waited %v for %s", d, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	poll.For(t, d, 20*time.Millisecond, what, cond)
 }
 
 // remote is a pion peer in the test, standing in for the browser.

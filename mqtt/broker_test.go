@@ -12,6 +12,7 @@ import (
 
 	"github.com/intercomd/intercomd/device"
 	"github.com/intercomd/intercomd/internal/mosquittotest"
+	"github.com/intercomd/intercomd/internal/poll"
 	"github.com/intercomd/intercomd/mqtt"
 )
 
@@ -128,13 +129,7 @@ func TestBroker(t *testing.T) {
 	ha.Publish("homeassistant/status", []byte("rebooting"), false)
 	ha.Publish("intercomd/door/command/open", []byte("PRESS"), false)
 	ha.Publish("intercomd/door/command/ring", []byte("PRESS"), false)
-	deadline := time.Now().Add(wait)
-	for rings, _ := d.calls(); len(rings) == 0; rings, _ = d.calls() {
-		if time.Now().After(deadline) {
-			t.Fatal("the Ring button did not ring")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	poll.For(t, wait, 10*time.Millisecond, "the Ring button to ring", func() bool { rings, _ := d.calls(); return len(rings) > 0 })
 	rings, opens := d.calls()
 	if len(rings) != 1 || rings[0] != "mqtt" || len(opens) != 0 {
 		t.Fatalf("rings %v, opens %v; want one ring via mqtt and no open", rings, opens)
@@ -162,24 +157,12 @@ func TestOpenDoorAllowed(t *testing.T) {
 	}
 	ha.Wait("availability online", wait, on("intercomd/door/availability", "online"))
 	ha.Publish("intercomd/door/command/ring", []byte("PRESS"), false) // a marker after the retained press
-	deadline := time.Now().Add(wait)
-	for rings, _ := d.calls(); len(rings) == 0; rings, _ = d.calls() {
-		if time.Now().After(deadline) {
-			t.Fatal("the Ring button did not ring")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	poll.For(t, wait, 10*time.Millisecond, "the Ring button to ring", func() bool { rings, _ := d.calls(); return len(rings) > 0 })
 	if _, opens := d.calls(); len(opens) != 0 {
 		t.Fatalf("a retained press opened the door: %v", opens)
 	}
 	ha.Publish("intercomd/door/command/open", []byte("PRESS"), false)
-	deadline = time.Now().Add(wait)
-	for _, opens := d.calls(); len(opens) == 0; _, opens = d.calls() {
-		if time.Now().After(deadline) {
-			t.Fatal("the Open door button did not open")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	poll.For(t, wait, 10*time.Millisecond, "the Open door button to open", func() bool { _, opens := d.calls(); return len(opens) > 0 })
 	if _, opens := d.calls(); len(opens) != 1 || opens[0] != "mqtt" {
 		t.Fatalf("opens = %v, want one via mqtt", opens)
 	}

@@ -21,6 +21,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/intercomd/intercomd/internal/poll"
 	"github.com/intercomd/intercomd/internal/pushtest"
 )
 
@@ -221,13 +222,7 @@ func TestRingGroupOnly(t *testing.T) {
 
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	poll.For(t, 20*time.Second, 10*time.Millisecond, what, cond)
 }
 
 func TestGoneDevicesAreRemoved(t *testing.T) {

@@ -1,12 +1,14 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"time"
 
 	"github.com/gen2brain/malgo"
 
+	"github.com/intercomd/intercomd/internal/poll"
 	"github.com/intercomd/intercomd/internal/sound"
 )
 
@@ -37,12 +39,13 @@ func checkLoopback(play, capture string) (string, error) {
 	// One second of recording after playback started; the tone is judged
 	// on the last half second, well past any start-up silence.
 	start := rec.Len()
-	deadline := time.Now().Add(15 * time.Second)
-	for rec.Len()-start < sound.Rate {
-		if time.Now().After(deadline) {
-			return "", fmt.Errorf("alsa: only %d of %d samples captured from %s within 15 s", rec.Len()-start, sound.Rate, capture)
+	if err := poll.Until(context.Background(), 15*time.Second, 20*time.Millisecond, func() error {
+		if n := rec.Len() - start; n < sound.Rate {
+			return fmt.Errorf("alsa: only %d of %d samples captured from %s", n, sound.Rate, capture)
 		}
-		time.Sleep(20 * time.Millisecond)
+		return nil
+	}); err != nil {
+		return "", err
 	}
 	s := rec.Samples(start + sound.Rate/2)
 	ok, desc := sound.Judge(s, 1000, 1500)

@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"testing"
 	"time"
 )
 
@@ -49,3 +50,21 @@ type stopped struct{ err error }
 
 func (s stopped) Error() string { return s.err.Error() }
 func (s stopped) Unwrap() error { return s.err }
+
+// For fails t at once unless cond holds within timeout, checking it every
+// interval: the tests' form of Until, for a condition that is a plain
+// true or false. what names the condition in the failure.
+func For(t testing.TB, timeout, interval time.Duration, what string, cond func() bool) {
+	t.Helper()
+	err := Until(context.Background(), timeout, interval, func() error {
+		if cond() {
+			return nil
+		}
+		return errNotYet
+	})
+	if err != nil {
+		t.Fatalf("waited %v for %s", timeout, what)
+	}
+}
+
+var errNotYet = errors.New("not yet")

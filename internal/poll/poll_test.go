@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 	"testing"
 	"testing/synctest"
@@ -45,6 +46,37 @@ func TestUntil(t *testing.T) {
 		err = Until(cctx, time.Hour, time.Minute, func() error { return errors.New("not yet") })
 		if !errors.Is(err, context.Canceled) {
 			t.Errorf("Until(cancelled ctx) = %v, want context canceled", err)
+		}
+	})
+}
+
+// fakeT records a Fatalf instead of ending the test.
+type fakeT struct {
+	testing.TB
+	failed string
+}
+
+func (f *fakeT) Helper() {}
+func (f *fakeT) Fatalf(format string, args ...any) {
+	f.failed = fmt.Sprintf(format, args...)
+	runtime.Goexit()
+}
+
+func TestFor(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		run := func(cond func() bool) string {
+			f := &fakeT{TB: t}
+			done := make(chan struct{})
+			go func() { defer close(done); For(f, time.Second, 10*time.Millisecond, "the light", cond) }()
+			<-done
+			return f.failed
+		}
+		n := 0
+		if got := run(func() bool { n++; return n == 3 }); got != "" || n != 3 {
+			t.Errorf("For(holds at the 3rd check) failed %q after %d checks, want no failure after 3", got, n)
+		}
+		if got := run(func() bool { return false }); got != "waited 1s for the light" {
+			t.Errorf("For(never holds) failed %q, want %q", got, "waited 1s for the light")
 		}
 	})
 }
