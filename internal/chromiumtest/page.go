@@ -146,10 +146,18 @@ func (p *Page) Wait(cond string, timeout time.Duration) error {
 func (p *Page) Click(sel string, timeout time.Duration) error {
 	ctx, cancel := context.WithTimeout(p.Ctx, timeout)
 	defer cancel()
-	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(sel))); err != nil {
-		return fmt.Errorf("page %s: click %s: %w", p.Name, sel, err)
+	for {
+		err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(sel)))
+		// The page redrew the element between finding it and clicking it
+		// (a list refreshed): find it again, as a finger would.
+		if err != nil && strings.Contains(err.Error(), "Could not find node with given id") && ctx.Err() == nil {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("page %s: click %s: %w", p.Name, sel, err)
+		}
+		return nil
 	}
-	return nil
 }
 
 // Eval runs js on the page.

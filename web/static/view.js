@@ -38,7 +38,15 @@ const doorStates = { idle: 'door.ready', ringing: 'door.ringing', calling: 'door
 // device is /healthz's "device" ({name, state}) or null; enabled says whether
 // calls can be placed now; label gives a name's words (the door's display
 // name).
+let drawn = '';
 export function renderUsers(users, device, enabled, label = (n) => n) {
+  // /healthz is read every few seconds: redraw only when something shown
+  // changed, so a focused Call button (keyboard, screen reader) and a
+  // finger on its way to it keep their target.
+  const sig = JSON.stringify([users.map((u) => [u.name, u.kind, !!u.away, label(u.name)]),
+    device && [device.name, device.state, device.peer], enabled, t('user.door')]);
+  if (sig === drawn && $('users').childElementCount === users.length) return;
+  drawn = sig;
   const ul = $('users');
   ul.textContent = '';
   for (const u of users) {
