@@ -69,7 +69,7 @@ func (p *audioPipe) run() {
 			enc.Close()
 		}
 	}()
-	failing := false
+	health := readHealth{what: "microphone", log: p.log, onErr: p.onErr}
 	for {
 		select {
 		case <-p.quit:
@@ -108,11 +108,7 @@ func (p *audioPipe) run() {
 			if errors.Is(err, io.EOF) {
 				return
 			}
-			if !failing {
-				p.log.Error("microphone read failed", "err", err)
-				p.onErr(fmt.Errorf("microphone: %w", err))
-				failing = true
-			}
+			health.failed(err)
 			select {
 			case <-p.quit:
 				return
@@ -120,11 +116,7 @@ func (p *audioPipe) run() {
 			}
 			continue
 		}
-		if failing {
-			p.log.Info("microphone works again")
-			p.onErr(nil)
-			failing = false
-		}
+		health.ok()
 	}
 }
 

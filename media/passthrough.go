@@ -2,7 +2,6 @@ package media
 
 import (
 	"errors"
-	"fmt"
 	"slices"
 	"time"
 
@@ -42,7 +41,7 @@ func (p *videoPipe) runPassthrough() {
 	var gop [][]byte // the last key frame and the access units after it
 	var pending []chan frameReply
 	var snapUntil time.Time
-	failing := false
+	health := readHealth{what: "camera", log: p.log, onErr: p.onErr}
 	for {
 		select {
 		case <-p.quit:
@@ -72,18 +71,10 @@ func (p *videoPipe) runPassthrough() {
 				r <- frameReply{err: err}
 			}
 			pending = nil
-			if !failing {
-				p.log.Error("camera read failed", "err", err)
-				p.onErr(fmt.Errorf("camera: %w", err))
-				failing = true
-			}
+			health.failed(err)
 			continue
 		}
-		if failing {
-			p.log.Info("camera works again")
-			p.onErr(nil)
-			failing = false
-		}
+		health.ok()
 		p.captured.Add(1)
 		d := time.Second / time.Duration(p.fps)
 		if !last.IsZero() {

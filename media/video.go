@@ -174,7 +174,7 @@ func (p *videoPipe) run() {
 	}()
 	frameTime := time.Second / time.Duration(p.fps)
 	var last time.Time
-	failing := false
+	health := readHealth{what: "camera", log: p.log, onErr: p.onErr}
 	for {
 		select {
 		case <-p.quit:
@@ -202,11 +202,7 @@ func (p *videoPipe) run() {
 			if errors.Is(err, io.EOF) {
 				return
 			}
-			if !failing {
-				p.log.Error("camera read failed", "err", err)
-				p.onErr(fmt.Errorf("camera: %w", err))
-				failing = true
-			}
+			health.failed(err)
 			select { // a camera that errors at once must not spin
 			case <-p.quit:
 				return
@@ -214,11 +210,7 @@ func (p *videoPipe) run() {
 			}
 			continue
 		}
-		if failing {
-			p.log.Info("camera works again")
-			p.onErr(nil)
-			failing = false
-		}
+		health.ok()
 		p.captured.Add(1)
 		// RTP time follows the capture clock, so a camera slower than asked
 		// (or a stalled one) still plays at the right speed.
