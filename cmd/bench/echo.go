@@ -12,6 +12,7 @@ import (
 type echoResult struct {
 	Arch       string    `json:"arch"`
 	Delay      string    `json:"delay"`
+	CancelRate int       `json:"cancel_rate"`
 	ERLE       []float64 `json:"erle_db"`
 	After2s    float64   `json:"erle_after_2s_db"`
 	DoubleTalk float64   `json:"double_talk_db"`
@@ -38,16 +39,19 @@ func benchEcho(ctx context.Context, e *env) (*result, error) {
 		if err := goBuildFor(ctx, e, t, "./cmd/bench/echo", bin); err != nil {
 			return nil, err
 		}
-		for _, d := range delays {
-			e.log("echo: %s, delay %s", t.label, d)
-			var r echoResult
-			if err := runJSON(ctx, t, &r, bin, "-delay", d); err != nil {
-				return nil, err
-			}
-			rows = append(rows, []string{t.label, d, f(r.After2s, 1) + " dB", f(r.DoubleTalk, 1) + " dB",
-				f(r.CPUMSPerS, 1) + " ms", fmt.Sprintf("%.1f %%", r.CPUMSPerS/10)})
-			if ti == 0 {
-				row := []string{d}
+		for _, rate := range []string{"16000", "48000"} {
+			for _, d := range delays {
+				e.log("echo: %s, canceller at %s Hz, delay %s", t.label, rate, d)
+				var r echoResult
+				if err := runJSON(ctx, t, &r, bin, "-delay", d, "-cancel-rate", rate); err != nil {
+					return nil, err
+				}
+				rows = append(rows, []string{t.label, rate[:2] + " kHz", d, f(r.After2s, 1) + " dB", f(r.DoubleTalk, 1) + " dB",
+					f(r.CPUMSPerS, 1) + " ms", fmt.Sprintf("%.1f %%", r.CPUMSPerS/10)})
+				if ti != 0 {
+					continue
+				}
+				row := []string{rate[:2] + " kHz, " + d}
 				for _, x := range r.ERLE {
 					row = append(row, f(x, 0))
 				}
@@ -57,15 +61,15 @@ func benchEcho(ctx context.Context, e *env) (*result, error) {
 	}
 	var b strings.Builder
 	b.WriteString("cmd/bench/echo runs media/aec (speexdsp's canceller and preprocessor, intercomd's defaults: echo_cancel on, " +
-		"noise_suppression on, auto_gain off) on the simulated echo path of media/aec's tests: a synthetic voice (formants, pitch jitter) " +
+		"noise_suppression on, auto_gain off; the canceller at 16 kHz, the default, or at the microphone's 48 kHz) on the simulated echo path of media/aec's tests: a synthetic voice (formants, pitch jitter) " +
 		"played by the speaker, reaching the microphone after the delay below through a room (direct path 0.7, reflections over 80 ms), " +
 		"-60 dBFS noise; the resident talks alone for 4 s, then the visitor talks too. ERLE: how far below the echo the cleaned " +
 		"microphone is; double talk: the output's energy against the visitor's alone (0 dB: the visitor kept whole). " +
 		"CPU: the process's user+system time per second of audio, one core. " +
 		"**ARM rows are EMULATED (qemu-user on this x86 machine) and say nothing about a Pi's speed.**\n\n")
-	b.WriteString(table([]string{"build", "delay", "ERLE 2 s to 4 s", "double talk", "CPU per s of audio", "of one core"}, rows))
+	b.WriteString(table([]string{"build", "canceller", "delay", "ERLE 2 s to 4 s", "double talk", "CPU per s of audio", "of one core"}, rows))
 	if len(curve) > 0 {
-		head := []string{"delay (native)"}
+		head := []string{"canceller, delay (native)"}
 		for i := range curve[0][1:] {
 			head = append(head, fmt.Sprintf("%.1f-%.1f s", float64(i)/2, float64(i+1)/2))
 		}

@@ -62,10 +62,14 @@ func TestCancel(t *testing.T) {
 	for _, c := range []struct {
 		delay   time.Duration
 		denoise bool
-	}{{20 * time.Millisecond, true}, {80 * time.Millisecond, true}, {150 * time.Millisecond, true}, {80 * time.Millisecond, false}} {
-		t.Run(fmt.Sprintf("%v,denoise=%v", c.delay, c.denoise), func(t *testing.T) {
+		cancel  int // CancelRate: 0 for the default (16 kHz)
+	}{
+		{20 * time.Millisecond, true, 0}, {80 * time.Millisecond, true, 0}, {150 * time.Millisecond, true, 0},
+		{80 * time.Millisecond, false, 0}, {80 * time.Millisecond, true, rate},
+	} {
+		t.Run(fmt.Sprintf("%v,denoise=%v,rate=%d", c.delay, c.denoise, c.cancel), func(t *testing.T) {
 			s := newScene(c.delay)
-			p := newProcessor(t, Config{Mode: On, Denoise: c.denoise})
+			p := newProcessor(t, Config{Mode: On, Denoise: c.denoise, CancelRate: c.cancel})
 			out := process(t, p, s.mic, s.ref)
 			conv, talk := at(2*time.Second), at(4*time.Second)
 			erle := aectest.DB(aectest.Energy(s.echo[conv:talk]), aectest.Energy(out[conv:talk]))
@@ -156,7 +160,8 @@ func TestParseMode(t *testing.T) {
 }
 
 func TestBadInput(t *testing.T) {
-	for _, cfg := range []Config{{Rate: 44100 + 1}, {Tail: time.Millisecond}, {Tail: 2 * time.Second}, {Mode: Mode(7)}} {
+	for _, cfg := range []Config{{Rate: 44100 + 1}, {Tail: time.Millisecond}, {Tail: 2 * time.Second}, {Mode: Mode(7)},
+		{CancelRate: 7000}, {CancelRate: 32000}, {Rate: 16000, CancelRate: 48000}} {
 		if p, err := New(cfg); err == nil {
 			p.Close()
 			t.Errorf("New(%+v) = nil error, want one", cfg)

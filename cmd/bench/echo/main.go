@@ -6,7 +6,7 @@
 // and the CPU time per second of audio. cmd/bench cross-compiles it for
 // arm64 and armhf and runs it under qemu-user for the emulated figures.
 //
-//	echo -delay 80ms -seconds 7
+//	echo -delay 80ms -seconds 7 -cancel-rate 16000
 package main
 
 import (
@@ -26,6 +26,8 @@ import (
 type result struct {
 	Arch  string `json:"arch"`
 	Delay string `json:"delay"`
+	// CancelRate is the rate the canceller ran at.
+	CancelRate int `json:"cancel_rate"`
 	// ERLE is the echo return loss enhancement of each half second in dB,
 	// while only the resident talks.
 	ERLE []float64 `json:"erle_db"`
@@ -53,6 +55,7 @@ func run() error {
 	secs := flag.Int("seconds", 7, "length of the scene; the visitor talks from 4 s on")
 	tail := flag.Duration("tail", 0, "the canceller's filter length (0: its default)")
 	agc := flag.Bool("agc", false, "gain control on (off by intercomd's default)")
+	cancelRate := flag.Int("cancel-rate", 16000, "the rate the canceller runs at: intercomd's 16000, or the microphone's own 48000")
 	flag.Parse()
 	if *secs < 5 {
 		return fmt.Errorf("-seconds %d: want at least 5", *secs)
@@ -64,7 +67,7 @@ func run() error {
 	echo := aectest.NewRoom(3, rate, *delay, 0.7).Echo(resident)
 	mic := aectest.Mic(echo, visitor, aectest.Noise(4, n, 30))
 
-	p, err := aec.New(aec.Config{Mode: aec.On, Denoise: true, AGC: *agc, Tail: *tail})
+	p, err := aec.New(aec.Config{Mode: aec.On, Denoise: true, AGC: *agc, Tail: *tail, CancelRate: *cancelRate})
 	if err != nil {
 		return err
 	}
@@ -78,7 +81,7 @@ func run() error {
 		}
 	}
 	used := cpu() - before
-	r := result{Arch: runtime.GOARCH, Delay: delay.String(),
+	r := result{Arch: runtime.GOARCH, Delay: delay.String(), CancelRate: *cancelRate,
 		ERLE:      aectest.ERLE(echo[:talk], out[:talk], rate/2),
 		After2s:   aectest.DB(aectest.Energy(echo[2*rate:talk]), aectest.Energy(out[2*rate:talk])),
 		CPUMSPerS: float64(used.Microseconds()) / 1000 / float64(*secs)}
