@@ -46,6 +46,7 @@ func (h *Hub) park(c *client, callee string) bool {
 	h.lastCall = p.id
 	p.timer = time.AfterFunc(h.cfg.RingTimeout, func() { h.parkTimeout(p) })
 	c.park = p
+	h.moved(c)
 	h.parked[callee] = append(h.parked[callee], p)
 	h.log.Info("calling a resident who has no page open: notified", "from", c.name, "to", callee, "call", p.id)
 	return true
@@ -56,6 +57,7 @@ func (h *Hub) unpark(p *parked) {
 	p.done = true
 	p.timer.Stop()
 	p.caller.park = nil
+	h.moved(p.caller)
 	h.parked[p.callee] = slices.DeleteFunc(h.parked[p.callee], func(x *parked) bool { return x == p })
 	if len(h.parked[p.callee]) == 0 {
 		delete(h.parked, p.callee)

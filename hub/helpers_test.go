@@ -159,6 +159,12 @@ func (c *wsClient) read() {
 			for _, u := range m.Joined {
 				c.users[u.Name] = u
 			}
+			for _, u := range m.Changed {
+				if _, ok := c.users[u.Name]; !ok {
+					c.in <- frame{raw: raw, err: fmt.Errorf("hub changed %q, who is not listed", u.Name)}
+				}
+				c.users[u.Name] = u
+			}
 		}
 		c.mu.Unlock()
 		c.in <- frame{raw: raw, m: m}

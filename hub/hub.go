@@ -52,16 +52,17 @@ type Hub struct {
 	probeWait time.Duration
 	kick      chan struct{} // wakes Run: a list is due
 
-	mu       sync.Mutex           // guards the fields below and every client's and leg's "guarded by Hub.mu" fields
-	clients  map[*client]bool     // every live client, registered or not
-	users    map[string]*client   // registered clients by name
-	looks    map[string]string    // lookalike key of every registered name -> the name
-	order    []*client            // registered clients, for lists; client.idx is the position
-	joined   []*client            // registered since the last list flush
-	left     []string             // names that left since the last flush and had been listed
-	closed   bool                 // Run has ended: no new clients
-	parked   map[string][]*parked // calls waiting for their callee to connect, by callee
-	lastCall uint64               // the last parked call's id
+	mu        sync.Mutex           // guards the fields below and every client's and leg's "guarded by Hub.mu" fields
+	clients   map[*client]bool     // every live client, registered or not
+	users     map[string]*client   // registered clients by name
+	looks     map[string]string    // lookalike key of every registered name -> the name
+	order     []*client            // registered clients, for lists; client.idx is the position
+	joined    []*client            // registered since the last list flush
+	movedList []*client            // whose presence may have changed since the last flush
+	left      []string             // names that left since the last flush and had been listed
+	closed    bool                 // Run has ended: no new clients
+	parked    map[string][]*parked // calls waiting for their callee to connect, by callee
+	lastCall  uint64               // the last parked call's id
 }
 
 // New returns a hub; it serves sockets right away and sends user lists once
@@ -167,7 +168,10 @@ type client struct {
 	name     string // "" until registered
 	regdate  int64
 	entry    []byte  // this user's encoded list entry
-	short    []byte  // the same for delta clients: name, and kind unless browser
+	short    []byte  // the same for delta clients: name, kind unless browser, presence
+	state    string  // presence in short: "", wire.PresenceRinging or wire.PresenceInCall
+	with     string  // whom a door talks to, in short
+	moved    bool    // is in Hub.moved
 	delta    bool    // wants Users Delta instead of full lists
 	needFull bool    // gets a full list at the next flush
 	listed   bool    // has appeared in a flushed list

@@ -35,6 +35,8 @@ func (h *Hub) endLeg(l *leg) {
 	}
 	l.caller.legs = removeLeg(l.caller.legs, l)
 	l.callee.legs = removeLeg(l.callee.legs, l)
+	h.moved(l.caller)
+	h.moved(l.callee)
 }
 
 func removeLeg(legs []*leg, l *leg) []*leg {

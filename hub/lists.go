@@ -18,6 +18,7 @@ func (h *Hub) flushLists() int {
 	defer h.mu.Unlock()
 
 	now := time.Now().UnixMilli()
+	moved := h.presenceChanges()
 	var joined []*client
 	for _, c := range h.joined {
 		if !c.gone {
@@ -25,7 +26,10 @@ func (h *Hub) flushLists() int {
 		}
 		c.listed = true
 	}
+	// Seed clients get a new list when users came or went; delta clients
+	// also when someone's presence changed.
 	changed := len(joined) > 0 || len(h.left) > 0
+	deltaChanged := changed || len(moved) > 0
 
 	var (
 		full, short, delta []byte
@@ -61,12 +65,8 @@ func (h *Hub) flushLists() int {
 			*buf = append(b, ']', '}')
 		}
 		if local && fullMsg == nil {
-			users := make([]wire.User, len(h.order))
-			for i, c := range h.order {
-				users[i] = wire.User{Name: c.name, RegDate: c.regdate, Kind: c.kind}
-			}
 			fullMsg = &wire.Message{Type: wire.TypeGetUsers, Text: textOK, Status: wire.StatusOK, From: wire.ServerName,
-				Reason: "Requested", ID: "1", Date: now, Users: users}
+				Reason: "Requested", ID: "1", Date: now, Users: users(h.order)}
 		}
 		return fullMsg, *buf
 	}
@@ -88,15 +88,25 @@ func (h *Hub) flushLists() int {
 				}
 				b = wire.AppendString(b, n)
 			}
-			delta = append(b, ']', '}')
+			b = append(b, ']')
+			if len(moved) > 0 {
+				b = append(b, `,"changed":[`...)
+				for i, c := range moved {
+					if i > 0 {
+						b = append(b, ',')
+					}
+					b = append(b, c.short...)
+				}
+				b = append(b, ']')
+			}
+			delta = append(b, '}')
 		}
 		if local && deltaMsg == nil {
-			users := make([]wire.User, len(joined))
-			for i, c := range joined {
-				users[i] = wire.User{Name: c.name, RegDate: c.regdate, Kind: c.kind}
-			}
-			deltaMsg = &wire.Message{Type: wire.TypeUsersDelta, ID: "1", Date: now, Joined: users,
+			deltaMsg = &wire.Message{Type: wire.TypeUsersDelta, ID: "1", Date: now, Joined: users(joined),
 				Left: append([]string{}, h.left...)}
+			if len(moved) > 0 {
+				deltaMsg.Changed = users(moved)
+			}
 		}
 		return deltaMsg, delta
 	}
@@ -112,10 +122,10 @@ func (h *Hub) flushLists() int {
 			c.needFull = false
 			m, b = fullList(c.local != nil, c.delta)
 			list = !c.delta
-		case !changed:
-			continue
-		case c.delta:
+		case c.delta && deltaChanged:
 			m, b = deltaList(c.local != nil)
+		case c.delta || !changed:
+			continue
 		default:
 			m, b = fullList(c.local != nil, false)
 			list = true
@@ -128,6 +138,15 @@ func (h *Hub) flushLists() int {
 	h.joined = h.joined[:0]
 	h.left = nil
 	return len(h.order)
+}
+
+// users are the list entries of cs, presence included, for in-process users.
+func users(cs []*client) []wire.User {
+	us := make([]wire.User, len(cs))
+	for i, c := range cs {
+		us[i] = c.user()
+	}
+	return us
 }
 
 // Raw texts the hub sends often.

@@ -65,7 +65,7 @@ func (l *Local) Send(m wire.Message) error {
 	if l.c == nil {
 		return ErrClosed
 	}
-	m.From, m.ID, m.Date, m.Users, m.Joined, m.Left = "", "", 0, nil, nil, nil
+	m.From, m.ID, m.Date, m.Users, m.Joined, m.Left, m.Changed = "", "", 0, nil, nil, nil, nil
 	l.h.handleMessage(l.c, &m, check(&m))
 	return nil
 }

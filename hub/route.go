@@ -131,6 +131,8 @@ func (h *Hub) ring(c, e *client, look bool) *leg {
 	c.legs = append(c.legs, l)
 	e.legs = append(e.legs, l)
 	l.timer = time.AfterFunc(h.cfg.RingTimeout, func() { h.ringTimeout(l) })
+	h.moved(c)
+	h.moved(e)
 	m := &wire.Message{Type: wire.TypeInvite, Text: textIncoming, From: c.name, To: e.name}
 	if look {
 		m.Param2 = paramLook
@@ -158,6 +160,8 @@ func (h *Hub) inviteAnswer(e *client, sub string, m *wire.Message) {
 		}
 		l.active = true
 		l.timer.Stop()
+		h.moved(c)
+		h.moved(e)
 		h.awayEnded(l, true)
 	case wire.StatusRejected, wire.StatusBusy:
 		h.endLeg(l)

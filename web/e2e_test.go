@@ -170,17 +170,31 @@ func TestChromiumCall(t *testing.T) {
 
 	// bob calls alice; mid-call alice's network drops (the server side of
 	// her socket is cut). Both end the call and say why; alice reconnects
-	// and registers again, and bob sees her online again.
+	// and registers again, and bob sees her online again. carol's list
+	// says all along what each of them does (the hub's presence).
+	presence := func(name, state, text string) {
+		t.Helper()
+		carol.Wait(`(() => { const li = document.querySelector('#users li[data-user="` + name + `"]');
+			return !!li && li.dataset.state === '` + state + `' && li.querySelector('.sub').textContent === '` + text + `'; })()`)
+	}
+	presence("alice", "available", "Available")
+	presence("bob", "available", "Available")
 	bob.Click(`#users button[data-call="alice"]`)
 	alice.Wait(`intercom.state === 'ringing'`)
+	presence("alice", "ringing", "Ringing")
+	presence("bob", "ringing", "Ringing")
 	alice.Click("#answer")
 	alice.Wait(`intercom.state === 'incall'`)
 	bob.Wait(`intercom.state === 'incall'`)
+	presence("alice", "incall", "In a call")
+	presence("bob", "incall", "In a call")
 	tap.cut(aliceConn)
 	alice.Wait(`intercom.log.some(s => /network connection was lost/.test(s))`)
 	alice.Wait(`intercom.state === 'idle' && intercom.conn === 'online' && intercom.registrations === 2`)
 	bob.Wait(`intercom.state === 'idle' && /connection to alice was lost/i.test(intercom.notice)`)
 	bob.Wait(`intercom.users.some(u => u.name === 'alice')`)
+	presence("alice", "available", "Available")
+	presence("bob", "available", "Available")
 	if n := tap.count(); n != 5 {
 		t.Errorf("%d sockets after the reconnect, want 5 (four pages and alice's new one)", n)
 	}

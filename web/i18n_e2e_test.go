@@ -76,8 +76,8 @@ func TestChromiumLanguages(t *testing.T) {
 	bob := openIn(t, browser, "fr-FR,fr", "bob", false, srv.URL+"/?name=bob")
 	bob.Wait(`intercom.state === 'idle' && intercom.conn === 'online' && document.documentElement.lang === 'fr'`)
 	bob.Wait(`intercom.users.some(u => u.name === 'anna')`)
-	if got := bob.Text(`#users li[data-user="anna"] .sub`); got != "En ligne" {
-		t.Errorf("French list: anna's line says %q, want En ligne", got)
+	if got := bob.Text(`#users li[data-user="anna"] .sub`); got != "Disponible" {
+		t.Errorf("French list: anna's line says %q, want Disponible", got)
 	}
 
 	// bob calls, anna's ringing screen is German, she declines: bob reads
@@ -104,7 +104,7 @@ func TestChromiumLanguages(t *testing.T) {
 	}
 	choose(anna, "nl")
 	anna.Wait(`document.documentElement.lang === 'nl' && document.querySelector('#settings summary').textContent === 'Belinstellingen'`)
-	anna.Wait(`document.querySelector('#users li[data-user="bob"] .sub').textContent === 'Online'`)
+	anna.Wait(`document.querySelector('#users li[data-user="bob"] .sub').textContent === 'Beschikbaar'`)
 	anna.Click("#change-name") // signs out, so the page after the reload may take the name again
 	anna.Wait(`intercom.state === 'signin'`)
 	if err := chromedp.Do(anna.Ctx, chromedp.Navigate(srv.URL+"/?name=anna")); err != nil {

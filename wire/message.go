@@ -95,6 +95,9 @@ type Message struct {
 	// Left first, then Joined.
 	Joined []User   `json:"joined,omitempty"`
 	Left   []string `json:"left,omitempty"`
+	// Changed, in a "Users Delta" message, holds the new entries of listed
+	// users whose presence changed (only when there are any).
+	Changed []User `json:"changed,omitempty"`
 }
 
 // User is one entry of a user list.
@@ -105,7 +108,21 @@ type User struct {
 	// Kind is "browser" for socket clients; in-process users give their
 	// own (the door registers as "door").
 	Kind string `json:"kind,omitempty"`
+	// State is the user's presence, which the hub derives from its calls:
+	// "" (available), PresenceRinging or PresenceInCall. Only clients that
+	// asked for deltas get it; the seed client's entries never carry it.
+	State string `json:"state,omitempty"`
+	// With is whom a door talks to while State is PresenceInCall.
+	With string `json:"with,omitempty"`
 }
+
+// Presence states of a list entry (User.State); available is "".
+const (
+	// PresenceRinging: the user rings someone or is being rung.
+	PresenceRinging = "ringing"
+	// PresenceInCall: the user is in an answered call.
+	PresenceInCall = "incall"
+)
 
 // Errors of Decode; the hub puts their text in the Error reply's reason.
 var (
@@ -178,26 +195,8 @@ func (m *Message) AppendJSON(b []byte) []byte {
 		b = append(b, `,"date":`...)
 		b = strconv.AppendInt(b, m.Date, 10)
 	}
-	if len(m.Users) > 0 || m.Type == TypeGetUsers {
-		b = append(b, `,"users":[`...)
-		for i := range m.Users {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = m.Users[i].AppendJSON(b)
-		}
-		b = append(b, ']')
-	}
-	if len(m.Joined) > 0 || m.Type == TypeUsersDelta {
-		b = append(b, `,"joined":[`...)
-		for i := range m.Joined {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = m.Joined[i].AppendJSON(b)
-		}
-		b = append(b, ']')
-	}
+	b = appendUsers(b, "users", m.Users, m.Type == TypeGetUsers)
+	b = appendUsers(b, "joined", m.Joined, m.Type == TypeUsersDelta)
 	if len(m.Left) > 0 || m.Type == TypeUsersDelta {
 		b = append(b, `,"left":[`...)
 		for i, n := range m.Left {
@@ -208,21 +207,26 @@ func (m *Message) AppendJSON(b []byte) []byte {
 		}
 		b = append(b, ']')
 	}
+	b = appendUsers(b, "changed", m.Changed, false)
 	return append(b, '}')
 }
 
-// AppendJSON appends u as the seed's list entry.
+// AppendJSON appends u as the seed's list entry (with state and with when
+// set; the hub never sets them in the seed client's entries).
 func (u *User) AppendJSON(b []byte) []byte {
 	b = append(b, `{"name":`...)
 	b = AppendString(b, u.Name)
 	b = append(b, `,"regdate":`...)
 	b = strconv.AppendInt(b, u.RegDate, 10)
 	b = appendField(b, "kind", u.Kind)
+	b = appendField(b, "state", u.State)
+	b = appendField(b, "with", u.With)
 	return append(b, '}')
 }
 
-// AppendShort encodes u for clients that asked for deltas: the name, and
-// the kind unless it is a browser (their client's default). The seed's
+// AppendShort encodes u for clients that asked for deltas: the name, the
+// kind unless it is a browser (their client's default), and the presence
+// when it is not available. The seed's
 // client, which needs regdate, never gets these.
 func (u *User) AppendShort(b []byte) []byte {
 	b = append(b, `{"name":`...)
@@ -230,7 +234,26 @@ func (u *User) AppendShort(b []byte) []byte {
 	if u.Kind != KindBrowser {
 		b = appendField(b, "kind", u.Kind)
 	}
+	b = appendField(b, "state", u.State)
+	b = appendField(b, "with", u.With)
 	return append(b, '}')
+}
+
+// appendUsers appends the list us as key, when it has entries or always.
+func appendUsers(b []byte, key string, us []User, always bool) []byte {
+	if len(us) == 0 && !always {
+		return b
+	}
+	b = append(b, ',', '"')
+	b = append(b, key...)
+	b = append(b, '"', ':', '[')
+	for i := range us {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = us[i].AppendJSON(b)
+	}
+	return append(b, ']')
 }
 
 func appendField(b []byte, key, v string) []byte {

@@ -42,6 +42,8 @@ func TestMarshal(t *testing.T) {
 		{Message{Type: "Users Delta", Left: []string{"a"}}, `{"type":"Users Delta","joined":[],"left":["a"]}`},
 		{Message{Type: "x", Reason: "q\"\\\n\t\x01\u2028é\xff"}, `{"type":"x","reason":"q\"\\\n\t\u0001\u2028é\ufffd"}`},
 		{Message{Type: "Get Users", Users: []User{{Name: "d", RegDate: 1, Kind: "door"}}}, `{"type":"Get Users","users":[{"name":"d","regdate":1,"kind":"door"}]}`},
+		{Message{Type: "Users Delta", Changed: []User{{Name: "d", Kind: "door", State: PresenceInCall, With: "a"}}},
+			`{"type":"Users Delta","joined":[],"left":[],"changed":[{"name":"d","regdate":0,"kind":"door","state":"incall","with":"a"}]}`},
 	} {
 		b, err := json.Marshal(tc.m)
 		if err != nil || string(b) != tc.want {

@@ -209,7 +209,11 @@ func (c *client) handle(m []byte) error {
 		if i < 0 {
 			return fmt.Errorf("delta without left: %.200s", m)
 		}
-		c.count += bytes.Count(m[:i], r.pattern) - bytes.Count(m[i:], r.quoted)
+		left := m[i:]
+		if j := bytes.Index(left, []byte(`],"changed":[`)); j >= 0 {
+			left = left[:j] // presence changes: the same users, still listed
+		}
+		c.count += bytes.Count(m[:i], r.pattern) - bytes.Count(left, r.quoted)
 		if c.names != nil {
 			var msg wire.Message
 			if err := json.Unmarshal(m, &msg); err != nil {

@@ -100,8 +100,9 @@ func TestChromiumDoorCallsBrowsers(t *testing.T) {
 	d.doorState("idle")
 }
 
-// A second resident sees, live in the list, whom the door talks to; calling
-// it anyway, they hear Busy, in words.
+// A second resident sees, live in the list, whom the door talks to and that
+// alice is in a call, and both free again after her hang-up; calling the
+// door meanwhile, they hear Busy, in words.
 func TestChromiumDoorBusy(t *testing.T) {
 	d := startDaemon(t, "")
 	browser := chromiumtest.Start(t)
@@ -111,10 +112,14 @@ func TestChromiumDoorBusy(t *testing.T) {
 	alice.click(`button[data-call="door"]`)
 	d.waitHealth(func(h health.Report) bool { return h.Device.Peer == "alice" }, "the door in a call with alice")
 	bob.wait(`document.querySelector('#users li[data-user="door"] .sub').textContent === "Door · In a call with alice"`)
+	bob.wait(`document.querySelector('#users li[data-user="alice"] .sub').textContent === "In a call"`)
 	bob.click(`button[data-call="door"]`)
 	bob.wait(`document.body.dataset.state === "idle" && /busy/i.test(window.intercom.notice)`)
 	alice.wait(`document.body.dataset.state === "incall"`)
 	alice.waitVideo(640, 480)
+	alice.click("#hangup")
+	bob.wait(`document.querySelector('#users li[data-user="door"] .sub').textContent === "Door · Ready"`)
+	bob.wait(`document.querySelector('#users li[data-user="alice"] .sub').textContent === "Available"`)
 }
 
 // With `answer: button` the door rings until someone at the door answers,

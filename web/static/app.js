@@ -206,10 +206,10 @@ document.addEventListener('visibilitychange', () => {
 window.addEventListener('online', () => signal.retryNow());
 let healthTicks = 0;
 setInterval(() => {
-  // Every 4 s on the list (the door's presence: who it talks to), every
-  // 15 s otherwise.
+  // Every 16 s (the version, the door's display name, whether it keeps a
+  // history); presence comes live with the hub's lists.
   if (!signal.registered || document.visibilityState !== 'visible') return;
-  if (s.phase === 'idle' || ++healthTicks % 4 === 0) fetchHealth();
+  if (++healthTicks % 4 === 0) fetchHealth();
 }, 4000);
 
 window.intercom = Object.freeze({

@@ -22,7 +22,7 @@ export function onMessage(e) {
       drawUsers();
       break;
     case 'Users Delta':
-      roster.delta(m.joined, m.left);
+      roster.delta(m.joined, m.left, m.changed);
       drawUsers();
       break;
     case 'Invite':

@@ -1,10 +1,15 @@
 // roster.js: who is online. The hub sends one full "Get Users" list and then
 // "Users Delta" changes (we register with param2 "delta"); the seed's hub
-// sends only full lists. Both are handled.
+// sends only full lists. Both are handled. Our hub's entries also say each
+// user's presence (state: "ringing" or "incall", and for a door with whom),
+// which it derives from the calls it routes.
+
+// presence are the states an entry may have besides available ('').
+const presence = ['ringing', 'incall'];
 
 export class Roster {
   constructor() {
-    this.users = new Map(); // name -> {name, kind, regdate}
+    this.users = new Map(); // name -> {name, kind, regdate, state, with}
     this.away = []; // residents with a phone that rings by push
   }
 
@@ -31,15 +36,25 @@ export class Roster {
   }
 
   // delta applies a compact change: left names first, then joined users, so
-  // a user who reconnected within one update stays listed.
-  delta(joined, left) {
+  // a user who reconnected within one update stays listed; then the new
+  // entries of listed users whose presence changed.
+  delta(joined, left, changed) {
     for (const name of Array.isArray(left) ? left : []) this.users.delete(name);
     for (const u of Array.isArray(joined) ? joined : []) this.add(u);
+    for (const u of Array.isArray(changed) ? changed : []) {
+      if (u && this.users.has(u.name)) this.add(u);
+    }
   }
 
   add(u) {
     if (!u || typeof u.name !== 'string' || u.name === '') return;
-    this.users.set(u.name, { name: u.name, kind: u.kind === 'door' ? 'door' : 'browser', regdate: u.regdate });
+    this.users.set(u.name, {
+      name: u.name,
+      kind: u.kind === 'door' ? 'door' : 'browser',
+      regdate: u.regdate,
+      state: presence.includes(u.state) ? u.state : '',
+      with: u.state === 'incall' && typeof u.with === 'string' ? u.with : '',
+    });
   }
 
   kind(name) {

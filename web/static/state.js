@@ -140,7 +140,7 @@ export function label(name) {
 // and registered.
 export function drawUsers() {
   const enabled = s.phase === 'idle' && signal.registered;
-  renderUsers(roster.callable(s.name), s.health && s.health.device, enabled, label);
+  renderUsers(roster.callable(s.name), enabled, label);
 }
 
 // audioHint shows the hint to tap once while the ringtone cannot sound yet

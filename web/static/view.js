@@ -31,20 +31,30 @@ export function icon(id, cls = 'icon') {
   return svg;
 }
 
-const doorStates = { idle: 'door.ready', ringing: 'door.ringing', calling: 'door.calling', incall: 'door.incall' };
+// presenceText is what a user's presence (the hub's: '' available,
+// 'ringing', 'incall' with whom for a door) reads as.
+function presenceText(u, label) {
+  const door = u.kind === 'door';
+  if (u.state === 'incall') {
+    if (door && u.with) return t('door.incallwith', { name: label(u.with) });
+    return t(door ? 'door.incall' : 'user.incall');
+  }
+  if (u.state === 'ringing') return t(door ? 'door.ringing' : 'user.ringing');
+  return t(door ? 'door.ready' : 'user.available');
+}
 
 // renderUsers draws the online list: doors first as big cards with a
 // one-tap call, then people, then residents away whose phones ring by push.
-// device is /healthz's "device" ({name, state}) or null; enabled says whether
+// Each says its presence, live from the hub's lists. enabled says whether
 // calls can be placed now; label gives a name's words (the door's display
 // name).
 let drawn = '';
-export function renderUsers(users, device, enabled, label = (n) => n) {
-  // /healthz is read every few seconds: redraw only when something shown
-  // changed, so a focused Call button (keyboard, screen reader) and a
-  // finger on its way to it keep their target.
-  const sig = JSON.stringify([users.map((u) => [u.name, u.kind, !!u.away, label(u.name)]),
-    device && [device.name, device.state, device.peer], enabled, t('user.door')]);
+export function renderUsers(users, enabled, label = (n) => n) {
+  // Redraw only when something shown changed, so a focused Call button
+  // (keyboard, screen reader) and a finger on its way to it keep their
+  // target.
+  const sig = JSON.stringify([users.map((u) => [u.name, u.kind, !!u.away, label(u.name), u.state, u.with, label(u.with || '')]),
+    enabled, t('user.available')]);
   if (sig === drawn && $('users').childElementCount === users.length) return;
   drawn = sig;
   const ul = $('users');
@@ -65,13 +75,10 @@ export function renderUsers(users, device, enabled, label = (n) => n) {
     name.textContent = label(u.name);
     const sub = document.createElement('span');
     sub.className = 'sub';
-    let state = '';
-    if (door && device && device.name === u.name) {
-      // Presence: who the door talks to, so nobody else calls it blind.
-      if (device.state === 'incall' && device.peer) state = t('door.incallwith', { name: device.peer });
-      else state = doorStates[device.state] ? t(doorStates[device.state]) : device.state || '';
-    }
-    sub.textContent = door ? (state ? t('user.doorstate', { state }) : t('user.door')) : t(u.away ? 'user.away' : 'user.online');
+    // Presence: nobody calls someone busy blind.
+    const state = u.away ? '' : presenceText(u, label);
+    sub.textContent = door ? t('user.doorstate', { state }) : u.away ? t('user.away') : state;
+    li.dataset.state = u.away ? 'away' : u.state || 'available';
     if (u.away) li.classList.add('away');
     who.append(name, sub);
     const btn = document.createElement('button');
