@@ -117,3 +117,55 @@ func TestChromiumLanguages(t *testing.T) {
 	choose(anna, "")
 	anna.Wait(`document.documentElement.lang === 'de' && localStorage.getItem('intercom.lang') === null`)
 }
+
+// untranslated lists the elements of p that ask for words (data-i18n) and
+// do not show words' text for them, or still show English where words
+// differs from it.
+func untranslated(t *testing.T, p *page, words, en map[string]string) []string {
+	t.Helper()
+	shown, err := chromedp.Run(p.Ctx, chromedp.Evaluate[map[string]string](
+		`Object.fromEntries([...document.querySelectorAll('[data-i18n]')].map(e => [e.dataset.i18n, e.textContent.replace(/\s+/g, ' ').trim()]))`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(shown) == 0 {
+		t.Fatal("the page asks for no words")
+	}
+	var bad []string
+	for k, got := range shown {
+		if got != words[k] || (words[k] != en[k] && got == en[k]) {
+			bad = append(bad, k+": "+got)
+		}
+	}
+	return bad
+}
+
+// TestChromiumLoginLanguage: the login page, its long paragraphs and the
+// certificate's steps included, speaks the browser's language before
+// anyone has logged in: French here, and Italian on a second browser
+// language list.
+func TestChromiumLoginLanguage(t *testing.T) {
+	ss := startSecure(t, "", nil)
+	browser := chromiumtest.Start(t, chromiumtest.IgnoreCertErrors)
+	en := readWords(t, "en")
+	for _, c := range []struct{ accept, lang string }{{"fr-FR,fr;q=0.9,en;q=0.5", "fr"}, {"it-IT,it", "it"}} {
+		words := readWords(t, c.lang)
+		p := openIn(t, browser, c.accept, c.lang, true, ss.base+"/")
+		p.Wait(`location.pathname === '/login' && document.body.dataset.mode === 'setup' && document.documentElement.lang === '` + c.lang + `'`)
+		p.Wait(`!document.getElementById('cert').hidden`)
+		if bad := untranslated(t, p, words, en); len(bad) > 0 {
+			t.Errorf("%s login page: not in %s: %q", c.lang, c.lang, bad)
+		}
+		if left, err := chromiumtest.Untranslated(p.Ctx); err != nil || len(left) > 0 {
+			t.Errorf("%s login page: text outside the words: %q %v", c.lang, left, err)
+		}
+		if got := p.evalString(`Promise.resolve(document.title)`); got != words["login.doctitle"] {
+			t.Errorf("%s login page: title %q, want %q", c.lang, got, words["login.doctitle"])
+		}
+		// An error made by script, in the language too.
+		p.Click("#setup-form button[type=submit]")
+		if got := p.Text("#setup-error"); got != words["login.short"] {
+			t.Errorf("%s login page: short password says %q, want %q", c.lang, got, words["login.short"])
+		}
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -158,6 +159,9 @@ func TestChromiumPhoneRungFromNotification(t *testing.T) {
 		json.Unmarshal([]byte(out), &ns)
 		return ns
 	}
+	// titleWords is a word each kind's notification title holds, in the
+	// resident's language.
+	titleWords := map[string]string{"ring": "door", "call": "calling", "answered": "answered", "missed": "missed"}
 	// deliver hands the next push intercomd sent Ann to the browser's
 	// service worker, as the phone's push service would.
 	deliver := func(sub *pushtest.Sub, kind string) shownNotification {
@@ -180,7 +184,7 @@ func TestChromiumPhoneRungFromNotification(t *testing.T) {
 		}
 		push()
 		var ns []shownNotification
-		word := map[string]string{"ring": "door", "call": "calling", "answered": "answered", "missed": "missed"}[kind]
+		word := titleWords[kind]
 		deadline := time.Now().Add(20 * time.Second)
 		again := time.Now().Add(8 * time.Second)
 		for time.Now().Before(deadline) {
@@ -282,6 +286,38 @@ func TestChromiumPhoneRungFromNotification(t *testing.T) {
 	app.wait(`window.intercom.state === 'incall' && window.intercom.peer === 'Ben'`)
 	if answered := deliver(benPhone, "answered"); answered.Title != "Answered by Ben" {
 		t.Errorf("Ben's notification after he answered = %+v, want 'Answered by Ben'", answered)
+	}
+
+	// Ann reads German: her page tells the worker, which keeps it, so the
+	// rings that come with no page open (a locked phone) read German too,
+	// with a German clock.
+	app.eval(`import('/i18n.js').then(m => m.setLanguage('de'))`)
+	workerLang := `caches.open('intercom-push').then(c => c.match('/push-lang.json')).then(r => r ? r.json() : {}).then(j => j.lang || '')`
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		lang, err := chromedp.Run(tab3, chromedp.Evaluate[string](workerLang, chromedp.EvalAwaitPromise))
+		if err == nil && lang == "de" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the worker keeps language %q (%v) after Ann chose German", lang, err)
+		}
+	}
+	app.click("#hangup")
+	ben.Close()
+	closeTab3()
+	d.waitHealth(func(h health.Report) bool { return h.Users == 1 }, "Ann's page and Ben to leave")
+	titleWords = map[string]string{"ring": "tür", "missed": "verpasst"}
+	d.press("call")
+	ring = deliver(sub, "ring")
+	if ring.Image == "" {
+		ring = deliver(sub, "ring")
+	}
+	if ring.Title != "Jemand ist an der Tür" || !regexp.MustCompile(`^Hat um \d{1,2}:\d{2} geklingelt\. Tippen zum Annehmen\.$`).MatchString(ring.Body) {
+		t.Errorf("Ann's ring in German = %+v, want 'Jemand ist an der Tür', 'Hat um HH:MM geklingelt. ...'", ring)
+	}
+	d.press("hangup")
+	if missed := deliver(sub, "missed"); !regexp.MustCompile(`^Verpasster Anruf um \d{1,2}:\d{2}$`).MatchString(missed.Title) {
+		t.Errorf("Ann's missed ring in German = %+v, want 'Verpasster Anruf um HH:MM'", missed)
 	}
 	if errs := ps.Errs(); len(errs) > 0 {
 		t.Errorf("push service refused requests: %v", errs)

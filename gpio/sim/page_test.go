@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"context"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -9,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 
 	"github.com/intercomd/intercomd/device"
@@ -44,8 +46,9 @@ func pageServer(t *testing.T, api http.Handler) *httptest.Server {
 }
 
 // The /panel page in a real Chromium: it shows the lights and relay live
-// and its buttons press the very gpio.Button device reads. Set
-// PANEL_SCREENSHOT=file.png to keep a picture of it.
+// and its buttons press the very gpio.Button device reads, all in the
+// browser's language (German here). Set PANEL_SCREENSHOT=file.png to keep
+// a picture of it.
 func TestChromiumPanelPage(t *testing.T) {
 	cfg := door()
 	cfg.Relay = &gpio.RelayConfig{Pulse: 2 * time.Second}
@@ -64,21 +67,31 @@ func TestChromiumPanelPage(t *testing.T) {
 			t.Fatalf("%v\npage: %.2000s", err, html)
 		}
 	}
+	german(t, tab)
 	if err := chromedp.Do(tab, chromedp.Navigate(srv.URL+"/panel")); err != nil {
 		t.Fatalf("open /panel: %v", err)
 	}
-	wait(`document.body.dataset.panel === 'live' && document.body.dataset.conn === 'online'`)
+	wait(`document.body.dataset.panel === 'live' && document.body.dataset.conn === 'online' && document.documentElement.lang === 'de'`)
+	if left, err := chromiumtest.Untranslated(tab); err != nil || len(left) > 0 {
+		t.Errorf("German panel: text outside the words: %q %v", left, err)
+	}
 	// The stylesheet applied under the CSP: LEDs are round.
 	wait(`getComputedStyle(document.getElementById('led-ready')).borderRadius === '50%'`)
 	wait(`document.getElementById('led-ringing').dataset.state === 'off' && document.getElementById('relay').dataset.state === 'open'`)
 
 	p.Light("ready").Set(device.LightOn)
-	wait(`document.getElementById('led-ready').dataset.state === 'on'`)
+	wait(`document.getElementById('led-ready').dataset.state === 'on' && document.getElementById('led-ready-text').textContent === 'An'`)
 	p.Light("ringing").Set(device.LightBlink)
-	wait(`document.getElementById('led-ringing').dataset.state === 'blink'`)
+	wait(`document.getElementById('led-ringing').dataset.state === 'blink' && document.getElementById('led-ringing-text').textContent === 'Blinkt'`)
 	wait(`getComputedStyle(document.getElementById('led-ringing')).animationName === 'blink'`)
 	p.Relay().Pulse()
-	wait(`document.getElementById('relay').dataset.state === 'closed'`)
+	wait(`document.getElementById('relay').dataset.state === 'closed' && document.getElementById('relay-text').textContent === 'Offen · summt'`)
+	for sel, want := range map[string]string{"#buttons-title": "Tasten", "#wrap-call span": "Klingeln", "#live-text": "Live", "title": "Türpanel · Intercom"} {
+		got, err := chromedp.Run(tab, chromedp.Evaluate[string](`document.querySelector("`+sel+`").textContent`))
+		if err != nil || got != want {
+			t.Errorf("German panel: %s = %q, %v; want %q", sel, got, err, want)
+		}
+	}
 	if path := os.Getenv("PANEL_SCREENSHOT"); path != "" {
 		png, err := chromedp.Run(tab, chromedp.FullScreenshot(100))
 		if err != nil {
@@ -111,10 +124,27 @@ func TestChromiumPanelPage(t *testing.T) {
 func TestChromiumPanelPageAbsent(t *testing.T) {
 	srv := pageServer(t, nil)
 	tab := chromiumtest.Start(t)
+	german(t, tab)
 	if err := chromedp.Do(tab, chromedp.Navigate(srv.URL+"/panel")); err != nil {
 		t.Fatalf("open /panel: %v", err)
 	}
 	if err := chromiumtest.WaitJS(tab, `document.body.dataset.panel === 'absent' && !document.getElementById('absent').hidden && document.getElementById('buttons-card').offsetParent === null`); err != nil {
+		t.Fatal(err)
+	}
+	if left, err := chromiumtest.Untranslated(tab); err != nil || len(left) > 0 {
+		t.Errorf("German panel without a panel: text outside the words: %q %v", left, err)
+	}
+}
+
+// german makes the browser of tab ask for German first, as a phone set to
+// German does (navigator.languages and Accept-Language).
+func german(t *testing.T, tab context.Context) {
+	t.Helper()
+	ua, err := chromedp.Run(tab, chromedp.Evaluate[string](`navigator.userAgent`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := chromedp.Call(tab, emulation.SetUserAgentOverride, emulation.SetUserAgentOverrideParams{UserAgent: ua, AcceptLanguage: "de-DE,de;q=0.9"}); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -73,7 +73,7 @@ export function translate(root = document) {
   for (const a of attrs) {
     for (const el of root.querySelectorAll(`[data-i18n-${a}]`)) el.setAttribute(a, t(el.getAttribute(`data-i18n-${a}`)));
   }
-  // A page in our words says so (the panel, English only, keeps its lang).
+  // A page in our words says which language they are in.
   if (root === document && document.querySelector('[data-i18n]')) document.documentElement.lang = code;
 }
 

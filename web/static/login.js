@@ -5,6 +5,7 @@
 import { t } from './i18n.js';
 
 const $ = (id) => document.getElementById(id);
+document.title = t('login.doctitle');
 
 // next is where to go after logging in: the page that sent us here, if it
 // is one of ours (never another site).

@@ -12,7 +12,7 @@
 // window.intercomPush: { ready (Promise of the registration or null),
 // answering (true while a tap on a ring waits for the call) }.
 
-import { t } from './i18n.js';
+import { t, language } from './i18n.js';
 import { roster, drawUsers } from './state.js';
 
 const $ = (id) => document.getElementById(id);
@@ -26,6 +26,14 @@ const STORE = 'intercom.pushDevice';
 const ready = secure
   ? navigator.serviceWorker.register('/sw.js', { scope: '/' }).then(() => navigator.serviceWorker.ready, () => null)
   : Promise.resolve(null);
+
+// The worker writes the notifications in the resident's language: tell it
+// which, now and whenever it changes.
+function tellLanguage() {
+  ready.then((reg) => reg && reg.active && reg.active.postMessage({ lang: language() }));
+}
+tellLanguage();
+window.addEventListener('languagechanged', tellLanguage);
 
 // ---- answering from a notification ----------------------------------------
 

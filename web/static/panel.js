@@ -7,10 +7,15 @@
 // #led-NAME[data-state] is off | on | blink; #relay[data-state] is open |
 // closed; #press-NAME are the buttons, and body[data-last-press] is
 // "NAME:STATUS" of the last press sent. body[data-conn] drives session.js.
+// Its words are the resident's language (i18n.js), as in the app.
 
-const LIGHT_WORDS = { off: 'Off', on: 'On', blink: 'Blinking' };
+import { t } from './i18n.js';
+
+const LIGHT_WORDS = { off: 'panel.off', on: 'panel.on', blink: 'panel.blink' };
 const body = document.body;
 const $ = (id) => document.getElementById(id);
+
+document.title = t('panel.doctitle');
 
 function setConn(conn, words) {
   body.dataset.conn = conn; // session.js checks the login when it drops
@@ -30,7 +35,7 @@ function render(state) {
     const led = $('led-' + name);
     if (led.dataset.state !== mode) {
       led.dataset.state = mode;
-      $('led-' + name + '-text').textContent = LIGHT_WORDS[mode] || mode;
+      $('led-' + name + '-text').textContent = LIGHT_WORDS[mode] ? t(LIGHT_WORDS[mode]) : mode;
     }
   }
   $('lights-card').hidden = Object.keys(leds).length === 0;
@@ -38,8 +43,9 @@ function render(state) {
   relay.hidden = !state.relay;
   if (state.relay) {
     relay.dataset.state = state.relay;
-    $('relay-text').textContent = state.relay === 'closed' ? 'Unlocked · buzzing' : 'Locked';
-    $('relay-raw').textContent = 'relay ' + state.relay;
+    const closed = state.relay === 'closed';
+    $('relay-text').textContent = t(closed ? 'panel.unlocked' : 'panel.locked');
+    $('relay-raw').textContent = t(closed ? 'panel.relayclosed' : 'panel.relayopen');
   }
 }
 
@@ -51,7 +57,7 @@ function listen() {
   source.onopen = () => {
     retry = 1000;
     body.dataset.panel = 'live';
-    setConn('online', 'Live');
+    setConn('online', t('panel.live'));
   };
   source.onmessage = (e) => {
     try {
@@ -62,7 +68,7 @@ function listen() {
   };
   source.onerror = () => {
     body.dataset.panel = 'offline';
-    setConn('offline', 'Reconnecting…');
+    setConn('offline', t('panel.reconnecting'));
     if (source.readyState === EventSource.CLOSED) {
       // The browser gave up (the server said no): start again ourselves,
       // first asking whether the panel still exists.
@@ -78,7 +84,7 @@ async function start() {
   try {
     r = await fetch('/api/panel', { cache: 'no-store', credentials: 'same-origin' });
   } catch {
-    setConn('offline', 'Offline');
+    setConn('offline', t('panel.offline'));
     body.dataset.panel = 'offline';
     setTimeout(start, retry);
     retry = Math.min(retry * 2, 15000);
@@ -91,7 +97,7 @@ async function start() {
     return;
   }
   if (!r.ok) { // 401: session.js sends the page to the login
-    setConn('offline', 'Not available (' + r.status + ')');
+    setConn('offline', t('panel.unavailable', { status: r.status }));
     body.dataset.panel = 'offline';
     return;
   }
@@ -102,6 +108,7 @@ async function start() {
 
 async function press(button) {
   const name = button.dataset.button;
+  const words = button.getAttribute('aria-label');
   const error = $('error');
   error.textContent = '';
   button.classList.add('pressed');
@@ -115,13 +122,13 @@ async function press(button) {
     });
     body.dataset.lastPress = name + ':' + r.status;
     if (r.status !== 204) {
-      let reason = 'the intercom said ' + r.status;
+      let reason = t('panel.said', { status: r.status });
       try { reason = (await r.json()).error || reason; } catch { /* not JSON */ }
-      error.textContent = 'Could not press ' + name + ': ' + reason;
+      error.textContent = t('panel.pressfail', { button: words, reason });
     }
   } catch {
     body.dataset.lastPress = name + ':failed';
-    error.textContent = 'Could not press ' + name + ': the intercom is unreachable.';
+    error.textContent = t('panel.pressfail', { button: words, reason: t('panel.unreachable') });
   }
 }
 

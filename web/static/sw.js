@@ -4,6 +4,9 @@
 // every device by "Answered by ..." or "Missed call at ..." (same tag), and
 // a resident's call to this one. The payload is push/message.go's:
 // {v, kind, call, at, by, from, image, picture, decline, silent}.
+// Its words are the resident's language: the page tells the worker which
+// (see notify.js), the worker keeps it in Cache Storage with the device,
+// so a ring on a locked phone with no page open reads the same.
 
 const SHELL = 'intercom-shell-v1';
 const SHELL_FILES = [
@@ -23,7 +26,7 @@ self.addEventListener('install', (event) => {
 
 self.addEventListener('activate', (event) => {
   event.waitUntil((async () => {
-    for (const k of await caches.keys()) if (k !== SHELL) await caches.delete(k);
+    for (const k of await caches.keys()) if (k !== SHELL && k !== PUSH) await caches.delete(k);
     await self.clients.claim();
   })());
 });
@@ -52,8 +55,44 @@ self.addEventListener('fetch', (event) => {
   })());
 });
 
-function clock(ms) {
-  return new Date(ms).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+// ---- words -------------------------------------------------------------------
+
+const PUSH = 'intercom-push'; // this device's push settings, kept across updates
+const LANG = '/push-lang.json';
+const LANGUAGES = ['en', 'de', 'fr', 'es', 'it', 'nl']; // i18n.js's
+
+// wordsOf reads a language from the shell's cache first: a phone away
+// from home gets the push but cannot reach the door.
+async function wordsOf(code) {
+  const path = `/lang/${code}.json`;
+  try {
+    const hit = await caches.match(path);
+    if (hit) return await hit.json();
+    const r = await fetch(path);
+    if (r.ok) return await r.json();
+  } catch {
+    // neither: English keys stand in
+  }
+  return {};
+}
+
+// words returns the resident's language, its t and its clock: the one the
+// page told us, else the browser's, else English.
+async function words() {
+  let code = '';
+  try {
+    const hit = await (await caches.open(PUSH)).match(LANG);
+    if (hit) code = (await hit.json()).lang;
+  } catch {
+    // none stored
+  }
+  if (!LANGUAGES.includes(code)) {
+    code = (self.navigator.languages || []).map((l) => l.toLowerCase().split('-')[0]).find((l) => LANGUAGES.includes(l)) || 'en';
+  }
+  const [en, own] = await Promise.all([wordsOf('en'), code === 'en' ? null : wordsOf(code)]);
+  const t = (k, vars = {}) => ((own && own[k]) || en[k] || k).replace(/\{(\w+)\}/g, (m, v) => (v in vars ? String(vars[v]) : m));
+  const clock = (ms) => new Intl.DateTimeFormat(code, { hour: 'numeric', minute: '2-digit' }).format(new Date(ms));
+  return { t, clock };
 }
 
 // tagOf is the notification's tag: push/message.go's topic.
@@ -62,10 +101,9 @@ function tagOf(m) {
   return m.from ? `call-${m.call}` : `ring-${m.call}`;
 }
 
-const ACTIONS = [{ action: 'answer', title: 'Answer' }, { action: 'decline', title: 'Decline' }];
-
-// notification turns a payload into what showNotification takes.
-function notification(m) {
+// notification turns a payload into what showNotification takes, in the
+// words of t and clock.
+function notification(m, { t, clock }) {
   const base = {
     tag: tagOf(m),
     icon: '/icon-192.png',
@@ -78,28 +116,25 @@ function notification(m) {
     requireInteraction: true,
     silent: !!m.silent,
     vibrate: m.silent ? undefined : [400, 200, 400, 200, 400],
-    actions: ACTIONS,
+    actions: [{ action: 'answer', title: t('ring.answer') }, { action: 'decline', title: t('ring.decline') }],
   };
-  const who = m.from ? `${m.from}'s call` : 'The door rang';
+  const at = { name: m.from, time: clock(m.at || Date.now()) };
+  const rang = m.from ? t('sw.called', at) : t('sw.rang', at);
   switch (m.kind) {
     case 'ring':
-      return ['Someone is at the door', {
-        ...base, ...ringing, body: `Rang at ${clock(m.at)}. Tap to answer.`, image: m.image || undefined,
-      }];
+      return [t('sw.ring'), { ...base, ...ringing, body: t('sw.ringbody', at), image: m.image || undefined }];
     case 'call':
-      return [`${m.from} is calling`, { ...base, ...ringing, body: 'Tap to answer.' }];
+      return [t('sw.calling', { name: m.from }), { ...base, ...ringing, body: t('sw.tap') }];
     case 'answered':
-      return [m.by ? `Answered by ${m.by}` : 'Answered', {
-        ...base, body: m.from ? `${m.from} called at ${clock(m.at)}.` : `The door rang at ${clock(m.at)}.`, renotify: false, silent: true,
-      }];
+      return [m.by ? t('sw.answeredby', { name: m.by }) : t('sw.answered'), { ...base, body: rang, renotify: false, silent: true }];
     case 'declined':
-      return [`Declined by ${m.by}`, { ...base, body: `${who} at ${clock(m.at)}.`, renotify: false, silent: true }];
+      return [t('sw.declinedby', { name: m.by }), { ...base, body: rang, renotify: false, silent: true }];
     case 'missed':
-      return [m.from ? `Missed call from ${m.from} at ${clock(m.at)}` : `Missed call at ${clock(m.at)}`, {
-        ...base, body: m.from ? 'You did not answer.' : 'Nobody answered the door.', renotify: false, silent: true,
+      return [m.from ? t('sw.missedfrom', at) : t('sw.missed', at), {
+        ...base, body: m.from ? t('sw.noanswer') : t('sw.nobody'), renotify: false, silent: true,
       }];
     default:
-      return ['Notifications work', { ...base, body: 'This device will ring when someone is at the door.', silent: !!m.silent }];
+      return [t('sw.works'), { ...base, body: t('sw.worksbody'), silent: !!m.silent }];
   }
 }
 
@@ -111,8 +146,8 @@ self.addEventListener('push', (event) => {
     m = null;
   }
   if (!m || typeof m.kind !== 'string') m = { kind: 'ring', at: Date.now() };
-  const [title, options] = notification(m);
   event.waitUntil((async () => {
+    const [title, options] = notification(m, await words());
     // The ring's picture comes as a second message: it replaces a ring
     // still shown without ringing again. (Alone, when the push service
     // kept only the newest, it is the ring and rings.)
@@ -170,17 +205,18 @@ self.addEventListener('notificationclick', (event) => {
 
 // The page tells the worker who this device belongs to (see notify.js), so
 // that a subscription the browser renews while no page is open reaches the
-// door again.
+// door again, and the resident's language, for the notifications' words.
 const DEVICE = '/push-device.json';
 self.addEventListener('message', (event) => {
-  const d = event.data && event.data.pushDevice;
-  if (!d || event.origin !== location.origin) return;
-  event.waitUntil(caches.open('intercom-push').then((c) => c.put(DEVICE, new Response(JSON.stringify(d)))));
+  if (!event.data || event.origin !== location.origin) return;
+  const { pushDevice, lang } = event.data;
+  if (pushDevice) event.waitUntil(caches.open(PUSH).then((c) => c.put(DEVICE, new Response(JSON.stringify(pushDevice)))));
+  if (LANGUAGES.includes(lang)) event.waitUntil(caches.open(PUSH).then((c) => c.put(LANG, new Response(JSON.stringify({ lang })))));
 });
 
 self.addEventListener('pushsubscriptionchange', (event) => {
   event.waitUntil((async () => {
-    const hit = await (await caches.open('intercom-push')).match(DEVICE);
+    const hit = await (await caches.open(PUSH)).match(DEVICE);
     const device = hit ? await hit.json() : null;
     let sub = event.newSubscription;
     if (!sub) {
