@@ -44,6 +44,8 @@ type encodeResult struct {
 	MedianMS      float64 `json:"median_ms"`
 	P90MS         float64 `json:"p90_ms"`
 	BytesPerFrame int     `json:"bytes_per_frame"`
+	CPUMS         float64 `json:"cpu_ms"`
+	VP8Speed      int     `json:"vp8_speed"`
 }
 
 // buildEncode cross-compiles cmd/bench/encode (cgo: openh264 is C++),
@@ -99,7 +101,8 @@ func runJSON(ctx context.Context, t armTarget, v any, bin string, args ...string
 	return nil
 }
 
-var codecLabel = map[string]string{"h264": "H.264", "vp8": "VP8"}
+var codecLabel = map[string]string{"h264": "H.264", "vp8": "VP8 (media/vp8, the door's, cpu-used -%d)",
+	"vp8-md": "VP8 (mediadevices' binding, cpu-used 0: the door's before media/vp8)"}
 
 // msPerFrame finds the line with a figure like "12.3 ms/frame" in intercomd
 // -selfcheck's output.
@@ -109,8 +112,9 @@ var msPerFrame = regexp.MustCompile(`(?m)^.*[\d.]+\s*ms(/| per )frame.*$`)
 // under qemu-user, beside the native build; EMULATED figures only.
 func benchARM(ctx context.Context, e *env) (*result, error) {
 	rounds := 2
-	// VP8 (for browsers without H.264) at the door's default size only.
-	sizes := []encodeCase{{"h264", "640x480", 60}, {"h264", "1280x720", 30}, {"vp8", "640x480", 30}}
+	// VP8 (for browsers without H.264) at the door's default size only, the
+	// door's and, beside it, mediadevices' binding it replaced.
+	sizes := []encodeCase{{"h264", "640x480", 60}, {"h264", "1280x720", 30}, {"vp8", "640x480", 60}, {"vp8-md", "640x480", 30}}
 	if e.quick {
 		rounds = 1
 		for i := range sizes {
@@ -150,26 +154,31 @@ func benchARM(ctx context.Context, e *env) (*result, error) {
 		native := 0.0
 		for ti, t := range armTargets {
 			rs := got[key{ti, si}]
-			var med, p90 []float64
+			var med, p90, cpu []float64
 			for _, r := range rs {
 				med = append(med, r.MedianMS)
 				p90 = append(p90, r.P90MS)
+				cpu = append(cpu, r.CPUMS)
 			}
 			m := summarize(med).Median
 			if ti == 0 {
 				native = m
 			}
 			budget := 1000.0 / 30
-			rows = append(rows, []string{codecLabel[s.codec], s.size, t.label, f(m, 2) + " ms", f(summarize(p90).Median, 2) + " ms",
-				ratio(m, native), fmt.Sprintf("%.0f %%", 100*m/budget), fmt.Sprint(rs[0].BytesPerFrame)})
+			label := codecLabel[s.codec]
+			if s.codec == "vp8" {
+				label = fmt.Sprintf(label, rs[0].VP8Speed)
+			}
+			rows = append(rows, []string{label, s.size, t.label, f(m, 2) + " ms", f(summarize(p90).Median, 2) + " ms",
+				f(summarize(cpu).Median, 2) + " ms", ratio(m, native), fmt.Sprintf("%.0f %%", 100*m/budget), fmt.Sprint(rs[0].BytesPerFrame)})
 		}
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "**EMULATED: no Raspberry Pi was measured; these are qemu-user figures on an x86 machine and say nothing about a Pi's speed.** "+
-		"cmd/bench/encode (openh264 through mediadevices with media/codec.go's settings; VP8: libvpx, linked statically as in the Pi packages, with media/codec_vp8.go's; the door's default bitrate, frames of the test pattern, one frame at a time, 3 untimed frames first) "+
+		"cmd/bench/encode (openh264 through mediadevices with media/codec.go's settings; VP8: libvpx, linked statically as in the Pi packages, through media/vp8 at its default speed, and through mediadevices' binding for comparison; the door's default bitrate, frames of the test pattern, one frame at a time, 3 untimed frames first) "+
 		"is cross-compiled with cgo (Debian's aarch64-linux-gnu and arm-linux-gnueabihf toolchains, GOARM=7) and run under qemu-user with the target's sysroot, "+
-		"alternating with the native build, %s; per-frame median and p90 of each run, the median over runs. \"of a 30 fps frame\": the median's share of 33.3 ms.\n\n", plural(rounds, "round"))
-	b.WriteString(table([]string{"codec", "size", "build", "encode, median", "p90", "vs native", "of a 30 fps frame", "bytes/frame"}, rows))
+		"alternating with the native build, %s; per-frame median and p90 of each run, the median over runs; \"CPU/frame\": the process's CPU time per frame (all threads; steadier than wall time on a loaded machine). \"of a 30 fps frame\": the median's share of 33.3 ms.\n\n", plural(rounds, "round"))
+	b.WriteString(table([]string{"codec", "size", "build", "encode, median", "p90", "CPU/frame", "vs native", "of a 30 fps frame", "bytes/frame"}, rows))
 	b.WriteString(selfcheckNote(ctx, e))
 	res.body = b.String()
 	return res, nil

@@ -1,12 +1,14 @@
 // Command encode times one of the door's video encoders (-codec h264:
 // openh264 through mediadevices with media/codec.go's settings; -codec vp8:
-// libvpx with media/codec_vp8.go's) on frames of the test pattern, one at
-// a time, and prints one JSON line. cmd/bench
+// libvpx through media/vp8, the door's, at -vp8-speed; -codec vp8-md: libvpx
+// through mediadevices' binding, the door's VP8 before media/vp8) on frames
+// of the test pattern, one at a time, and prints one JSON line. cmd/bench
 // cross-compiles it for arm64 and armhf and runs it under qemu-user for the
 // emulated ARM figures; -raw writes the same frames for ffmpeg.
 //
 //	encode -size 640x480 -frames 60
 //	encode -codec vp8 -size 640x480 -frames 60
+//	encode -codec vp8 -vp8-speed 6 -size 640x480 -frames 60
 //	encode -size 1280x720 -frames 90 -raw frames.yuv   # only write the frames
 package main
 
@@ -18,8 +20,10 @@ import (
 	"os"
 	"runtime"
 	"slices"
+	"syscall"
 	"time"
 
+	"github.com/intercomd/intercomd/media/vp8"
 	"github.com/pion/mediadevices/pkg/codec/openh264"
 	"github.com/pion/mediadevices/pkg/codec/vpx"
 	"github.com/pion/mediadevices/pkg/io/video"
@@ -36,6 +40,11 @@ type result struct {
 	P90MS         float64 `json:"p90_ms"`
 	MeanMS        float64 `json:"mean_ms"`
 	BytesPerFrame int     `json:"bytes_per_frame"`
+	// CPUMS is the process's CPU time (user and system, all threads) per
+	// timed frame: on a loaded machine it strays less than wall time.
+	CPUMS float64 `json:"cpu_ms"`
+	// VP8Speed is -vp8-speed, with -codec vp8.
+	VP8Speed int `json:"vp8_speed,omitempty"`
 }
 
 func main() {
@@ -46,7 +55,8 @@ func main() {
 }
 
 func run() error {
-	codecName := flag.String("codec", "h264", "h264 or vp8")
+	codecName := flag.String("codec", "h264", "h264, vp8 or vp8-md")
+	flag.IntVar(&vp8Speed, "vp8-speed", vp8.DefaultSpeed, "libvpx realtime speed of -codec vp8 (cpu-used -`N`)")
 	size := flag.String("size", "640x480", "frame `WxH`")
 	n := flag.Int("frames", 60, "frames to time (after 3 not timed)")
 	fps := flag.Int("fps", 30, "frame rate the encoder is told")
@@ -64,9 +74,10 @@ func run() error {
 	if *raw != "" {
 		return writeRaw(*raw, frames)
 	}
-	build, ok := map[string]func(video.Reader, int, int, int, int) (encoder, error){"h264": buildH264, "vp8": buildVP8}[*codecName]
+	build, ok := map[string]func(video.Reader, int, int, int, int) (encoder, error){
+		"h264": buildH264, "vp8": buildVP8, "vp8-md": buildVP8Mediadevices}[*codecName]
 	if !ok {
-		return fmt.Errorf("-codec %q: want h264 or vp8", *codecName)
+		return fmt.Errorf("-codec %q: want h264, vp8 or vp8-md", *codecName)
 	}
 	var current image.Image
 	enc, err := build(video.ReaderFunc(func() (image.Image, func(), error) { return current, func() {}, nil }),
@@ -77,7 +88,11 @@ func run() error {
 	defer enc.Close()
 	var times []float64
 	bytes := 0
+	var cpu0 time.Duration
 	for i := range *n + warm {
+		if i == warm {
+			cpu0 = cpuTime()
+		}
 		current = frames[i%len(frames)]
 		t0 := time.Now()
 		data, release, err := enc.Read()
@@ -91,6 +106,7 @@ func run() error {
 		}
 		release()
 	}
+	cpu := cpuTime() - cpu0
 	slices.Sort(times)
 	sum := 0.0
 	for _, t := range times {
@@ -100,11 +116,25 @@ func run() error {
 	if arch == "arm" {
 		arch = "armhf (GOARM=7)"
 	}
-	return json.NewEncoder(os.Stdout).Encode(result{
+	res := result{
 		Arch: arch, Codec: *codecName, Size: *size, Frames: len(times),
 		MedianMS: times[len(times)/2], P90MS: times[(len(times)*9+9)/10-1], MeanMS: sum / float64(len(times)),
 		BytesPerFrame: bytes / len(times),
-	})
+		CPUMS:         float64(cpu) / float64(time.Millisecond) / float64(len(times)),
+	}
+	if *codecName == "vp8" {
+		res.VP8Speed = vp8Speed
+	}
+	return json.NewEncoder(os.Stdout).Encode(res)
+}
+
+// cpuTime is the CPU time the process has used so far.
+func cpuTime() time.Duration {
+	var u syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &u); err != nil {
+		return 0
+	}
+	return time.Duration(u.Utime.Nano() + u.Stime.Nano())
 }
 
 // encoder is what both codecs' builders give.
@@ -128,8 +158,18 @@ func buildH264(r video.Reader, width, height, fps, bitrate int) (encoder, error)
 	return p.BuildVideoEncoder(r, prop.Media{Video: prop.Video{Width: width, Height: height, FrameRate: float32(fps)}})
 }
 
-// buildVP8 is media/codec_vp8.go's encoder, the same parameters.
+// vp8Speed is -vp8-speed.
+var vp8Speed int
+
+// buildVP8 is media/codec_vp8.go's encoder, the same parameters, at
+// vp8Speed.
 func buildVP8(r video.Reader, width, height, fps, bitrate int) (encoder, error) {
+	return vp8.NewReader(r, vp8.Config{Width: width, Height: height, FPS: fps, Bitrate: bitrate, Speed: vp8Speed})
+}
+
+// buildVP8Mediadevices is the door's VP8 before media/vp8: mediadevices'
+// binding, which sets no speed (libvpx then runs at cpu-used 0).
+func buildVP8Mediadevices(r video.Reader, width, height, fps, bitrate int) (encoder, error) {
 	p, err := vpx.NewVP8Params()
 	if err != nil {
 		return nil, err
