@@ -110,11 +110,11 @@ type Store struct {
 	db  *sql.DB
 
 	mu      sync.Mutex
-	pending map[int64]Entry // guarded by mu; written at the next flush
-	order   []int64         // guarded by mu; ids of pending in arrival order
-	lastID  int64           // guarded by mu
-	lost    int             // guarded by mu; entries not kept since the last lost line
-	lostWhy string          // guarded by mu
+	pending map[int64]Entry  // guarded by mu; written at the next flush
+	order   []int64          // guarded by mu; ids of pending in arrival order
+	lastID  int64            // guarded by mu
+	lost    map[int64]string // guarded by mu; kinds of the entries not kept since the last lost line, by id
+	lostWhy string           // guarded by mu
 	kick    chan struct{}
 
 	writes int64 // transactions committed by the writer (Stats); guarded by mu

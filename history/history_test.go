@@ -228,3 +228,10 @@ func TestOpenBadFile(t *testing.T) {
 }
 
 func writeFile(path string, b []byte) error { return os.WriteFile(path, b, 0o600) }
+
+func TestLostNote(t *testing.T) {
+	lost := map[int64]string{1: KindRing, 2: KindLook, 3: KindRing}
+	if got, want := lostNote(lost, "no space left"), "3 history events not kept (1 look, 2 ring): no space left"; got != want {
+		t.Errorf("lostNote(%v) = %q, want %q", lost, got, want)
+	}
+}

@@ -3,6 +3,9 @@ package history
 import (
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
+	"strings"
 	"time"
 
 	"modernc.org/sqlite"
@@ -15,7 +18,7 @@ import (
 // keep so that a later line says so. It reports whether it wrote.
 func (s *Store) flush() bool {
 	s.mu.Lock()
-	if len(s.pending) == 0 && s.lost == 0 {
+	if len(s.pending) == 0 && len(s.lost) == 0 {
 		s.mu.Unlock()
 		return false
 	}
@@ -28,9 +31,8 @@ func (s *Store) flush() bool {
 	lost, lostWhy := s.lost, s.lostWhy
 	s.mu.Unlock()
 
-	if lost > 0 {
-		batch = append(batch, Entry{ID: s.NewID(time.Now()), At: time.Now(), Kind: KindLost,
-			Note: fmt.Sprintf("%d history events not kept: %s", lost, lostWhy)})
+	if len(lost) > 0 {
+		batch = append(batch, Entry{ID: s.NewID(time.Now()), At: time.Now(), Kind: KindLost, Note: lostNote(lost, lostWhy)})
 	}
 	err := s.write(batch)
 	if isFull(err) {
@@ -51,18 +53,34 @@ func (s *Store) flush() bool {
 	defer s.mu.Unlock()
 	if err != nil {
 		s.log.Error("history write failed", "entries", len(batch), "err", err)
-		s.lost = lost + len(batch)
-		if lost > 0 {
-			s.lost-- // the lost line itself
+		if s.lost == nil {
+			s.lost = map[int64]string{}
+		}
+		for _, e := range batch {
+			if e.Kind != KindLost { // the lost line itself is made again
+				s.lost[e.ID] = e.Kind // a ring and its later update are one event
+			}
 		}
 		s.lostWhy = reason(err)
 		return false
 	}
-	if lost > 0 {
-		s.lost -= lost
-	}
+	s.lost = nil // only flush changes it: what it wrote is all there was
 	s.writes++
 	return true
+}
+
+// lostNote says how many events of which kinds were not kept, and why:
+// "2 history events not kept (1 look, 1 ring): no space left".
+func lostNote(lost map[int64]string, why string) string {
+	byKind := map[string]int{}
+	for _, k := range lost {
+		byKind[k]++
+	}
+	parts := make([]string, 0, len(byKind))
+	for _, k := range slices.Sorted(maps.Keys(byKind)) {
+		parts = append(parts, fmt.Sprintf("%d %s", byKind[k], k))
+	}
+	return fmt.Sprintf("%d history events not kept (%s): %s", len(lost), strings.Join(parts, ", "), why)
 }
 
 func joinNote(a, b string) string {
