@@ -2,9 +2,6 @@ package main
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/chromedp/cdproto/emulation"
@@ -18,36 +15,24 @@ import (
 // build/jstest/install.sh).
 func axeSource(t *testing.T) string {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "..", "build", "jstest", "node_modules", "axe-core", "axe.min.js"))
+	src, err := chromiumtest.AxeSource()
 	if err != nil {
-		t.Fatalf("axe-core missing: run build/jstest/install.sh (%v)", err)
+		t.Fatal(err)
 	}
-	return string(b)
+	return src
 }
 
 // axe checks the page as it is now with axe-core and fails the test for
 // every serious or critical violation.
 func (p *page) axe(screen, src string) {
 	p.t.Helper()
-	run := `(async () => {
-		if (!window.axe) (0, eval)(` + jsString(src) + `);
-		const r = await axe.run(document, { resultTypes: ["violations"] });
-		if (r.passes.length === 0) return ["axe ran no check"];
-		return r.violations.filter((v) => v.impact === "serious" || v.impact === "critical")
-			.map((v) => v.impact + " " + v.id + ": " + v.help + " at " + v.nodes.slice(0, 3).map((n) => n.target.join(" ")).join(", "));
-	})()`
-	found, err := chromedp.Run(p.ctx, chromedp.Evaluate[[]string](run, chromedp.EvalAwaitPromise))
+	found, err := chromiumtest.Axe(p.ctx, src)
 	if err != nil {
 		p.t.Fatalf("%s: axe on the %s screen: %v", p.name, screen, err)
 	}
 	for _, v := range found {
 		p.t.Errorf("%s screen: %s", screen, v)
 	}
-}
-
-func jsString(s string) string {
-	r := strings.NewReplacer(`\`, `\\`, "`", "\\`", "${", "\\${")
-	return "`" + r.Replace(s) + "`"
 }
 
 // key presses a key on the page as a keyboard user would.
@@ -77,10 +62,14 @@ func (p *page) focusStaysIn(sel string, n int) {
 }
 
 // Every screen of the client passes axe-core (no serious or critical
-// violation) and the call screens work by keyboard: they are modal dialogs,
-// the focus goes to Answer on a ring and stays in the dialog, Escape closes.
+// violation) and works by keyboard: the call screens are modal dialogs, the
+// focus goes to Answer on a ring and stays in the dialog, Escape closes;
+// Talk and the hold-to-open door button (pressed twice) work from the
+// keyboard; the history's entries open their full picture in a dialog that
+// Escape closes; the notification settings, and the door panel page. The
+// login page and the tokens card are web's TestChromiumLoginAccessibility.
 func TestChromiumAccessibility(t *testing.T) {
-	d := startDaemon(t, "answer: button\nanswer_timeout: 60s\n")
+	d := startDaemon(t, "answer: button\nanswer_timeout: 60s\n"+pushConfig+"gpio:\n  relay:\n    pin: GPIO18\n    pulse: 1s\n")
 	src := axeSource(t)
 	browser := chromiumtest.Start(t)
 
@@ -96,11 +85,15 @@ func TestChromiumAccessibility(t *testing.T) {
 	alice := openPage(t, browser, d, "alice")
 	alice.eval(`document.querySelector("#settings").open = true`)
 	alice.axe("home", src)
+	alice.wait(`!document.querySelector("#notifications").hidden`)
+	alice.eval(`document.querySelector("#notifications").open = true`)
+	alice.axe("notification settings", src)
 
 	// The door rings: Answer has the focus, Tab stays in the dialog, Escape
 	// declines.
 	d.press("call")
 	alice.wait(`document.body.dataset.state === "ringing" && document.activeElement === document.querySelector("#answer")`)
+	alice.wait(`getComputedStyle(document.querySelector("#ring-open-action")).display !== "none"`)
 	alice.axe("ringing", src)
 	alice.focusStaysIn("#incoming", 4)
 	alice.key(kb.Escape)
@@ -116,20 +109,64 @@ func TestChromiumAccessibility(t *testing.T) {
 	alice.wait(`document.body.dataset.state === "idle"`)
 	d.doorState("idle")
 
-	// In a call: the picture has a name, Tab stays in the call, Enter on
-	// the focused End button hangs up.
+	// A look at the door: the picture has a name, Tab stays in the call.
+	// Talk by keyboard turns the microphone on; the door opener by
+	// keyboard takes two presses (the first arms it). Enter on the focused
+	// End button hangs up.
 	alice.click(`button[data-call="door"]`)
 	d.doorState("ringing")
 	d.press("answer")
 	alice.waitVideo(640, 480)
 	alice.wait(`/door/i.test(document.querySelector("#remote").getAttribute("aria-label"))`)
-	alice.axe("call", src)
+	alice.wait(`document.body.dataset.looking === "true" && getComputedStyle(document.querySelector("#talk-action")).display !== "none"`)
+	alice.axe("look", src)
 	alice.focusStaysIn("#call", 8)
+	alice.eval(`document.querySelector("#talk").focus()`)
+	alice.key(kb.Enter)
+	alice.wait(`document.body.dataset.looking === "false" && window.intercom.looking === false`)
+	alice.axe("call, talking", src)
+	alice.eval(`document.querySelector("#open-door").focus()`)
+	alice.key(kb.Enter)
+	alice.wait(`document.querySelector("#open-door").dataset.armed === "true"`)
+	if p := d.panel(); p.Relay != "open" {
+		t.Fatalf("one key press on Open door opened the door (relay %q)", p.Relay)
+	}
+	alice.key(kb.Enter)
+	d.waitPanel(func(p panelState) bool { return p.Relay == "closed" }, "the relay powered by two key presses")
 	alice.eval(`document.querySelector("#hangup").focus()`)
 	alice.key(kb.Enter)
 	alice.wait(`document.body.dataset.state === "idle"`)
 	d.doorState("idle")
 	alice.axe("home after a call", src)
+
+	// The history by keyboard: its summary opens it, an entry opens its
+	// full picture in a modal dialog, Escape closes it and the focus goes
+	// back to the entry.
+	alice.wait(`!document.querySelector("#history").hidden`)
+	alice.eval(`document.querySelector("#history summary").focus()`)
+	alice.key(kb.Enter)
+	alice.wait(`document.querySelector("#history").open && document.querySelector("#history-list [data-entry]") !== null`)
+	alice.axe("history", src)
+	alice.eval(`document.querySelector("#history-list [data-entry]").focus()`)
+	alice.key(kb.Enter)
+	alice.wait(`document.querySelector("#entry").open && document.querySelector("#entry").contains(document.activeElement)`)
+	alice.wait(`document.querySelector("#entry-picture").complete && document.querySelector("#entry-picture").naturalWidth > 0`)
+	alice.axe("full picture", src)
+	alice.focusStaysIn("#entry", 3)
+	alice.key(kb.Escape)
+	alice.wait(`!document.querySelector("#entry").open && document.activeElement === document.querySelector("#history-list [data-entry]")`)
+
+	// The door panel page (dark only, as the door's own panel): a button
+	// pressed by keyboard.
+	panel := &page{t: t, name: "panel", ctx: chromiumtest.NewTab(t, browser)}
+	if err := chromedp.Do(panel.ctx, chromedp.Navigate(d.url+"/panel")); err != nil {
+		t.Fatal(err)
+	}
+	panel.wait(`document.body.dataset.panel === "live"`)
+	panel.axe("panel", src)
+	panel.eval(`document.querySelector("#press-hangup").focus()`)
+	panel.key(kb.Enter)
+	panel.wait(`document.body.dataset.lastPress === "hangup:204"`)
 
 	// Light mode: the system's colour scheme is followed (contrast checked
 	// by axe again), and a choice in the settings overrules it.
@@ -149,6 +186,12 @@ func TestChromiumAccessibility(t *testing.T) {
 	alice.eval(`document.querySelector("#look").open = true`)
 	alice.wait(textIsDark)
 	alice.axe("home, light", src)
+	alice.eval(`document.querySelector("#history-list [data-entry]").click()`)
+	alice.wait(`document.querySelector("#entry").open`)
+	alice.axe("full picture, light", src)
+	alice.key(kb.Escape)
+	light(panel)
+	panel.axe("panel, light system", src)
 	alice.eval(`(() => { const s = document.querySelector("#theme"); s.value = "dark"; s.dispatchEvent(new Event("change")) })()`)
 	alice.wait(`getComputedStyle(document.body).color === "rgb(230, 237, 243)" && localStorage.getItem("intercom.theme") === "dark"`)
 	alice.axe("home, dark chosen on a light system", src)
