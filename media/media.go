@@ -259,7 +259,7 @@ func (m *Media) openCamera() error {
 			if cam != nil {
 				break
 			}
-			if cam, err = openCamera(d, cfg.Width, cfg.Height, cfg.FPS); err == nil {
+			if cam, err = m.openV4L2Camera(d); err == nil {
 				break
 			}
 			m.log.Error("camera failed: using test pattern", "camera", d.Info().Name, "err", err)
@@ -273,7 +273,7 @@ func (m *Media) openCamera() error {
 		for _, d := range realCameras() {
 			if cameraMatches(d.Info(), cfg.Camera) {
 				found = true
-				cam, err = openCamera(d, cfg.Width, cfg.Height, cfg.FPS)
+				cam, err = m.openV4L2Camera(d)
 				break
 			}
 		}
@@ -284,6 +284,14 @@ func (m *Media) openCamera() error {
 	if err != nil {
 		return err
 	}
+	m.useCamera(cam)
+	return nil
+}
+
+// useCamera makes cam the door's camera and sets up the video pipe that
+// reads it: encoded H.264 passed through, or frames for our encoders.
+func (m *Media) useCamera(cam *camera) {
+	cfg := m.cfg
 	m.camera = cam
 	m.sources["camera"] = cam.desc
 	m.video = newVideoPipe(cam.reader, cam.width, cam.height, cam.fps, cfg.VideoBitrate, m.log,
@@ -293,6 +301,9 @@ func (m *Media) openCamera() error {
 		cam.path = "software H.264 (openh264) from the camera's frames"
 	}
 	m.sources["video"] = cam.path
+	if cam.usb != nil {
+		m.video.au = cam.usb
+	}
 	if cam.picam != nil {
 		if cam.picam.h264 {
 			m.video.au = cam.picam
@@ -300,7 +311,6 @@ func (m *Media) openCamera() error {
 			m.video.src = cam.picam.reader(m.video.quit)
 		}
 	}
-	return nil
 }
 
 func (m *Media) openMic() error {

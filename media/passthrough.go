@@ -9,18 +9,24 @@ import (
 )
 
 // Passthrough: H.264 that arrives encoded (the camera module's hardware
-// encoder on Zero 2 W, 3 and 4) goes to the calls' H.264 track as it is,
-// one access unit per sample, with no encoder of ours in the way. What
-// this costs the door, next to encoding: no congestion control (the
-// bitrate is rpicam-vid's, fixed when it starts), no key frame on request
-// (the encoder makes one every picamKeyInterval by itself, so a new call
-// or a PLI waits for it), and no other codec than H.264. A snapshot
-// decodes the access units since the last key frame (h264dec.go), on the
-// asking goroutine, never the calls'.
+// encoder on Zero 2 W, 3 and 4, a USB camera's own H.264) goes to the
+// calls' H.264 track as it is, one access unit per sample, with no encoder
+// of ours in the way. What this costs the door, next to encoding: no
+// congestion control (the bitrate is the source's, fixed when it starts),
+// a key frame on request only where the source takes one (keyFrameSource;
+// rpicam-vid does not: its encoder makes one every picamKeyInterval, so a
+// new call or a PLI waits for it), and no other codec than H.264. A
+// snapshot decodes the access units since the last key frame
+// (h264dec.go), on the asking goroutine, never the calls'.
 
 // auSource hands out encoded access units.
 type auSource interface {
 	next(quit <-chan struct{}, wait time.Duration) (rpicamFrame, error)
+}
+
+// keyFrameSource is an auSource that can be asked for a key frame.
+type keyFrameSource interface {
+	requestKeyFrame()
 }
 
 // Snapshots on the passthrough path.
@@ -93,6 +99,7 @@ func (p *videoPipe) runPassthrough() {
 		pending = p.snapshots(pending, gop, &snapUntil)
 		var live []bool
 		outs, live = p.snapshot(outs)
+		ks, asks := p.au.(keyFrameSource)
 		for i, o := range outs {
 			if !live[i] || o.codec.name != h264.name {
 				continue
@@ -100,6 +107,11 @@ func (p *videoPipe) runPassthrough() {
 			if key {
 				o.keys.Add(1)
 				o.lastKey = f.at
+				o.keyFrame.Store(false) // a new call's wait ends with this one
+				o.pli.Store(false)
+			} else if asks && o.wantKeyFrame(f.at, 0) {
+				ks.requestKeyFrame() // for a frame soon after this one
+				o.pli.Store(false)
 			}
 			o.frames.Add(1)
 			o.bytes.Add(int64(len(f.data)))

@@ -277,9 +277,17 @@ func (m *Media) sendCodecs() []videoCodec {
 // (the camera module), so that the self-check proves it delivers; other
 // cameras proved themselves when they opened.
 func (m *Media) ProbeCamera(wait time.Duration) error {
-	if m.camera == nil || m.camera.picam == nil {
+	var src auSource
+	switch {
+	case m.camera == nil:
+		return nil
+	case m.camera.picam != nil:
+		src = m.camera.picam
+	case m.camera.usb != nil:
+		src = m.camera.usb // its stream opens only when read
+	default:
 		return nil
 	}
-	_, err := m.camera.picam.next(nil, wait)
+	_, err := src.next(nil, wait)
 	return err
 }

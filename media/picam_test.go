@@ -182,6 +182,23 @@ func TestPicamSoftware(t *testing.T) {
 	})
 }
 
+// snapshotShowsNow takes a snapshot and reads the stand-in's clock
+// picture back from its JPEG: it must show a moment ago.
+func snapshotShowsNow(t *testing.T, m *Media, when string) {
+	t.Helper()
+	full, _, err := m.Snapshot()
+	if err != nil {
+		t.Fatalf("Snapshot %s: %v", when, err)
+	}
+	pic, err := jpeg.Decode(bytes.NewReader(full))
+	if err != nil {
+		t.Fatalf("Snapshot %s is no JPEG: %v", when, err)
+	}
+	if at, err := ReadClock(pic); err != nil || time.Since(at) > 10*time.Second || time.Since(at) < 0 {
+		t.Errorf("the snapshot's clock %s = %v, %v; want a moment ago", when, at, err)
+	}
+}
+
 // TestPicamIdleStop: rpicam-vid runs only while frames are wanted: a
 // snapshot, a probe.
 func TestPicamIdleStop(t *testing.T) {
@@ -194,17 +211,7 @@ func TestPicamIdleStop(t *testing.T) {
 	}
 	// A snapshot with no call starts the camera and decodes its first key
 	// frame: the stand-in's clock picture, read back from the JPEG.
-	full, _, err := m.Snapshot()
-	if err != nil {
-		t.Fatalf("Snapshot with no call: %v", err)
-	}
-	pic, err := jpeg.Decode(bytes.NewReader(full))
-	if err != nil {
-		t.Fatalf("Snapshot is no JPEG: %v", err)
-	}
-	if at, err := ReadClock(pic); err != nil || time.Since(at) > 10*time.Second || time.Since(at) < 0 {
-		t.Errorf("the snapshot's clock = %v, %v; want a moment ago", at, err)
-	}
+	snapshotShowsNow(t, m, "with no call")
 	if err := m.ProbeCamera(10 * time.Second); err != nil {
 		t.Fatalf("ProbeCamera: %v", err)
 	}

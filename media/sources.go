@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/intercomd/intercomd/media/v4l2"
 	"github.com/pion/mediadevices/pkg/driver"
 	"github.com/pion/mediadevices/pkg/frame"
 	"github.com/pion/mediadevices/pkg/io/audio"
@@ -44,8 +45,9 @@ type camera struct {
 	reader             video.Reader
 	desc               string
 	width, height, fps int
-	path               string  // how its picture is encoded, and why (-selfcheck)
-	picam              *rpicam // the camera module's child, nil for other cameras
+	path               string   // how its picture is encoded, and why (-selfcheck)
+	picam              *rpicam  // the camera module's child, nil for other cameras
+	usb                *usbH264 // a V4L2 camera's own H.264, nil for other cameras
 }
 
 // microphone is an opened audio source, always mono 48 kHz.
@@ -263,4 +265,44 @@ func openMic(d driver.Driver, desc string) (*microphone, error) {
 
 func micDesc(d driver.Driver) string {
 	return fmt.Sprintf("%s (%s)", d.Info().Name, alsaID(d.Info().Label))
+}
+
+// openV4L2Camera opens a V4L2 camera: its own H.264 when it offers that
+// at the configured size (passed through, usbh264.go), else its raw or
+// MJPEG frames for our encoders.
+func (m *Media) openV4L2Camera(d driver.Driver) (*camera, error) {
+	cfg := m.cfg
+	dev := usbDevice(d.Info())
+	var h264 bool
+	var why string
+	p, err := v4l2.ProbeDevice(dev)
+	if err != nil {
+		why = fmt.Sprintf("its formats could not be listed: %v", err)
+	} else {
+		h264, why = usbPath(p, cfg.PicamEncoder, cfg.Width, cfg.Height)
+	}
+	if !h264 {
+		cam, err := openCamera(d, cfg.Width, cfg.Height, cfg.FPS)
+		if err != nil {
+			return nil, err
+		}
+		cam.path = fmt.Sprintf("software H.264 (openh264) from the camera's frames (%s)", why)
+		return cam, nil
+	}
+	gop := keyEvery(cfg.FPS, cfg.KeyFrameInterval)
+	controls := map[uint32]int32{v4l2.CtrlBitrate: int32(cfg.VideoBitrate), v4l2.CtrlGOPSize: int32(gop)}
+	w, h, fps := cfg.Width, cfg.Height, cfg.FPS
+	u := newUSBH264(func() (h264Camera, error) {
+		c, err := v4l2.OpenCapture(dev, v4l2.H264, w, h, fps, controls)
+		if err != nil {
+			return nil, err
+		}
+		return c, nil
+	}, m.log.With("camera", dev))
+	name := d.Info().Name
+	cam := &camera{driver: usbH264Driver{u: u, info: d.Info()}, usb: u, width: w, height: h, fps: fps,
+		desc: fmt.Sprintf("%s (%s) %dx%d H264@%d", name, dev, w, h, fps),
+		path: fmt.Sprintf("H.264 from the USB camera, passed through without re-encoding (%s; %s)", why, keyFrameWords(p))}
+	m.log.Info("USB camera's own H.264", "camera", name, "video", cam.path)
+	return cam, nil
 }

@@ -1,53 +1,45 @@
 package main
 
 import (
-	"errors"
 	"fmt"
+	"time"
 
-	"github.com/blackjack/webcam"
+	"github.com/intercomd/intercomd/media/v4l2"
 )
 
-// v4l2PixFmtYUYV is V4L2_PIX_FMT_YUYV, the format vivid and most USB
-// cameras offer and mediadevices prefers.
-const v4l2PixFmtYUYV = webcam.PixelFormat('Y' | 'U'<<8 | 'Y'<<16 | 'V'<<24)
-
-// checkCamera opens path, asks for width x height YUYV and reads three
-// frames, each of which must hold a full picture that is not blank.
+// checkCamera reads the camera through media/v4l2, the code that carries
+// a USB camera's own H.264 to the door's calls (usbh264.go): it probes
+// path (vivid offers YUYV and no H.264, so intercomd would encode its
+// frames itself), opens it for width x height YUYV, and reads three
+// frames, each of which must hold a full picture that is not blank. vivid
+// has no H.264: only a real H.264 camera proves that format's last step.
 func checkCamera(path string, width, height int) (string, error) {
-	cam, err := webcam.Open(path)
+	p, err := v4l2.ProbeDevice(path)
 	if err != nil {
-		return "", fmt.Errorf("open %s: %w", path, err)
+		return "", err
+	}
+	if !p.Offers(v4l2.YUYV, width, height) {
+		return "", fmt.Errorf("%s (%s) offers no YUYV at %dx%d, only %v", path, p.Name, width, height, p.FormatNames())
+	}
+	if len(p.Formats[v4l2.H264]) > 0 {
+		return "", fmt.Errorf("%s (%s) offers H.264: vivid never did, so the probe misreads formats", path, p.Name)
+	}
+	cam, err := v4l2.OpenCapture(path, v4l2.YUYV, width, height, 30, map[uint32]int32{v4l2.CtrlBitrate: 1_000_000})
+	if err != nil {
+		return "", err
 	}
 	defer cam.Close()
-	name, _ := cam.GetName()
-	formats := cam.GetSupportedFormats()
-	if _, ok := formats[v4l2PixFmtYUYV]; !ok {
-		return "", fmt.Errorf("%s (%s) offers no YUYV, only %v", path, name, formats)
+	if cam.HasControl(v4l2.CtrlForceKeyFrame) {
+		return "", fmt.Errorf("%s (%s) claims a key frame control: a webcam simulator has none", path, p.Name)
 	}
-	f, w, h, err := cam.SetImageFormat(v4l2PixFmtYUYV, uint32(width), uint32(height))
-	if err != nil {
-		return "", fmt.Errorf("%s: set YUYV %dx%d: %w", path, width, height, err)
+	if err := cam.ForceKeyFrame(); err != v4l2.ErrNoControl {
+		return "", fmt.Errorf("%s: ForceKeyFrame = %v, want ErrNoControl", path, err)
 	}
-	if f != v4l2PixFmtYUYV || int(w) != width || int(h) != height {
-		return "", fmt.Errorf("%s: asked for YUYV %dx%d, driver chose %v %dx%d", path, width, height, f, w, h)
-	}
-	if err := cam.StartStreaming(); err != nil {
-		return "", fmt.Errorf("%s: start streaming: %w", path, err)
-	}
-	defer cam.StopStreaming()
 	want := width * height * 2
 	for i := 0; i < 3; i++ {
-		err := cam.WaitForFrame(10)
-		var timeout *webcam.Timeout
-		if errors.As(err, &timeout) {
-			return "", fmt.Errorf("%s: no frame within 10 s (frame %d)", path, i+1)
-		}
+		frame, err := cam.Next(10 * time.Second)
 		if err != nil {
-			return "", fmt.Errorf("%s: wait for frame %d: %w", path, i+1, err)
-		}
-		frame, err := cam.ReadFrame()
-		if err != nil {
-			return "", fmt.Errorf("%s: read frame %d: %w", path, i+1, err)
+			return "", fmt.Errorf("frame %d: %w", i+1, err)
 		}
 		if len(frame) != want {
 			return "", fmt.Errorf("%s: frame %d has %d bytes, want %d (%dx%d YUYV)", path, i+1, len(frame), want, width, height)
@@ -56,7 +48,7 @@ func checkCamera(path string, width, height int) (string, error) {
 			return "", fmt.Errorf("%s: frame %d is blank", path, i+1)
 		}
 	}
-	return fmt.Sprintf("%s (%s): 3 frames of %dx%d YUYV", path, name, width, height), nil
+	return fmt.Sprintf("%s (%s): %d formats, YUYV at %dx%d, no H.264; 3 frames of YUYV through media/v4l2", path, p.Name, len(p.Formats), width, height), nil
 }
 
 // blank reports whether every byte of frame has the same value.

@@ -1,7 +1,7 @@
 // Command smoke runs inside the vmtest VM and checks the virtual devices
 // intercomd will use, through the same libraries intercomd uses: the vivid
-// camera through V4L2 ioctls (blackjack/webcam, as mediadevices' camera
-// driver), the snd-aloop card through ALSA (malgo, as mediadevices'
+// camera through media/v4l2 (blackjack/webcam, as mediadevices' camera
+// driver; the code a USB camera's own H.264 goes through), the snd-aloop card through ALSA (malgo, as mediadevices'
 // microphone driver), and the gpio-sim lines by their Pi names through
 // periph's /dev/gpiochip driver.
 //
