@@ -89,9 +89,18 @@ type apiTokens struct {
 	log  *slog.Logger
 	now  func() time.Time
 
-	mu   sync.Mutex       // guards recs and the file
+	mu   sync.Mutex       // guards the fields below and the file
 	recs []apiTokenRecord // in creation order
+	// unsaved: a LastUsed changed since the file was written; saved: when
+	// it was written. Uses reach the file at most once per
+	// usedSaveEvery (and at shutdown): a phone that polls the picture
+	// every few seconds must not wear out the SD card.
+	unsaved bool
+	saved   time.Time
 }
+
+// usedSaveEvery is how often at most the tokens' last use is written.
+const usedSaveEvery = time.Hour
 
 func loadAPITokens(stateDir string, log *slog.Logger, now func() time.Time) (*apiTokens, error) {
 	a := &apiTokens{path: filepath.Join(stateDir, apiTokenFileName), log: log, now: now}
@@ -211,7 +220,8 @@ func (a *apiTokens) check(t token) (APIToken, error) {
 		if !r.Expires.IsZero() && !a.now().Before(r.Expires) {
 			return APIToken{}, ErrTokenExpired
 		}
-		a.recs[i].LastUsed = a.now().UTC().Truncate(time.Second) // kept in memory; written with the next change
+		a.recs[i].LastUsed = a.now().UTC().Truncate(time.Second)
+		a.unsaved = true
 		return a.recs[i].APIToken, nil
 	}
 	return APIToken{}, ErrTokenUnknown
@@ -222,7 +232,24 @@ func (a *apiTokens) saveLocked() error {
 	if err != nil {
 		return err
 	}
-	return statefile.WriteAtomic(a.path, b, 0o600)
+	if err := statefile.WriteAtomic(a.path, b, 0o600); err != nil {
+		return err
+	}
+	a.unsaved, a.saved = false, a.now()
+	return nil
+}
+
+// saveUsed writes the tokens' last use when it changed, unless the file
+// was written less than usedSaveEvery ago (now: always).
+func (a *apiTokens) saveUsed(now bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if !a.unsaved || !now && a.now().Sub(a.saved) < usedSaveEvery {
+		return
+	}
+	if err := a.saveLocked(); err != nil {
+		a.log.Warn("API tokens' last use not saved", "file", a.path, "err", err)
+	}
 }
 
 // requestAPIToken finds an API token in r: a Bearer token, or the password

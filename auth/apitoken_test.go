@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"strings"
@@ -156,4 +157,57 @@ func FuzzDecodeTokenRequest(f *testing.F) {
 			t.Fatalf("DecodeTokenRequest(%q) = %+v, out of bounds", b, req)
 		}
 	})
+}
+
+// A token's last use reaches the file in batches: at most once an hour
+// (the token file was just written when it was made), and whatever is left
+// at shutdown.
+func TestAPITokenLastUsed(t *testing.T) {
+	e := newGuardEnv(t, false, "resident secret")
+	tok, secret, err := e.g.tokens.create(TokenRequest{Name: "camera poller", Scope: "read"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored := func() time.Time {
+		t.Helper()
+		a, err := loadAPITokens(e.dir, e.g.log, time.Now)
+		if err != nil || len(a.recs) != 1 || a.recs[0].ID != tok.ID {
+			t.Fatalf("token file: %+v, %v", a, err)
+		}
+		return a.recs[0].LastUsed
+	}
+	use := func() time.Time {
+		t.Helper()
+		*e.clock = e.clock.Add(time.Minute)
+		if w := e.do("GET", "/api/events", lan, "", "Authorization", "Bearer "+secret); w.Code != http.StatusOK {
+			t.Fatalf("GET /api/events with the token: %d", w.Code)
+		}
+		return e.clock.UTC().Truncate(time.Second)
+	}
+	use()
+	e.g.tokens.saveUsed(false) // a sweep a minute after the file was written
+	if got := stored(); !got.IsZero() {
+		t.Fatalf("last use written within the hour (%v), want it batched", got)
+	}
+	*e.clock = e.clock.Add(time.Hour)
+	hourly := use()
+	e.g.tokens.saveUsed(false)
+	if got := stored(); !got.Equal(hourly) {
+		t.Fatalf("after an hour the file says last used %v, want %v", got, hourly)
+	}
+	use()
+	e.g.tokens.saveUsed(false)
+	if got := stored(); !got.Equal(hourly) {
+		t.Fatalf("a second write within the hour: the file says %v, want still %v", got, hourly)
+	}
+	// At shutdown (Run's context ends) the last use is written whatever the hour.
+	last := use()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := e.g.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := stored(); !got.Equal(last) {
+		t.Fatalf("after shutdown the file says %v, want %v", got, last)
+	}
 }

@@ -179,15 +179,18 @@ func New(cfg Config, log *slog.Logger) (*Guard, error) {
 	return g, nil
 }
 
-// Run ends expired sessions (closing their sockets) until ctx ends.
+// Run ends expired sessions (closing their sockets) and writes the API
+// tokens' last use (hourly, and when ctx ends) until ctx ends.
 func (g *Guard) Run(ctx context.Context) error {
 	t := time.NewTicker(sessionSweepEvery)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
+			g.tokens.saveUsed(true)
 			return nil
 		case <-t.C:
+			g.tokens.saveUsed(false)
 			if g.problem() != nil {
 				continue // keep the sessions for when the file is repaired
 			}
