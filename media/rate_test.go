@@ -30,11 +30,16 @@ func encodeFor(t *testing.T, p *videoPipe, o *videoOut, next func() image.Image,
 // testOut is a pipe and an H.264 output that no goroutine runs: the test
 // calls encode itself with its own clock.
 func testOut(t *testing.T, w, h, fps, bitrate int) (*videoPipe, *videoOut) {
+	return testCodecOut(t, h264, w, h, fps, bitrate)
+}
+
+// testCodecOut is testOut with codec c.
+func testCodecOut(t *testing.T, c videoCodec, w, h, fps, bitrate int) (*videoPipe, *videoOut) {
 	t.Helper()
 	p := newVideoPipe(nil, w, h, fps, bitrate, testLogger(t), func(error) {})
 	p.keyInterval = DefaultKeyFrameInterval
-	o := &videoOut{codec: h264}
-	tr, err := newSharedTrack(h264.capability, videoTrackID, func() {}, func() {})
+	o := &videoOut{codec: c}
+	tr, err := newSharedTrack(c.capability, videoTrackID, func() {}, func() {})
 	if err != nil {
 		t.Fatal(err)
 	}
