@@ -37,7 +37,8 @@ type Config struct {
 	Speaker string
 	// PicamEncoder is how the camera module's picture is encoded: "auto"
 	// (the board's hardware H.264 where it has the encoder: Zero 2 W, 3,
-	// 4; openh264 on a Pi 5), "hardware" or "software".
+	// 4; openh264 on a Pi 5), "hardware" or "software". "software" also
+	// keeps a USB camera that offers H.264 on its raw frames.
 	PicamEncoder string
 	// Rotation (0 or 180), HFlip and VFlip turn the camera module's
 	// picture, for a camera mounted upside down.
