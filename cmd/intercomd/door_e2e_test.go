@@ -60,7 +60,8 @@ func TestChromiumCallsDoor(t *testing.T) {
 // The door calls (its Call button): every page rings and shows the door's
 // picture, opening neither camera, microphone nor peer connection before
 // Answer; the first to answer gets the door's video, the other stops
-// ringing; the door's Hangup ends it.
+// ringing; the door's Hangup ends it. The other resident's history then
+// lists the ring, answered by bob, with its picture.
 func TestChromiumDoorCallsBrowsers(t *testing.T) {
 	d := startDaemon(t, "")
 	browser := chromiumtest.Start(t)
@@ -98,6 +99,11 @@ func TestChromiumDoorCallsBrowsers(t *testing.T) {
 	d.press("hangup")
 	bob.wait(`document.body.dataset.state === "idle"`)
 	d.doorState("idle")
+
+	alice.click(`#history summary`)
+	alice.wait(`(() => { const li = document.querySelector('#history-list li.entry[data-kind="ring"][data-outcome="answered"]');
+		const img = li && li.querySelector("img.thumb");
+		return li && li.textContent.includes("Ring · answered by bob") && img && img.complete && img.naturalWidth === 160 })()`)
 }
 
 // A second resident sees, live in the list, whom the door talks to and that
