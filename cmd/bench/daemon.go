@@ -32,6 +32,7 @@ type daemonConfig struct {
 	RingGroup     []string
 	Env           []string // added to the daemon's environment
 	YAML          string   // more lines for the config file
+	LogLevel      string   // default warn
 }
 
 // daemon is one intercomd process.
@@ -60,6 +61,9 @@ func startDaemon(ctx context.Context, bin string, cfg daemonConfig) (*daemon, er
 	if cfg.FPS == 0 {
 		cfg.FPS = 30
 	}
+	if cfg.LogLevel == "" {
+		cfg.LogLevel = "warn"
+	}
 	dir, err := os.MkdirTemp("", "intercomd-bench-")
 	if err != nil {
 		return nil, err
@@ -79,7 +83,7 @@ func startDaemon(ctx context.Context, bin string, cfg daemonConfig) (*daemon, er
 	listen := fmt.Sprintf("127.0.0.1:%d", port)
 	d := &daemon{cfg: cfg, dir: dir, url: "http://" + listen, logs: &lockedBuffer{}, done: make(chan struct{})}
 	d.cmd = exec.Command(bin, "-config", conf, "-listen", listen, "-no-auth", "-state-dir", dir,
-		"-camera", cfg.Camera, "-mic", cfg.Mic, "-speaker", "test", "-gpio", "sim", "-log-level", "warn")
+		"-camera", cfg.Camera, "-mic", cfg.Mic, "-speaker", "test", "-gpio", "sim", "-log-level", cfg.LogLevel)
 	// GOTRACEBACK=all: a SIGQUIT dumps every goroutine (goroutines()).
 	d.cmd.Env = append(append(os.Environ(), "GOTRACEBACK=all"), cfg.Env...)
 	d.cmd.Stdout = d.logs

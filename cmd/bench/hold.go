@@ -13,8 +13,12 @@ import (
 // keeps the call for d, printing the daemon's pid: a window to profile the
 // door in a call (perf record -g -p PID, or /proc), as the encoder section
 // measures it.
-func holdCall(ctx context.Context, e *env, camera string, w, h int, d time.Duration) error {
-	dm, err := startDaemon(ctx, e.intercomd, daemonConfig{Camera: camera, Width: w, Height: h})
+func holdCall(ctx context.Context, e *env, camera string, w, h, bitrate int, d time.Duration) error {
+	var yaml string
+	if bitrate > 0 {
+		yaml = fmt.Sprintf("video_bitrate: %d\n", bitrate)
+	}
+	dm, err := startDaemon(ctx, e.intercomd, daemonConfig{Camera: camera, Width: w, Height: h, LogLevel: "info", YAML: yaml})
 	if err != nil {
 		return err
 	}
@@ -38,7 +42,7 @@ func holdCall(ctx context.Context, e *env, camera string, w, h int, d time.Durat
 	settle(ctx, d)
 	cpu, _ := m.stop()
 	secs := time.Since(m.t0).Seconds()
-	fmt.Fprintf(os.Stderr, "bench: %.3f CPU s/s, %.0f kbit/s, %.1f frames/s\n", cpu,
-		float64(c.Counts().VideoBytes-b0)*8/1000/secs, float64(c.Counts().VideoFrames-f0)/secs)
+	fmt.Fprintf(os.Stderr, "bench: %.3f CPU s/s, %.0f kbit/s, %.1f frames/s, encoded at %s\n", cpu,
+		float64(c.Counts().VideoBytes-b0)*8/1000/secs, float64(c.Counts().VideoFrames-f0)/secs, encodedSize(dm.logs.String(), w, h))
 	return nil
 }

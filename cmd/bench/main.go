@@ -77,6 +77,7 @@ func run() error {
 		hold   = flag.Duration("hold-call", 0, "instead of benchmarks: hold one call with the door this `long` (to profile it)")
 		camera = flag.String("camera", "test", "-hold-call: the door's camera (test or clock)")
 		size   = flag.String("size", "640x480", "-hold-call: the door's video `WxH`")
+		rate   = flag.Int("bitrate", 0, "-hold-call: the door's video_bitrate in `bit/s` (default: its own)")
 	)
 	flag.Parse()
 	repo, err := os.Getwd()
@@ -106,7 +107,7 @@ func run() error {
 		if _, err := fmt.Sscanf(*size, "%dx%d", &w, &h); err != nil {
 			return fmt.Errorf("-size %q: want WxH", *size)
 		}
-		return holdCall(ctx, e, *camera, w, h, *hold)
+		return holdCall(ctx, e, *camera, w, h, *rate, *hold)
 	}
 	want := map[string]bool{}
 	for _, id := range strings.Split(*only, ",") {

@@ -91,11 +91,11 @@ func glassNotes(goals []goal) string {
 // encoderFinding is what the notes need from one size of the encoder run.
 type encoderFinding struct {
 	w, h                  int
-	target                int     // kbit/s the door is set to
+	target                int     // kbit/s: the door's default, ffmpeg's in matched
 	sent                  float64 // kbit/s it sent
 	shares                []perfShare
 	profiledCPU           float64
-	ours, ffmpeg, matched float64 // CPU s/s
+	ours, ffmpeg, matched float64 // CPU s/s; matched: ffmpeg at target
 }
 
 func encoderNotes(goals []goal, found []encoderFinding) string {
@@ -113,20 +113,18 @@ func encoderNotes(goals []goal, found []encoderFinding) string {
 			}
 			return 0
 		}
-		fmt.Fprintf(&b, "- %dx%d: the door sends %.0f kbit/s against its %d kbit/s target (%.1fx); ffmpeg at the door's real bitrate costs %s CPU s/s against %s at the target, "+
-			"so the extra bits are not what makes x264 cheaper. Of the door's %s CPU s/s under perf, openh264 itself is about %s (ffmpeg's whole process: %s); "+
-			"the kernel (a sendto per RTP packet, thread sleeps and wake-ups) about %s, the Go runtime about %s, the test pattern about %s, Opus about %s.\n",
-			fd.w, fd.h, fd.sent, fd.target, fd.sent/float64(fd.target), f(fd.matched, 3), f(fd.ffmpeg, 3),
-			f(fd.profiledCPU, 3), f(share("openh264"), 3), f(fd.ffmpeg, 3), f(share("kernel"), 3), f(share("Go runtime"), 3), f(share("test pattern"), 3), f(share("Opus"), 3))
+		enc := share("openh264")
+		fmt.Fprintf(&b, "- %dx%d: of the door's %s CPU s/s under perf, openh264 itself is about %s, %.0f %% of ffmpeg's whole process (%s; %s at %d kbit/s, so x264's cost hardly depends on the bitrate); "+
+			"everything around the encoder about %s: the kernel (a sendto per RTP packet, thread sleeps and wake-ups) %s, the Go runtime %s, the C library %s, pion %s, the test pattern %s. "+
+			"The goal allows %s in all.\n",
+			fd.w, fd.h, f(fd.profiledCPU, 3), f(enc, 3), 100*enc/fd.ffmpeg, f(fd.ffmpeg, 3), f(fd.matched, 3), fd.target,
+			f(fd.profiledCPU-enc, 3), f(share("kernel"), 3), f(share("Go runtime"), 3), f(share("C library"), 3), f(share("pion"), 3), f(share("test pattern"), 3),
+			f(1.2*fd.ffmpeg, 3))
 	}
-	b.WriteString("\nSo openh264 alone costs about what ffmpeg's whole process does, and the goal would need everything around the encoder to cost under a fifth of ffmpeg; today it costs about as much as the encoder. " +
-		"What would close the gap, biggest first: " +
-		"(1) the bitrate: openh264 does not hold its target on this pattern (its log: \"bitrate can't be controlled ... without enabling skip frame\", and it narrows QP to 12–42; the noise patch needs more bits than QP 42 allows), " +
-		"and every extra packet costs SRTP, the interceptors and a sendto; a rate it holds (a higher max QP, which mediadevices' openh264 Params do not expose) would shrink the kernel share, not remove it; " +
-		"(2) per-packet and per-frame costs of the Go pipeline: pion hands each RTP packet through several interceptors and writes it with its own sendto (no sendmmsg or UDP GSO in pion today), and the capture, encode and audio loops wake threads 30 and 50 times a second; " +
-		"registering only the interceptors the door needs (NACK responder and RTCP reports, not the stats interceptor) would trim a little; " +
-		"(3) the test pattern itself (Go's math/rand per noise pixel, a 4:2:2 → 4:2:0 conversion): a V4L2 camera costs a copy and a conversion instead, so on a Pi this share changes. " +
-		"The ratio also counts the door's Opus audio, which ffmpeg does not do.\n")
+	b.WriteString("\nSo the goal needs the door's whole path to cost little more than ffmpeg's, while openh264 alone costs most of what ffmpeg's whole process does; " +
+		"the rest is per packet and per wake-up: pion hands each RTP packet through its interceptors, SRTP and its own sendto (no sendmmsg or UDP GSO in pion's ICE connection), " +
+		"and the capture, encode, RTCP and ICE goroutines wake threads many times a second (Go's scheduler and sysmon). " +
+		"openh264's thread count and slice mode (mediadevices' Params) made no difference beyond this machine's noise; its complexity mode and its background and scene-change detection are not exposed by mediadevices.\n")
 	return b.String()
 }
 
