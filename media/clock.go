@@ -1,15 +1,12 @@
 package media
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"image"
 	"io"
 	"time"
 
-	"github.com/pion/mediadevices/pkg/driver"
-	"github.com/pion/mediadevices/pkg/frame"
 	"github.com/pion/mediadevices/pkg/io/video"
 	"github.com/pion/mediadevices/pkg/prop"
 )
@@ -248,43 +245,10 @@ func paintDigits(img *image.YCbCr, x, y, size int, s string) {
 	}
 }
 
-// clockDriver is the clock source behind the camera interface the rest of
-// media uses: it is opened, records at one size and rate, and is closed.
-type clockDriver struct {
-	ctx    context.Context
-	cancel context.CancelFunc
-}
-
-var _ driver.VideoRecorder = (*clockDriver)(nil)
-
-func (d *clockDriver) Open() error {
-	d.ctx, d.cancel = context.WithCancel(context.Background())
-	return nil
-}
-
-func (d *clockDriver) Close() error {
-	if d.cancel != nil {
-		d.cancel()
-	}
-	return nil
-}
-
-func (d *clockDriver) Properties() []prop.Media {
-	return []prop.Media{{Video: prop.Video{Width: DefaultWidth, Height: DefaultHeight, FrameRate: DefaultFPS, FrameFormat: frame.FormatI420}}}
-}
-
-func (d *clockDriver) ID() string { return "clock" }
-
-func (d *clockDriver) Info() driver.Info {
-	return driver.Info{Label: "clock", DeviceType: driver.Camera, Name: descClock}
-}
-
-func (d *clockDriver) Status() driver.State { return driver.StateOpened }
-
-// VideoRecord paces frames at p.FrameRate and stamps each with the time of
+// recordClock paces frames at p.FrameRate and stamps each with the time of
 // its tick, when a camera would have captured it: a reader that falls behind
 // sees the delay, as it would with a camera's queue.
-func (d *clockDriver) VideoRecord(p prop.Media) (video.Reader, error) {
+func recordClock(done <-chan struct{}, p prop.Media) (video.Reader, error) {
 	w, h := p.Width, p.Height
 	if w < ClockMinWidth || h < ClockMinHeight {
 		return nil, fmt.Errorf("clock: %dx%d is too small for the code, want at least %dx%d", w, h, ClockMinWidth, ClockMinHeight)
@@ -294,7 +258,6 @@ func (d *clockDriver) VideoRecord(p prop.Media) (video.Reader, error) {
 	}
 	img := image.NewYCbCr(image.Rect(0, 0, w, h), image.YCbCrSubsampleRatio420)
 	tick := time.NewTicker(time.Duration(float64(time.Second) / float64(p.FrameRate)))
-	done := d.ctx.Done()
 	var last time.Time // the previous frame's stamp; stamps never go back
 	return video.ReaderFunc(func() (image.Image, func(), error) {
 		var t time.Time
@@ -322,14 +285,5 @@ func (d *clockDriver) VideoRecord(p prop.Media) (video.Reader, error) {
 
 // openClockCamera starts the clock source at the configured size and rate.
 func openClockCamera(width, height, fps int) (*camera, error) {
-	d := &clockDriver{}
-	if err := d.Open(); err != nil {
-		return nil, err
-	}
-	r, err := d.VideoRecord(prop.Media{Video: prop.Video{Width: width, Height: height, FrameRate: float32(fps)}})
-	if err != nil {
-		d.Close()
-		return nil, err
-	}
-	return &camera{driver: d, reader: r, desc: descClock, width: width, height: height, fps: fps}, nil
+	return openPainted(&paintedDriver{id: "clock", desc: descClock, record: recordClock}, width, height, fps)
 }

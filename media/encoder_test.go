@@ -9,7 +9,7 @@ import (
 	"github.com/pion/mediadevices/pkg/prop"
 )
 
-// testFrames opens mediadevices' test pattern (colour bars, a grey ramp and
+// testFrames opens the test pattern (colour bars, a grey ramp and
 // a corner of binary noise, the input that makes openh264 skip frames) at
 // 1000 frames per second, so encoder tests do not wait for a clock.
 func testFrames(t *testing.T, w, h int) *camera {

@@ -16,17 +16,13 @@ import (
 	"github.com/pion/mediadevices/pkg/io/video"
 	"github.com/pion/mediadevices/pkg/prop"
 
-	// The test sources stand in where the machine has no camera or no
-	// microphone (and for -camera test / -mic test).
+	// The test tone stands in where the machine has no microphone (and
+	// for -mic test); the test pattern is ours (testpattern.go).
 	_ "github.com/pion/mediadevices/pkg/driver/audiotest"
-	_ "github.com/pion/mediadevices/pkg/driver/videotest"
 )
 
-// Labels the test drivers register under.
-const (
-	videoTestLabel = "VideoTest"
-	audioTestLabel = "AudioTest"
-)
+// audioTestLabel is the label the test tone's driver registers under.
+const audioTestLabel = "AudioTest"
 
 // Descriptions of the stand-ins, as /healthz and the log show them.
 const (
@@ -60,7 +56,7 @@ type microphone struct {
 // realCameras lists the V4L2 cameras this build can see, best first.
 func realCameras() []driver.Driver {
 	ds := driver.GetManager().Query(func(d driver.Driver) bool {
-		return driver.FilterVideoRecorder()(d) && d.Info().DeviceType == driver.Camera && d.Info().Label != videoTestLabel
+		return driver.FilterVideoRecorder()(d) && d.Info().DeviceType == driver.Camera
 	})
 	sortDrivers(ds)
 	return ds
@@ -142,24 +138,6 @@ func alsaMatches(id, name, want string) bool {
 		}
 	}
 	return id == want || strings.Contains(strings.ToLower(name), strings.ToLower(want))
-}
-
-// openTestCamera starts mediadevices' test pattern at the configured size.
-func openTestCamera(width, height, fps int) (*camera, error) {
-	d, err := testDriver(videoTestLabel)
-	if err != nil {
-		return nil, err
-	}
-	if err := d.Open(); err != nil {
-		return nil, fmt.Errorf("open test pattern: %w", err)
-	}
-	r, err := d.(driver.VideoRecorder).VideoRecord(prop.Media{Video: prop.Video{
-		Width: width, Height: height, FrameRate: float32(fps),
-	}})
-	if err != nil {
-		return nil, fmt.Errorf("start test pattern: %w", err)
-	}
-	return &camera{driver: d, reader: r, desc: descTestPattern, width: width, height: height, fps: fps}, nil
 }
 
 // openCamera opens a V4L2 camera in the mode closest to the configured one.

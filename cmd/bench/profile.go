@@ -30,7 +30,7 @@ var perfParts = []struct {
 	{"C library (memcpy, futex, malloc)", regexp.MustCompile(`^(libc|libm|ld-linux|\[vdso)`)},
 	{"Opus encoder (audio)", regexp.MustCompile(`intercomd (celt|silk|opus|tonality|alg_quant|exp_rotation|quant_|spreading|pitch|ec_|clt_mdct|kiss_fft|opus_fft|compute_|normalise|denormalise|haar1|run_analysis|downmix|_celt|transient|dynalloc|frame_size_select|remove_doubling|xcorr|comb_filter|hadamard|energ|amp2Log2|tf_|bits2pulses|pulses|pvq|icwrs|stereo|renormalise|anti_collapse|hysteresis|smooth_fade|patch_transient|mlp|gru|dense)`)},
 	{"frame conversion to I420 (C)", regexp.MustCompile(`intercomd i4\d\dToI420`)},
-	{"test pattern (Go: noise, copies)", regexp.MustCompile(`intercomd (math/rand|github\.com/pion/mediadevices/pkg/driver/videotest|github\.com/intercomd/intercomd/media\.PaintClock|github\.com/intercomd/intercomd/media\.fill)`)},
+	{"test pattern (Go: noise, copies)", regexp.MustCompile(`intercomd (math/rand|github\.com/pion/mediadevices/pkg/driver/videotest|github\.com/intercomd/intercomd/internal/testpattern|github\.com/intercomd/intercomd/media\.PaintClock|github\.com/intercomd/intercomd/media\.fill)`)},
 	{"pion: RTP, SRTP, ICE, interceptors, crypto", regexp.MustCompile(`intercomd (github\.com/pion/(webrtc|srtp|ice|interceptor|rtp|rtcp|dtls|transport|sctp|datachannel|stun|turn)|crypto/|vendor/golang\.org/x/crypto|golang\.org/x/crypto)`)},
 	{"Go runtime (scheduler, GC, memmove)", regexp.MustCompile(`intercomd (runtime\.|internal/runtime|sync\.|internal/sync)`)},
 	{"other Go (intercomd, mediadevices glue, net, hub)", regexp.MustCompile(`intercomd ([a-z0-9_]+(\.[a-z0-9_]+)*/|[a-z]+\.)`)},
