@@ -65,6 +65,10 @@ func TestChromiumLanguages(t *testing.T) {
 	}
 	anna.Click("#connect")
 	anna.Wait(`intercom.state === 'idle' && intercom.conn === 'online'`)
+	anna.Eval(`document.querySelectorAll('details:not([hidden])').forEach(d => d.open = true)`)
+	if left, err := chromiumtest.Untranslated(anna.Ctx); err != nil || len(left) > 0 {
+		t.Errorf("German page: text outside the words: %q %v", left, err)
+	}
 
 	// The door reads as its display name in words (it is "door" on the hub).
 	anna.Wait(`intercom.health && intercom.health.display_name === 'Haustür'`)

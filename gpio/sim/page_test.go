@@ -2,6 +2,7 @@ package sim
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -68,10 +69,27 @@ func TestChromiumPanelPage(t *testing.T) {
 		}
 	}
 	german(t, tab)
+	// The smallest phone we design for, 320x568: the buttons are on the
+	// first screen, nothing scrolls sideways.
+	if err := chromedp.Do(tab, chromedp.EmulateViewport(320, 568, chromedp.EmulateScale(2), chromedp.EmulateMobile)); err != nil {
+		t.Fatal(err)
+	}
 	if err := chromedp.Do(tab, chromedp.Navigate(srv.URL+"/panel")); err != nil {
 		t.Fatalf("open /panel: %v", err)
 	}
 	wait(`document.body.dataset.panel === 'live' && document.body.dataset.conn === 'online' && document.documentElement.lang === 'de'`)
+	fit, err := chromedp.Run(tab, chromedp.Evaluate[string](`(() => {
+		const b = document.getElementById('press-hangup').getBoundingClientRect();
+		return Math.round(b.bottom) + ' of ' + innerHeight + ', width ' + document.documentElement.scrollWidth + ' of ' + innerWidth;
+	})()`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var bottom, height, width, inner int
+	fmt.Sscanf(fit, "%d of %d, width %d of %d", &bottom, &height, &width, &inner)
+	if height != 568 || bottom > height || width > 320 || inner != 320 {
+		t.Errorf("panel at 320x568: buttons end at %s: want them on the first screen, nothing sideways", fit)
+	}
 	if left, err := chromiumtest.Untranslated(tab); err != nil || len(left) > 0 {
 		t.Errorf("German panel: text outside the words: %q %v", left, err)
 	}
