@@ -252,7 +252,7 @@ func (m *Media) openCamera() error {
 		if err != nil {
 			return err
 		}
-		cams := realCameras()
+		cams := h264First(realCameras(), m.offersH264)
 		if cam == nil && len(cams) == 0 {
 			m.log.Info("no camera found: using test pattern")
 		}

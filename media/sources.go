@@ -245,6 +245,36 @@ func micDesc(d driver.Driver) string {
 	return fmt.Sprintf("%s (%s)", d.Info().Name, alsaID(d.Info().Label))
 }
 
+// h264First puts the cameras that offer H.264 at the configured size
+// first (camera_encoder software aside): a UVC camera often has its
+// H.264 on a node of its own, after the one with raw frames.
+func h264First(ds []driver.Driver, offersH264 func(driver.Driver) bool) []driver.Driver {
+	offers := map[driver.Driver]bool{}
+	for _, d := range ds {
+		offers[d] = offersH264(d)
+	}
+	slices.SortStableFunc(ds, func(a, b driver.Driver) int {
+		switch {
+		case offers[a] == offers[b]:
+			return 0
+		case offers[a]:
+			return -1
+		}
+		return 1
+	})
+	return ds
+}
+
+// offersH264 reports whether the camera's own H.264 would be used.
+func (m *Media) offersH264(d driver.Driver) bool {
+	p, err := v4l2.ProbeDevice(usbDevice(d.Info()))
+	if err != nil {
+		return false
+	}
+	h264, _ := usbPath(p, m.cfg.PicamEncoder, m.cfg.Width, m.cfg.Height)
+	return h264
+}
+
 // openV4L2Camera opens a V4L2 camera: its own H.264 when it offers that
 // at the configured size (passed through, usbh264.go), else its raw or
 // MJPEG frames for our encoders.

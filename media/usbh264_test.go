@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"image"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/intercomd/intercomd/media/v4l2"
 	"github.com/pion/mediadevices/pkg/codec"
+	"github.com/pion/mediadevices/pkg/driver"
 	"github.com/pion/mediadevices/pkg/io/video"
 	"github.com/pion/webrtc/v4"
 )
@@ -312,4 +314,21 @@ func FuzzUSBAccessUnit(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestH264First: with camera auto, a camera node that offers H.264 comes
+// before the others, which keep their order.
+func TestH264First(t *testing.T) {
+	var ds []driver.Driver
+	for _, l := range []string{"usb-A-video-index0;video0", "usb-A-video-index1;video2", "usb-B-video-index0;video4"} {
+		ds = append(ds, usbH264Driver{info: driver.Info{Label: l}})
+	}
+	got := h264First(ds, func(d driver.Driver) bool { return usbDevice(d.Info()) == "/dev/video2" })
+	var order []string
+	for _, d := range got {
+		order = append(order, usbDevice(d.Info()))
+	}
+	if want := []string{"/dev/video2", "/dev/video0", "/dev/video4"}; !slices.Equal(order, want) {
+		t.Errorf("h264First = %v, want %v", order, want)
+	}
 }
