@@ -2,6 +2,7 @@ package web
 
 import (
 	"encoding/json"
+	"fmt"
 	"testing"
 
 	"github.com/chromedp/cdproto/emulation"
@@ -66,6 +67,15 @@ func TestChromiumPhoneScreenshots(t *testing.T) {
 		p.Wait(`intercom.state === 'idle' && intercom.users.some(u => u.name === 'door') && intercom.users.some(u => u.name === 'Kitchen') && intercom.health`)
 		p.Wait(`document.querySelector('#users li[data-user="door"] .uname').textContent === 'Front door'`)
 		shot(p, "home")
+		// The smallest phone, 320x568: nothing scrolls sideways, the
+		// resident's and the door's names and the door's state show whole.
+		small(t, p, v.lang, func() {
+			for _, sel := range []string{"#me-name", `#users li[data-user="door"] .uname`, `#users li[data-user="door"] .sub`} {
+				if !p.Bool(`(() => { const e = document.querySelector('` + sel + `'); return e.offsetWidth > 0 && e.scrollWidth <= e.clientWidth && e.getClientRects().length === 1 })()`) {
+					t.Errorf("%s home at 320 px: %s is cut or wraps (%q)", v.lang, sel, p.Text(sel))
+				}
+			}
+		})
 
 		// The door rings.
 		if err := door.Send(wire.Message{Type: wire.TypeInvite, Text: json.RawMessage(`"Start"`), To: v.name}); err != nil {
@@ -76,6 +86,15 @@ func TestChromiumPhoneScreenshots(t *testing.T) {
 			t.Errorf("%s ringing screen says %q, want %q", v.lang, got, v.ring)
 		}
 		shot(p, "ringing")
+		// A landscape phone: the ringing screen shows its avatar and its
+		// buttons whole.
+		landscape(t, p, v.lang, func() {
+			for _, sel := range []string{"#incoming .avatar", "#answer", "#reject"} {
+				if !p.Bool(`(() => { const r = document.querySelector('` + sel + `').getBoundingClientRect(); return r.height > 0 && r.top >= 0 && r.bottom <= innerHeight })()`) {
+					t.Errorf("%s ringing screen, landscape: %s is clipped", v.lang, sel)
+				}
+			}
+		})
 		p.Click("#reject")
 		p.Wait(`intercom.state === 'idle'`)
 
@@ -92,4 +111,34 @@ func TestChromiumPhoneScreenshots(t *testing.T) {
 		p.Click("#change-name")
 		p.Wait(`intercom.state === 'signin'`)
 	}
+}
+
+// small runs check with p on a 320x568 phone, then turns it back into the
+// 390x844 one.
+func small(t *testing.T, p *page, lang string, check func()) {
+	t.Helper()
+	resized(t, p, lang, 320, 568, emulation.ScreenOrientationTypePortraitPrimary, check)
+}
+
+// landscape runs check with p on an 844x390 phone held sideways.
+func landscape(t *testing.T, p *page, lang string, check func()) {
+	t.Helper()
+	resized(t, p, lang, 844, 390, emulation.ScreenOrientationTypeLandscapePrimary, check)
+}
+
+func resized(t *testing.T, p *page, lang string, w, h int64, o emulation.ScreenOrientationType, check func()) {
+	t.Helper()
+	size := func(w, h int64, o emulation.ScreenOrientationType) {
+		t.Helper()
+		if err := chromedp.Do(p.Ctx, chromedp.EmulateViewport(w, h, chromedp.EmulateScale(2), chromedp.EmulateMobile, chromedp.EmulateOrientation(o, 0))); err != nil {
+			t.Fatal(err)
+		}
+		p.Wait(fmt.Sprintf(`innerWidth === %d`, w))
+	}
+	size(w, h, o)
+	if !p.Bool(`document.documentElement.scrollWidth <= innerWidth`) {
+		t.Errorf("%s at %dx%d: the page is wider than the phone (it scrolls sideways)", lang, w, h)
+	}
+	check()
+	size(390, 844, emulation.ScreenOrientationTypePortraitPrimary)
 }
