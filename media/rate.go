@@ -77,6 +77,7 @@ const (
 	rateWindow = 2 * time.Second  // bitrate measured over this (a key frame every 2 s is averaged in)
 	rateOver   = 1.10             // a window above target x this makes the picture smaller, when lowering openh264's own target did not help
 	rateRoom   = 0.85             // a larger picture must need under target x this
+	stallGap   = rateWindow / 4   // frames further apart than this: a starved encoder or camera, not room
 	minGain    = 0.5              // openh264 is asked for no less than target x this
 	needMemory = 60 * time.Second // then a larger picture is tried again
 )
@@ -96,7 +97,9 @@ type governor struct {
 	level int       // index into scales
 	gain  float64   // openh264 is asked for target x gain; 0 means 1
 	start time.Time // the current window
+	last  time.Time // the last frame
 	bytes int       // sent in it
+	trial bool      // the level was entered on trial (its need unknown or old): a window over target ends it early
 	need  [len(scales)]struct {
 		bps int // what this level sent when the governor left it
 		at  time.Time
@@ -113,11 +116,17 @@ func (g *governor) encoderTarget(target int) int {
 
 // frame records an encoded frame at now; the level for the next frame
 // is g.level. A window of half rateWindow already decides when it is more
-// than twice the target: a congested link cannot wait.
+// than twice the target (a congested link cannot wait), or over it at a
+// level on trial (what a larger picture costs shows at once).
 func (g *governor) frame(now time.Time, bytes, target int) {
-	if g.start.IsZero() || now.Sub(g.start) > 2*rateWindow { // the first frame, or after a pause
+	// A window starts anew with the first frame and after a stall: a
+	// window with a hole in it would look like room for a larger picture
+	// (seen on a loaded machine: a stall, then two steps up and 1.5x the
+	// target into a congested link).
+	if g.start.IsZero() || now.Sub(g.last) > stallGap {
 		g.start, g.bytes = now, 0
 	}
+	g.last = now
 	g.bytes += bytes
 	span := now.Sub(g.start)
 	if span < rateWindow/2 {
@@ -125,10 +134,10 @@ func (g *governor) frame(now time.Time, bytes, target int) {
 	}
 	rate := float64(g.bytes*8) / span.Seconds()
 	over := rate / float64(target)
-	if span < rateWindow && over <= 2 {
+	if span < rateWindow && over <= 2 && !(g.trial && over > rateOver) {
 		return
 	}
-	g.start, g.bytes = now, 0
+	g.start, g.bytes, g.trial = now, 0, false
 	gain := g.gain
 	if gain == 0 {
 		gain = 1
@@ -138,6 +147,7 @@ func (g *governor) frame(now time.Time, bytes, target int) {
 		g.need[g.level].bps, g.need[g.level].at = int(rate), now
 		g.level, g.gain = g.smaller(over), 0
 	case g.level > 0 && (now.Sub(g.need[g.level-1].at) > needMemory || float64(g.need[g.level-1].bps) < float64(target)*rateRoom):
+		g.trial = now.Sub(g.need[g.level-1].at) > needMemory
 		g.level, g.gain = g.level-1, 0
 	case over > 0:
 		g.gain = min(max(gain/over, minGain), 1)
