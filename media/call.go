@@ -125,7 +125,7 @@ func (c *call) newPeerConnection(video []videoCodec) (*webrtc.PeerConnection, er
 	s := c.m.net.settings
 	s.SetICETimeouts(iceDisconnected, iceFailed, iceKeepalive)
 	api := webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(s))
-	pc, err := api.NewPeerConnection(webrtc.Configuration{ICEServers: c.m.net.iceServers})
+	pc, err := api.NewPeerConnection(webrtc.Configuration{ICEServers: c.m.net.iceServers, ICETransportPolicy: c.m.net.policy})
 	if err != nil {
 		return nil, fmt.Errorf("peer connection: %w", err)
 	}

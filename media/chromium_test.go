@@ -45,6 +45,17 @@ window.takeOffer = async o => {
 };
 window.addCandidate = async c => { await pc.addIceCandidate(JSON.parse(c)); return true; };
 window.takeCandidates = () => { const c = cands; cands = []; return c; };
+// The longest gap between two pictures shown, in their own (RTP) time,
+// since the last call: a freeze as the viewer saw it, not as a loaded
+// test machine's clock saw it.
+let lastMedia = -1, maxGap = 0, presented = 0;
+function onFrame(now, md) {
+  if (lastMedia >= 0) maxGap = Math.max(maxGap, md.mediaTime - lastMedia);
+  lastMedia = md.mediaTime; presented++;
+  document.getElementById('v').requestVideoFrameCallback(onFrame);
+}
+window.watchFrames = () => { document.getElementById('v').requestVideoFrameCallback(onFrame); return true; };
+window.frameGaps = () => { const r = JSON.stringify({maxGap, presented}); maxGap = 0; presented = 0; return r; };
 window.inbound = async () => {
   const out = {codecs: {}};
   const stats = await pc.getStats();
@@ -61,10 +72,14 @@ window.inbound = async () => {
 // inboundStats is what the page reports about what it receives.
 type inboundStats struct {
 	Video struct {
-		FramesDecoded int    `json:"framesDecoded"`
-		FrameWidth    int    `json:"frameWidth"`
-		FrameHeight   int    `json:"frameHeight"`
-		CodecID       string `json:"codecId"`
+		FramesDecoded        int     `json:"framesDecoded"`
+		FrameWidth           int     `json:"frameWidth"`
+		FrameHeight          int     `json:"frameHeight"`
+		CodecID              string  `json:"codecId"`
+		FreezeCount          int     `json:"freezeCount"`
+		TotalFreezesDuration float64 `json:"totalFreezesDuration"`
+		NackCount            int     `json:"nackCount"`
+		PacketsLost          int     `json:"packetsLost"`
 	} `json:"video"`
 	Audio struct {
 		TotalSamplesReceived int    `json:"totalSamplesReceived"`
@@ -82,13 +97,20 @@ func jsString(s string) string {
 // browser opens the page in a fresh headless Chromium.
 func browser(t testing.TB) context.Context {
 	t.Helper()
+	return browserFor(t, 90*time.Second)
+}
+
+// browserFor is browser for a test that needs the page for longer than
+// the usual 90 s (at most chromiumtest.Timeout).
+func browserFor(t testing.TB, d time.Duration) context.Context {
+	t.Helper()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html")
 		fmt.Fprint(w, chromiumPage)
 	}))
 	t.Cleanup(srv.Close)
 	ctx := chromiumtest.Start(t)
-	ctx, cancel := context.WithTimeout(ctx, 90*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, d)
 	t.Cleanup(cancel)
 	if err := chromedp.Do(ctx, chromedp.Navigate(srv.URL)); err != nil {
 		t.Fatalf("navigate: %v", err)

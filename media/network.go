@@ -21,7 +21,8 @@ type network struct {
 	udp        ice.UDPMux // nil without a fixed port
 	tcp        ice.TCPMux // nil without a fixed port
 	tcpLn      net.Listener
-	filter     *remoteFilter // which remote candidates are checked
+	filter     *remoteFilter             // which remote candidates are checked
+	policy     webrtc.ICETransportPolicy // all; tests: relay only, to send through a shaped TURN relay
 }
 
 func newNetwork(cfg Config, log *slog.Logger) (*network, error) {
