@@ -3,9 +3,12 @@ package web
 import (
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/chromedp/cdproto/emulation"
+	cdppage "github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
 	"github.com/intercomd/intercomd/device"
@@ -17,8 +20,8 @@ import (
 // TestChromiumPhoneScreenshots walks a phone (390x844) through the main screens in
 // English on a dark system and in German on a light one: sign-in, home, the
 // door ringing, a call with a picture. Each screen is checked to be in its
-// language and colours; `make screenshots` keeps the pictures in
-// docs/screenshots ($INTERCOM_SCREENSHOTS).
+// language and colours; `make screenshots` keeps the pictures (WebP, the
+// phone's screen) in docs/screenshots ($INTERCOM_SCREENSHOTS).
 func TestChromiumPhoneScreenshots(t *testing.T) {
 	srv, h := newTestServer(t, Config{Version: "e2e", Status: func() health.Report {
 		return health.Report{Device: device.Status{Name: "door", State: "idle"}, DisplayName: "Front door"}
@@ -43,7 +46,17 @@ func TestChromiumPhoneScreenshots(t *testing.T) {
 			if !p.Bool(`document.documentElement.scrollWidth <= innerWidth`) {
 				t.Errorf("%s %s screen is wider than the phone (it scrolls sideways)", v.lang, screen)
 			}
-			screenshot(t, p, v.lang+"-"+v.scheme+"-"+screen+".png")
+			// The phone's screen as WebP (a tenth of a full-page PNG's bytes).
+			shotRes, err := chromedp.Call(p.Ctx, cdppage.CaptureScreenshot, cdppage.CaptureScreenshotParams{Format: cdppage.CaptureScreenshotFormatWebp, Quality: new(int64(80))})
+			img := shotRes.Data
+			if err != nil || len(img) < 1000 {
+				t.Fatalf("%s %s screenshot: %d bytes, %v", v.lang, screen, len(img), err)
+			}
+			if dir := os.Getenv("INTERCOM_SCREENSHOTS"); dir != "" {
+				if err := os.WriteFile(filepath.Join(dir, v.lang+"-"+v.scheme+"-"+screen+".webp"), img, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
 		}
 		p := openIn(t, browser, v.accept, v.name, true, "about:blank")
 		p.Allow("/api/snapshot.jpg") // the ringing screen asks for the door's picture; this server has no camera
