@@ -26,11 +26,11 @@ cp intercomd.yaml /etc/intercomd/intercomd.yaml
 # 127.0.0.1 (the host's end of the forward, and the guest's own loopback).
 # The resident client runs in the guest beside the door, so its candidates
 # are the door's own addresses, which the door refuses unless told
-# (-media-local-peers). The echo canceller and noise suppression are off:
-# the microphone's test signal is a steady tone, which the suppressor takes
-# out, and under TCG speexdsp's floating point is too slow for real time
-# (the door sent 760 ms of audio in 30 s with it on).
-./bin/intercomd -config /etc/intercomd/intercomd.yaml -mic hw:0,0 -speaker hw:0,0 -gpio real -echo-cancel off -noise-suppression=false \
+# (-media-local-peers). The echo canceller stays on, as on the Pi (the
+# client relays what the door plays back into its microphone); noise
+# suppression is off: the visitor's test signal is a steady tone, which the
+# suppressor takes out.
+./bin/intercomd -config /etc/intercomd/intercomd.yaml -mic hw:0,0 -speaker hw:0,0 -gpio real -noise-suppression=false \
 	-media-port "${media_port:-50000}" -advertise 127.0.0.1 -media-local-peers -log-level "${log_level:-info}" >/tmp/intercomd.log 2>&1 &
 pid=$!
 

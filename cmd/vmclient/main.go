@@ -3,7 +3,8 @@
 // Pi's user would notice: the camera's picture (vivid, at its size), the
 // door's microphone (a tone played into the loopback card), the door's
 // speaker (a tone sent to the door, recorded back from the loopback card),
-// and the panel (gpio-sim lines with the Pi's names: Call rings the client,
+// its echo canceller (the speaker relayed back into the microphone must not
+// reach the resident), and the panel (gpio-sim lines with the Pi's names: Call rings the client,
 // the ringing light blinks, the in-call light follows the call, Hangup ends
 // it, Open Door pulses the relay).
 //
@@ -27,7 +28,7 @@ func main() {
 	flag.StringVar(&cfg.door, "door", "door", "the door's user name")
 	flag.IntVar(&cfg.width, "width", 640, "expected video width")
 	flag.IntVar(&cfg.height, "height", 480, "expected video height")
-	flag.StringVar(&cfg.alsa, "alsa", "hw:Loopback,1", "the loopback card's far end: the tone for the door's microphone is played here, the door's speaker is recorded here")
+	flag.StringVar(&cfg.alsa, "alsa", "hw:Loopback,1", "the loopback card's far end: the door's speaker is recorded here and played back with the tone for the door's microphone")
 	flag.StringVar(&cfg.sysfs, "gpio-sysfs", os.Getenv("VMTEST_GPIO_SYSFS"), "gpio-sim chip directory in sysfs")
 	flag.IntVar(&cfg.pid, "pid", 0, "intercomd's process id: stop waiting for it when it exits")
 	setupOnly := flag.Bool("setup-only", false, "only wait for intercomd and set the password")
@@ -78,6 +79,11 @@ func (r *results) fail(device, format string, args ...any) {
 	r.failed++
 	r.mu.Unlock()
 	fmt.Printf("VMTEST FAIL %s: %s [%.1fs]\n", device, fmt.Sprintf(format, args...), time.Since(r.start).Seconds())
+}
+
+// skip reports a check that could not be judged on this machine, and why.
+func (r *results) skip(device, format string, args ...any) {
+	fmt.Printf("VMTEST SKIP %s: %s [%.1fs]\n", device, fmt.Sprintf(format, args...), time.Since(r.start).Seconds())
 }
 
 // check records err as device's failure, or passes with what.

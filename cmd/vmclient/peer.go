@@ -34,7 +34,8 @@ type call struct {
 	lastPLI  time.Time
 	dec      *opusDecoder // nil until the first audio packet, and after close
 	decDone  bool
-	audio    []int16 // decoded door audio
+	audio    []int16   // decoded door audio
+	first    time.Time // when the first of it arrived
 	audioErr error
 	sent     int // Opus packets sent to the door
 }
@@ -173,6 +174,9 @@ func (c *call) decodeAudio(pkt *rtp.Packet) {
 	if err != nil {
 		c.audioErr = err
 	}
+	if len(c.audio) == 0 && len(pcm) > 0 {
+		c.first = time.Now()
+	}
 	c.audio = append(c.audio, pcm...)
 }
 
@@ -193,6 +197,31 @@ func (c *call) audioSince(from int) ([]int16, int, error) {
 		from = len(c.audio)
 	}
 	return append([]int16(nil), c.audio[from:]...), len(c.audio), c.audioErr
+}
+
+// waitAudio waits until n samples of the door's audio arrived.
+func (c *call) waitAudio(n int, timeout time.Duration) error {
+	return poll.Until(context.Background(), timeout, 100*time.Millisecond, func() error {
+		_, got, err := c.audioSince(0)
+		if err != nil {
+			return poll.Stop(fmt.Errorf("decoding the door's audio: %w", err))
+		}
+		if got < n {
+			return fmt.Errorf("only %d ms of audio from the door, want %d", got*1000/sound.Rate, n*1000/sound.Rate)
+		}
+		return nil
+	})
+}
+
+// pace is how much of the door's audio arrived per second since its first
+// packet: about 1 when the door keeps up with its microphone.
+func (c *call) pace() float64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.first.IsZero() {
+		return 0
+	}
+	return float64(len(c.audio)) / sound.Rate / time.Since(c.first).Seconds()
 }
 
 // packetsSent is the number of Opus packets sent to the door so far.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"strings"
 	"sync"
@@ -16,11 +17,21 @@ import (
 )
 
 // The tones: micHz is played into the loopback card for the door's
-// microphone; talkHz is the resident's voice sent to the door's speaker.
-// Different frequencies prove each path carries its own sound.
+// microphone (the visitor); talkHz is the resident's voice sent to the
+// door's speaker. Different frequencies prove each path carries its own
+// sound.
 const (
 	micHz  = 1000
 	talkHz = 600
+	// echoGain is how loud what the door's speaker plays comes back into
+	// its microphone: as loud as played, about as loud as the visitor.
+	echoGain = 1.0
+	// echoMarginDB is how far below its echo without a canceller the
+	// resident's own voice must come back (issue 20's margin).
+	echoMarginDB = 25
+	// minPace is the door's audio per second of the echo call below which
+	// the door is not keeping up with its microphone.
+	minPace = 0.9
 )
 
 // runAll runs every check in the order a day at the door has them: the
@@ -51,6 +62,9 @@ func runAll(cfg config, r *results) {
 			r.fail(dev, "intercomd uses %q, not the VM's device (sources %v)", src, sources)
 		}
 	}
+	if sources["echo"] != "on" {
+		r.fail("echo", "intercomd's echo canceller is %q, want on (sources %v)", sources["echo"], sources)
+	}
 	r.check("gpio ready", "GPIO25 (ready LED) on while registered and idle",
 		p.waitValue(pinReady, 1, 10*time.Second))
 
@@ -60,12 +74,14 @@ func runAll(cfg config, r *results) {
 		return
 	}
 	defer snd.Close()
-	tone, err := snd.Play(cfg.alsa, micHz, 8000)
+	// The visitor's tone, and the door's speaker recorded (and, in the
+	// echo call, played back), on the card's far end for the whole run.
+	relay, err := snd.Relay(cfg.alsa, micHz, 8000)
 	if err != nil {
-		r.fail("microphone", "cannot play the test tone into the loopback card: %v", err)
+		r.fail("microphone", "cannot relay the door's speaker and a test tone into the loopback card: %v", err)
 		return
 	}
-	defer tone.Stop()
+	defer relay.Stop()
 
 	sig, err := dial(hc, cfg.url, cfg.name)
 	if err != nil {
@@ -74,12 +90,13 @@ func runAll(cfg config, r *results) {
 	}
 	defer sig.Close()
 
-	residentCalls(cfg, r, hc, sig, snd, p)
+	residentCalls(cfg, r, hc, sig, relay, p)
 	doorCalls(cfg, r, hc, sig, p)
+	echoCall(cfg, r, hc, sig, relay)
 }
 
 // residentCalls: the client calls the door, which answers by itself.
-func residentCalls(cfg config, r *results, hc *http.Client, sig *resident.Client, snd *sound.Context, p panel) {
+func residentCalls(cfg config, r *results, hc *http.Client, sig *resident.Client, relay *sound.Stream, p panel) {
 	c, opt, err := newCall(talkHz)
 	if err != nil {
 		r.fail("call", "%v", err)
@@ -105,7 +122,7 @@ func residentCalls(cfg config, r *results, hc *http.Client, sig *resident.Client
 	for _, check := range []func(){
 		func() { checkVideo(cfg, r, c, "resident's call") },
 		func() { checkMicrophone(r, c) },
-		func() { checkSpeaker(cfg, r, hc, snd, c) },
+		func() { checkSpeaker(cfg, r, hc, relay, c) },
 	} {
 		wg.Add(1)
 		go func() {
@@ -146,22 +163,17 @@ func checkVideo(cfg config, r *results, c *call, when string) {
 // checkMicrophone listens to the door's audio for the tone played into the
 // loopback card.
 func checkMicrophone(r *results, c *call) {
-	// Skip the first second (encoder start, jitter), judge the next one.
-	err := poll.Until(context.Background(), 30*time.Second, 100*time.Millisecond, func() error {
-		_, n, err := c.audioSince(0)
-		if err != nil {
-			return poll.Stop(fmt.Errorf("decoding the door's audio: %w", err))
+	// Skip the first half second (encoder start, jitter), judge up to the
+	// next two and a half. Under TCG on a busy host the door encodes its
+	// microphone (and cancels its echo) well below real time: what it
+	// sends in a minute is judged, if it is a second or more.
+	if err := c.waitAudio(3*sound.Rate, 60*time.Second); err != nil {
+		if _, n, _ := c.audioSince(0); n < 3*sound.Rate/2 {
+			r.fail("microphone", "%v", err)
+			return
 		}
-		if n < 3*sound.Rate {
-			return fmt.Errorf("only %d ms of audio from the door", n*1000/sound.Rate)
-		}
-		return nil
-	})
-	if err != nil {
-		r.fail("microphone", "%v", err)
-		return
 	}
-	s, _, _ := c.audioSince(sound.Rate)
+	s, _, _ := c.audioSince(sound.Rate / 2)
 	ok, desc := sound.JudgeWindows(s, micHz, talkHz)
 	if !ok {
 		r.fail("microphone", "the door's audio lacks the %d Hz tone played into the loopback card: %s", micHz, desc)
@@ -170,19 +182,103 @@ func checkMicrophone(r *results, c *call) {
 	r.pass("microphone", "the door's audio carries the %d Hz tone played into the loopback card (%s)", micHz, desc)
 }
 
-// checkSpeaker records the loopback card's far end while the client talks
-// to the door.
-func checkSpeaker(cfg config, r *results, hc *http.Client, snd *sound.Context, c *call) {
-	before, _ := speaker(hc, cfg.url)
-	sentBefore, start := c.packetsSent(), time.Now()
-	rec, err := snd.Record(cfg.alsa)
+// echoCall: the resident talks to the door while what the door's speaker
+// plays comes back into its microphone (the relay's echo path); after 4 s
+// of the door's audio the visitor's tone joins. The resident must hear the
+// visitor and not themselves. The call is audio only: under TCG the door
+// cannot encode the camera and cancel the echo in real time at once (on a
+// Pi the video encoder is the hardware's).
+func echoCall(cfg config, r *results, hc *http.Client, sig *resident.Client, relay *sound.Stream) {
+	c, opt, err := newCall(talkHz)
 	if err != nil {
-		r.fail("speaker", "cannot record the loopback card: %v", err)
+		r.fail("echo", "%v", err)
 		return
 	}
-	defer rec.Stop()
-	err = poll.Until(context.Background(), 30*time.Second, 100*time.Millisecond, func() error {
-		if n := rec.Len(); n < 3*sound.Rate {
+	defer c.close()
+	opt.AudioOnly = true
+	relay.SetTone(false)
+	relay.SetEcho(echoGain)
+	defer relay.SetTone(true)
+	defer relay.SetEcho(0)
+	rc, err := sig.Call(context.Background(), cfg.door, opt)
+	if err == nil {
+		c.start(rc)
+		err = c.WaitConnected(context.Background(), 30*time.Second)
+	}
+	if err != nil {
+		r.fail("echo", "resident calls the door, audio only: %v", err)
+		return
+	}
+	// The resident alone for 4 s of the door's audio (the canceller
+	// learns the path), then both for 4 s, of which the last 3 are judged.
+	const alone, both, judge = 4 * sound.Rate, 4 * sound.Rate, 3 * sound.Rate
+	err = c.waitAudio(alone, 60*time.Second)
+	n0 := alone
+	if err == nil && c.pace() >= minPace {
+		_, n0, _ = c.audioSince(0)
+		relay.SetTone(true)
+		err = c.waitAudio(n0+both, 60*time.Second)
+	}
+	pace := c.pace()
+	switch {
+	case err != nil && pace == 0:
+		r.fail("echo", "%v", err)
+	case err != nil || pace < minPace:
+		// A canceller cannot cancel what it processes later than its
+		// reference: the microphone's samples, paired with what the
+		// speaker played when they are read, are dropped or late. That is
+		// this VM's speed (TCG on a busy host), not the door's behaviour,
+		// so it is reported, not failed.
+		r.skip("echo", "not judged: the door sent %.2f s of audio per second (want %.1f): below real time, its microphone and its speaker's reference drift apart", pace, minPace)
+	default:
+		s, _, _ := c.audioSince(n0 + both - judge)
+		s = s[:judge]
+		if ok, desc := sound.JudgeWindows(s, micHz, talkHz); !ok {
+			r.fail("echo", "the visitor's %d Hz tone does not come through while the resident talks: %s", micHz, desc)
+		}
+		checkEcho(r, s, relay.Played(max(0, relay.PlayedLen()-judge)), pace)
+	}
+	if err := c.Hangup(); err != nil {
+		r.fail("echo", "hang up: %v", err)
+		return
+	}
+	c.close()
+	r.check("echo", "resident hung up the audio-only call: door idle", waitState(hc, cfg.url, "idle", 10*time.Second))
+}
+
+// checkEcho compares the resident's tone in the door's audio (heard) with
+// its echo in what the relay played into the door's microphone (mic).
+// Without a canceller the echo reaches the resident as loud, relative to
+// the visitor's tone, as it is in the microphone (the path from microphone
+// to resident is linear: noise suppression and gain control are off in the
+// VM); so that ratio, measured in mic, is the echo with the canceller off,
+// and the same ratio in heard must be echoMarginDB below it.
+func checkEcho(r *results, heard, mic []int16, pace float64) {
+	ph, nh := sound.TonePowers(heard, talkHz, micHz)
+	pm, nm := sound.TonePowers(mic, talkHz, micHz)
+	db := func(a, b float64) float64 { return 10 * math.Log10(max(a, 1e-9)/max(b, 1e-9)) }
+	echoIn, echoOut := db(pm[0], pm[1]), db(ph[0], ph[1])
+	desc := fmt.Sprintf("the %d Hz echo against the %d Hz visitor: %.1f dB in the microphone (%d windows), %.1f dB at the resident (%d windows): %.1f dB taken out; the visitor's tone %.1f dB from the microphone to the resident; the door sent %.2f s of audio per second",
+		talkHz, micHz, echoIn, nm, echoOut, nh, echoIn-echoOut, db(ph[1], pm[1]), pace)
+	switch {
+	case nh == 0 || nm == 0:
+		r.fail("echo", "nothing to compare: %s", desc)
+	case echoIn < -10:
+		r.fail("echo", "the door's speaker barely reached its microphone through the relay, nothing to cancel: %s", desc)
+	case echoIn-echoOut < echoMarginDB:
+		r.fail("echo", "the resident hears their own %d Hz tone back: want at least %d dB taken out; %s", talkHz, echoMarginDB, desc)
+	default:
+		r.pass("echo", "the door's canceller took the resident's tone out of its microphone: %s", desc)
+	}
+}
+
+// checkSpeaker records the loopback card's far end while the client talks
+// to the door.
+func checkSpeaker(cfg config, r *results, hc *http.Client, relay *sound.Stream, c *call) {
+	before, _ := speaker(hc, cfg.url)
+	sentBefore, start, from := c.packetsSent(), time.Now(), relay.Len()
+	err := poll.Until(context.Background(), 30*time.Second, 100*time.Millisecond, func() error {
+		if n := relay.Len() - from; n < 3*sound.Rate {
 			return fmt.Errorf("only %d ms recorded from %s", n*1000/sound.Rate, cfg.alsa)
 		}
 		return nil
@@ -191,7 +287,7 @@ func checkSpeaker(cfg config, r *results, hc *http.Client, snd *sound.Context, c
 		r.fail("speaker", "%v", err)
 		return
 	}
-	s := rec.Samples(sound.Rate)
+	s := relay.Samples(from + sound.Rate)
 	ok, desc := sound.JudgeWindows(s, talkHz, micHz)
 	after, _ := speaker(hc, cfg.url)
 	secs := time.Since(start).Seconds()

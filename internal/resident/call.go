@@ -30,6 +30,9 @@ type CallOptions struct {
 	// from the reading goroutine of its track (one per track): decode it,
 	// or ask for a key frame with c.PC.WriteRTCP.
 	OnRTP func(c *Call, t *webrtc.TrackRemote, p *rtp.Packet)
+	// AudioOnly leaves video out of the offer altogether, so the door
+	// encodes none: a call to hear the door, on a machine too slow for both.
+	AudioOnly bool
 }
 
 // Call is one peer connection with another user (the door) and what
@@ -38,9 +41,10 @@ type Call struct {
 	// PC is the call's pion peer connection: stats, RTCP, its state.
 	PC *webrtc.PeerConnection
 
-	client *Client
-	peer   string
-	onRTP  func(*Call, *webrtc.TrackRemote, *rtp.Packet)
+	client  *Client
+	peer    string
+	onRTP   func(*Call, *webrtc.TrackRemote, *rtp.Packet)
+	noVideo bool // CallOptions.AudioOnly
 
 	videoPackets, videoBytes, videoFrames, audioPackets atomic.Int64
 
@@ -119,7 +123,7 @@ func (c *Client) newCall(peer string, opt CallOptions) (*Call, error) {
 	if err != nil {
 		return nil, err
 	}
-	call := &Call{PC: pc, client: c, peer: peer, onRTP: opt.OnRTP, changed: make(chan struct{}), done: make(chan struct{})}
+	call := &Call{PC: pc, client: c, peer: peer, onRTP: opt.OnRTP, noVideo: opt.AudioOnly, changed: make(chan struct{}), done: make(chan struct{})}
 	pc.OnICECandidate(func(cand *webrtc.ICECandidate) {
 		if cand == nil {
 			return
@@ -144,14 +148,14 @@ func (c *Client) newCall(peer string, opt CallOptions) (*Call, error) {
 }
 
 // offer makes the offer: the tracks given, and receive-only audio and video
-// where none was.
+// (unless AudioOnly) where none was.
 func (c *Call) offer(ctx context.Context) error {
 	have := map[webrtc.RTPCodecType]bool{}
 	for _, t := range c.PC.GetTransceivers() {
 		have[t.Kind()] = true
 	}
 	for _, kind := range []webrtc.RTPCodecType{webrtc.RTPCodecTypeAudio, webrtc.RTPCodecTypeVideo} {
-		if have[kind] {
+		if have[kind] || (kind == webrtc.RTPCodecTypeVideo && c.noVideo) {
 			continue
 		}
 		if _, err := c.PC.AddTransceiverFromKind(kind, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly}); err != nil {

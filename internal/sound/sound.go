@@ -57,8 +57,11 @@ func (c *Context) Close() { c.ctx.Free() }
 type Stream struct {
 	dev *malgo.Device
 
-	mu  sync.Mutex
-	rec []int16 // captured samples, guarded by mu
+	mu     sync.Mutex
+	rec    []int16 // captured samples, guarded by mu
+	played []int16 // a relay's played samples, guarded by mu
+	echo   float64 // a relay's gain on what it captured, guarded by mu
+	mute   bool    // a relay's tone is off, guarded by mu
 }
 
 // Stop stops and frees the stream.
@@ -120,6 +123,82 @@ func (c *Context) Record(device string) (*Stream, error) {
 		return nil, fmt.Errorf("alsa: start capture %s: %w", device, err)
 	}
 	return s, nil
+}
+
+// Relay plays a sine of freq Hz and amplitude amp to the ALSA PCM device,
+// as Play does, records from the same device, as Record does, and, once
+// SetEcho was given a gain, adds what it captures times that gain to what
+// it plays. On the loopback card's far end (hw:Loopback,1) that is an echo
+// path: what the door's speaker plays comes back into the door's
+// microphone, as in a door station's box, after the buffers of both ends.
+// Samples reads what was captured (the door's speaker), Played what was
+// played (the door's microphone).
+func (c *Context) Relay(device string, freq, amp float64) (*Stream, error) {
+	cfg := malgo.DefaultDeviceConfig(malgo.Duplex)
+	cfg.SampleRate = Rate
+	cfg.Playback.Format, cfg.Capture.Format = malgo.FormatS16, malgo.FormatS16
+	cfg.Playback.Channels, cfg.Capture.Channels = 1, 1
+	cfg.Playback.DeviceID = alsaID(device).Pointer()
+	cfg.Capture.DeviceID = alsaID(device).Pointer()
+	gen := Sine{Freq: freq, Amp: amp}
+	s := &Stream{}
+	dev, err := malgo.InitDevice(c.ctx.Context, cfg, malgo.DeviceCallbacks{
+		Data: func(out, in []byte, _ uint32) {
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			for i := 0; i+1 < len(out); i += 2 {
+				v := float64(gen.Next())
+				if s.mute {
+					v = 0
+				}
+				if i+1 < len(in) {
+					e := int16(binary.LittleEndian.Uint16(in[i:]))
+					s.rec = append(s.rec, e)
+					v += s.echo * float64(e)
+				}
+				p := int16(max(-32768, min(32767, v)))
+				s.played = append(s.played, p)
+				binary.LittleEndian.PutUint16(out[i:], uint16(p))
+			}
+		},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("alsa: open duplex %s: %w", device, err)
+	}
+	s.dev = dev
+	if err := dev.Start(); err != nil {
+		dev.Uninit()
+		return nil, fmt.Errorf("alsa: start duplex %s: %w", device, err)
+	}
+	return s, nil
+}
+
+// SetEcho sets how loud a relay plays back what it captures (0: not at all).
+func (s *Stream) SetEcho(gain float64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.echo = gain
+}
+
+// SetTone turns a relay's tone on or off.
+func (s *Stream) SetTone(on bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.mute = !on
+}
+
+// Played returns a copy of a relay's played samples from index from on.
+func (s *Stream) Played(from int) []int16 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]int16(nil), s.played[min(from, len(s.played)):]...)
+}
+
+// PlayedLen is the number of samples a relay played so far.
+func (s *Stream) PlayedLen() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.played)
 }
 
 // Len is the number of samples recorded so far.
@@ -234,7 +313,9 @@ const Window = Rate / 100
 // at freq and little at other. Unlike Judge it tolerates the gaps and
 // phase jumps of a stream that a slow machine plays with underruns; it
 // still fails silence, noise and the wrong tone. It passes when at least
-// half of the windows carry the tone.
+// half of the windows that are not silent carry the tone, and at least
+// minToneWindows do: how much a slow machine plays is timing, what it
+// plays is behaviour.
 func JudgeWindows(s []int16, freq, other float64) (bool, string) {
 	var tone, silent, n int
 	for i := 0; i+Window <= len(s); i += Window {
@@ -256,5 +337,33 @@ func JudgeWindows(s []int16, freq, other float64) (bool, string) {
 	pct := func(k int) int { return 100 * k / n }
 	desc := fmt.Sprintf("%.0f Hz in %d%% of %d windows of 10 ms, silent %d%%, other sound %d%%; overall RMS %.0f",
 		freq, pct(tone), n, pct(silent), pct(n-tone-silent), RMS(s))
-	return 2*tone >= n, desc
+	return tone >= minToneWindows && 2*tone >= n-silent, desc
+}
+
+// minToneWindows is the least tone JudgeWindows accepts: a quarter second.
+const minToneWindows = 25
+
+// TonePowers returns the mean power of each tone in freqs over the windows
+// of s (10 ms each, as JudgeWindows) that are not silent, and how many
+// windows that was. A window's power at a tone is its own, whatever its
+// phase: gaps and phase jumps of a slow stream cost nothing but the
+// windows they silence.
+func TonePowers(s []int16, freqs ...float64) ([]float64, int) {
+	p := make([]float64, len(freqs))
+	n := 0
+	for i := 0; i+Window <= len(s); i += Window {
+		w := s[i : i+Window]
+		if RMS(w) < 300 {
+			continue
+		}
+		n++
+		for j, f := range freqs {
+			l := Level(w, f)
+			p[j] += l * l / 2
+		}
+	}
+	for j := range p {
+		p[j] /= float64(max(n, 1))
+	}
+	return p, n
 }

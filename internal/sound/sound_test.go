@@ -98,6 +98,8 @@ func TestJudgeWindows(t *testing.T) {
 		{"clean tone", tone(600, Rate), true},
 		{"choppy tone", choppy(600), true},
 		{"tone half the time", gaps(600), true},
+		{"tone a tenth of a second", append(tone(600, Rate/10), make([]int16, Rate)...), false},
+		{"tone a third of a second among silence", append(tone(600, Rate/3), make([]int16, Rate)...), true},
 		{"silence", make([]int16, Rate), false},
 		{"the other tone", tone(1000, Rate), false},
 		{"noise", noise, false},
@@ -107,5 +109,28 @@ func TestJudgeWindows(t *testing.T) {
 		if got, desc := JudgeWindows(tt.s, 600, 1000); got != tt.want {
 			t.Errorf("JudgeWindows(%s) = %v (%s), want %v", tt.name, got, desc, tt.want)
 		}
+	}
+}
+
+func TestTonePowers(t *testing.T) {
+	a, b := Sine{Freq: 600, Amp: 8000}, Sine{Freq: 1000, Amp: 800}
+	s := make([]int16, Rate)
+	for i := range s {
+		s[i] = a.Next() + b.Next()
+		if i >= Rate/2 && i < Rate*3/4 { // a gap: not counted
+			s[i] = 0
+		}
+	}
+	p, n := TonePowers(s, 600, 1000, 400)
+	if n != 75 {
+		t.Errorf("TonePowers counted %d windows, want the 75 not silent", n)
+	}
+	for i, want := range []float64{8000 * 8000 / 2, 800 * 800 / 2, 0} {
+		if d := p[i] - want; d > 0.02*want+1000 || d < -0.02*want-1000 {
+			t.Errorf("tone %d: power %.0f, want %.0f", i, p[i], want)
+		}
+	}
+	if _, n := TonePowers(make([]int16, Rate), 600); n != 0 {
+		t.Errorf("silence: %d windows counted, want 0", n)
 	}
 }
