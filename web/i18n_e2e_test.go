@@ -146,16 +146,20 @@ func untranslated(t *testing.T, p *page, words, en map[string]string) []string {
 
 // TestChromiumLoginLanguage: the login page, its long paragraphs and the
 // certificate's steps included, speaks the browser's language before
-// anyone has logged in: French here, and Italian on a second browser
-// language list.
+// anyone has logged in: French on an intercom with no password yet (set
+// one), Italian on one with a password (log in), with the errors made by
+// script and the intercom's answer to a wrong password.
 func TestChromiumLoginLanguage(t *testing.T) {
-	ss := startSecure(t, "", nil)
 	browser := chromiumtest.Start(t, chromiumtest.IgnoreCertErrors)
 	en := readWords(t, "en")
-	for _, c := range []struct{ accept, lang string }{{"fr-FR,fr;q=0.9,en;q=0.5", "fr"}, {"it-IT,it", "it"}} {
+	for _, c := range []struct{ accept, lang, password, mode string }{
+		{"fr-FR,fr;q=0.9,en;q=0.5", "fr", "", "setup"},
+		{"it-IT,it", "it", testPassword, "login"},
+	} {
+		ss := startSecure(t, c.password, nil)
 		words := readWords(t, c.lang)
 		p := openIn(t, browser, c.accept, c.lang, true, ss.base+"/")
-		p.Wait(`location.pathname === '/login' && document.body.dataset.mode === 'setup' && document.documentElement.lang === '` + c.lang + `'`)
+		p.Wait(`location.pathname === '/login' && document.body.dataset.mode === '` + c.mode + `' && document.documentElement.lang === '` + c.lang + `'`)
 		p.Wait(`!document.getElementById('cert').hidden`)
 		if bad := untranslated(t, p, words, en); len(bad) > 0 {
 			t.Errorf("%s login page: not in %s: %q", c.lang, c.lang, bad)
@@ -166,10 +170,20 @@ func TestChromiumLoginLanguage(t *testing.T) {
 		if got := p.evalString(`Promise.resolve(document.title)`); got != words["login.doctitle"] {
 			t.Errorf("%s login page: title %q, want %q", c.lang, got, words["login.doctitle"])
 		}
-		// An error made by script, in the language too.
-		p.Click("#setup-form button[type=submit]")
-		if got := p.Text("#setup-error"); got != words["login.short"] {
-			t.Errorf("%s login page: short password says %q, want %q", c.lang, got, words["login.short"])
+		if c.mode == "setup" {
+			// An error made by script, in the language too.
+			p.Click("#setup-form button[type=submit]")
+			if got := p.Text("#setup-error"); got != words["login.short"] {
+				t.Errorf("%s login page: short password says %q, want %q", c.lang, got, words["login.short"])
+			}
+			continue
+		}
+		p.Allow("status of 401 (Unauthorized)")
+		p.typeInto("#password", "not it")
+		p.Click("#login-form button[type=submit]")
+		p.Wait(`document.getElementById('login-error').textContent !== ''`)
+		if got := p.Text("#login-error"); got != words["login.wrong"] {
+			t.Errorf("%s login page: wrong password says %q, want %q", c.lang, got, words["login.wrong"])
 		}
 	}
 }

@@ -89,6 +89,12 @@ async function post(path, body, errorEl, button) {
     try {
       msg = (await r.json()).error || msg;
     } catch { /* not JSON: keep the status */ }
+    // The answers a resident meets, in their language; the rarer ones
+    // as the intercom words them.
+    const secs = Number(r.headers.get('Retry-After'));
+    if (r.status === 429 && secs > 0) msg = t('login.toomany', { secs });
+    else if (r.status === 401 && path === '/api/login') msg = t('login.wrong');
+    else if (r.status === 403 && path === '/api/setup' && !$('code-field').hidden && body.code) msg = t('login.wrongcode');
     errorEl.textContent = msg;
   } catch {
     errorEl.textContent = t('login.unreachable');
