@@ -34,15 +34,19 @@ die() { echo "vmtest: FAIL: $*" >&2; exit 1; }
 
 # The modules the guest needs, in this order; modprobe -D adds what each
 # depends on. virtio_pci carries the network card for the port forwards.
-modules=(configfs vivid snd-aloop gpio-sim gpio-mockup virtio_pci virtio_net)
+modules=(configfs vivid vicodec snd-aloop gpio-sim gpio-mockup virtio_pci virtio_net)
 # Parameters: vivid as one webcam-like capture device (input 0 is its
-# webcam), snd-aloop as card 0 named Loopback. gpio-mockup is shipped but
+# webcam), vicodec with multiplanar queues (as the Pi's bcm2835-codec has),
+# snd-aloop as card 0 named Loopback. gpio-mockup is shipped but
 # left unloaded: gpio-sim is configurable through configfs.
 declare -A modparams=(
   [vivid]="n_devs=1 node_types=0x1 num_inputs=1 input_types=0x0"
+  [vicodec]="multiplanar=1"
   [snd-aloop]="index=0 id=Loopback pcm_substreams=2"
 )
 noload=(gpio-mockup)
+# vicodec's sources in linux-source's drivers/media/test-drivers/vicodec.
+vicodec_files=(vicodec-core.c codec-fwht.c codec-fwht.h codec-v4l2-fwht.c codec-v4l2-fwht.h)
 # Where in linux-image's lib/modules/*/kernel those modules and their
 # dependencies live; only these are unpacked.
 image_dirs=('drivers/media/*' 'drivers/virtio/*' 'drivers/net/virtio_net.ko' 'drivers/net/net_failover.ko'
@@ -51,7 +55,7 @@ image_dirs=('drivers/media/*' 'drivers/virtio/*' 'drivers/net/virtio_net.ko' 'dr
 # kernel_recipe names what a cached kernel directory was made for: the
 # modules, their parameters and the directories unpacked. A change to any of
 # them makes the kernel again.
-kernel_recipe() { declare -p modules modparams noload image_dirs | sha256sum | cut -c1-16; }
+kernel_recipe() { declare -p modules modparams noload image_dirs vicodec_files | sha256sum | cut -c1-16; }
 
 # kernel_ok prints why the kernel directory $1 cannot be used and fails, or
 # succeeds silently: it must be whole (build/cache.sh), made for this recipe,
@@ -110,7 +114,8 @@ extract_vmlinux() {
 }
 
 # build_kernel fetches the kernel image, headers, kbuild and source of ABI
-# $1, builds gpio-sim, gpio-mockup and irq_sim against it, and leaves in
+# $1, builds gpio-sim, gpio-mockup, irq_sim, and vicodec with v4l2-mem2mem
+# (a memory-to-memory codec; Debian builds neither) against it, and leaves in
 # $kdir: vmlinux (uncompressed, booted through QEMU's PVH entry, which skips
 # the bzImage decompressor that costs 3 to 10 s under TCG), modules/*.ko and
 # modules/load.order.
@@ -146,25 +151,28 @@ build_kernel() {
   local src=linux-source-6.1
   tar -xJf "$tmp/root/usr/src/$src.tar.xz" -C "$tmp" --occurrence=1 \
     "$src/drivers/gpio/gpio-sim.c" "$src/drivers/gpio/gpio-mockup.c" "$src/drivers/gpio/gpiolib.h" \
-    "$src/kernel/irq/irq_sim.c"
+    "$src/kernel/irq/irq_sim.c" "$src/drivers/media/v4l2-core/v4l2-mem2mem.c" \
+    "${vicodec_files[@]/#/$src/drivers/media/test-drivers/vicodec/}"
 
-  say "kernel: building irq_sim, gpio-sim and gpio-mockup out of tree"
+  say "kernel: building irq_sim, gpio-sim, gpio-mockup, v4l2-mem2mem and vicodec out of tree"
   local m=$tmp/mods
   mkdir -p "$m"
   cp "$tmp/$src/kernel/irq/irq_sim.c" "$tmp/$src/drivers/gpio/gpio-sim.c" \
-    "$tmp/$src/drivers/gpio/gpio-mockup.c" "$tmp/$src/drivers/gpio/gpiolib.h" "$m/"
+    "$tmp/$src/drivers/gpio/gpio-mockup.c" "$tmp/$src/drivers/gpio/gpiolib.h" \
+    "$tmp/$src/drivers/media/v4l2-core/v4l2-mem2mem.c" "${vicodec_files[@]/#/$tmp/$src/drivers/media/test-drivers/vicodec/}" "$m/"
   # irq_to_desc is not exported to modules; generic_handle_irq does the same
   # for a simple irq. A module also needs its licence.
   grep -q 'handle_simple_irq(irq_to_desc(irqnum));' "$m/irq_sim.c" ||
     die "kernel: irq_sim.c of $ver no longer has the line to patch"
   sed -i 's/handle_simple_irq(irq_to_desc(irqnum));/generic_handle_irq(irqnum);/' "$m/irq_sim.c"
   echo 'MODULE_LICENSE("GPL");' >>"$m/irq_sim.c"
-  echo 'obj-m := irq_sim.o gpio-sim.o gpio-mockup.o' >"$m/Kbuild"
+  printf '%s\n' 'obj-m := irq_sim.o gpio-sim.o gpio-mockup.o v4l2-mem2mem.o vicodec.o' \
+    'vicodec-objs := vicodec-core.o codec-fwht.o codec-v4l2-fwht.o' >"$m/Kbuild"
   local hdr=$tmp/root/usr/src/linux-headers-$abi
   sed -i "s#^include /usr/src/#include $tmp/root/usr/src/#" "$hdr/Makefile"
   make -s -C "$hdr" M="$m" modules >"$tmp/make.log" 2>&1 || {
     cat "$tmp/make.log" >&2
-    die "kernel: building gpio-sim/irq_sim failed (gcc-12 and make installed? build/deps.sh vm)"
+    die "kernel: building gpio-sim/irq_sim/vicodec failed (gcc-12 and make installed? build/deps.sh vm)"
   }
   mkdir -p "$tmp/root/lib/modules/$abi/extra"
   cp "$m"/*.ko "$tmp/root/lib/modules/$abi/extra/"

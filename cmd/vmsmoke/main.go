@@ -1,7 +1,8 @@
 // Command smoke runs inside the vmtest VM and checks the virtual devices
 // intercomd will use, through the same libraries intercomd uses: the vivid
 // camera through media/v4l2 (blackjack/webcam, as mediadevices' camera
-// driver; the code a USB camera's own H.264 goes through), the snd-aloop card through ALSA (malgo, as mediadevices'
+// driver; the code a USB camera's own H.264 goes through), the vicodec
+// memory-to-memory encoder through media/v4l2's Encoder, the snd-aloop card through ALSA (malgo, as mediadevices'
 // microphone driver), and the gpio-sim lines by their Pi names through
 // periph's /dev/gpiochip driver.
 //
@@ -35,6 +36,7 @@ func main() {
 		run    func() (string, error)
 	}{
 		{"camera", func() (string, error) { return checkCamera(*video, *width, *height) }},
+		{"encoder", checkEncoder},
 		{"sound", func() (string, error) { return checkLoopback(*play, *capture) }},
 		{"gpio", func() (string, error) { return checkGPIO(*sysfs) }},
 	}

@@ -19,3 +19,20 @@ func (c *Capture) Next(timeout time.Duration) ([]byte, error) { return nil, ErrU
 func (c *Capture) HasControl(id uint32) bool                  { return false }
 func (c *Capture) ForceKeyFrame() error                       { return ErrNoControl }
 func (c *Capture) Close() error                               { return nil }
+
+// Encoder is a memory-to-memory encoder (Linux only).
+type Encoder struct{}
+
+// OpenEncoder fails: V4L2 is Linux's.
+func OpenEncoder(path string, in, out FourCC, w, h int, controls map[uint32]int32) (*Encoder, error) {
+	return nil, ErrUnsupported
+}
+
+func (e *Encoder) FrameSize() int { return 0 }
+func (e *Encoder) Encode(raw []byte, timeout time.Duration) ([]byte, error) {
+	return nil, ErrUnsupported
+}
+func (e *Encoder) HasControl(id uint32) bool { return false }
+func (e *Encoder) ForceKeyFrame() error      { return ErrNoControl }
+func (e *Encoder) SetBitrate(bps int) error  { return ErrNoControl }
+func (e *Encoder) Close() error              { return nil }

@@ -3,7 +3,8 @@
 // only): a capture device's stream in any pixel format, handed over as
 // the driver filled each buffer (a USB camera's own H.264 access units),
 // with the codec controls such a camera may have (a key frame on request,
-// bitrate, key frame period).
+// bitrate, key frame period); and a memory-to-memory encoder (Encoder:
+// the Pi's bcm2835-codec at /dev/video11, vicodec in the VM test).
 //
 // It is built on blackjack/webcam (the library mediadevices' camera
 // driver uses) for the buffer queue, and on a few ioctls of its own where
@@ -24,6 +25,8 @@ type FourCC uint32
 const (
 	H264 FourCC = 'H' | '2'<<8 | '6'<<16 | '4'<<24 // V4L2_PIX_FMT_H264: one access unit per buffer, Annex B
 	YUYV FourCC = 'Y' | 'U'<<8 | 'Y'<<16 | 'V'<<24 // V4L2_PIX_FMT_YUYV: what most USB cameras and vivid give
+	YU12 FourCC = 'Y' | 'U'<<8 | '1'<<16 | '2'<<24 // V4L2_PIX_FMT_YUV420: I420, an encoder's input
+	FWHT FourCC = 'F' | 'W'<<8 | 'H'<<16 | 'T'<<24 // V4L2_PIX_FMT_FWHT: vicodec's codec (the VM's m2m encoder)
 )
 
 func (f FourCC) String() string {
