@@ -116,20 +116,30 @@ func (g *governor) encoderTarget(target int) int {
 
 // frame records an encoded frame at now; the level for the next frame
 // is g.level. A window of half rateWindow already decides when it is more
-// than twice the target (a congested link cannot wait), or over it at a
-// level on trial (what a larger picture costs shows at once).
+// than twice the target (a congested link cannot wait), and a quarter
+// window when over it at a level on trial (what a larger picture, or a
+// new encoder's first, costs shows at once).
 func (g *governor) frame(now time.Time, bytes, target int) {
 	// A window starts anew with the first frame and after a stall: a
 	// window with a hole in it would look like room for a larger picture
 	// (seen on a loaded machine: a stall, then two steps up and 1.5x the
 	// target into a congested link).
-	if g.start.IsZero() || now.Sub(g.last) > stallGap {
+	fresh := g.start.IsZero()
+	if fresh || now.Sub(g.last) > stallGap {
 		g.start, g.bytes = now, 0
 	}
 	g.last = now
+	if fresh {
+		// A new encoder: its first size is on trial too, so a new call
+		// does not send a second at 2x the target before the governor
+		// acts (the test pattern at full size), and its first frame,
+		// the key frame, is left out of the short window that decides.
+		g.trial = g.need[g.level].at.IsZero()
+		return
+	}
 	g.bytes += bytes
 	span := now.Sub(g.start)
-	if span < rateWindow/2 {
+	if span < rateWindow/2 && !(g.trial && span >= rateWindow/4) {
 		return
 	}
 	rate := float64(g.bytes*8) / span.Seconds()
