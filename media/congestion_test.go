@@ -21,7 +21,7 @@ import (
 	"github.com/pion/webrtc/v4/pkg/media/samplebuilder"
 )
 
-var congestionTrace = flag.String("media.congestion-trace", "", "file for TestCongestionOverVNet's per-second trace (JSON lines), for cmd/bench")
+var congestionTrace = flag.String("media.congestion-trace", "", "file for TestCongestionOverVNet's per-second trace (JSON lines), for cmd/bench; TestChromiumOverConstrainedPath's goes to the same name + .chromium")
 
 // path is the door's and the resident's virtual network: what the door
 // sends passes loss, delay and a token bucket on its way to the resident.
@@ -297,7 +297,7 @@ func TestCongestionOverVNet(t *testing.T) {
 		return ev.has(device.ConnConnected) && v.pc.ConnectionState() == webrtc.PeerConnectionStateConnected
 	})
 	p := newPhases(t, c.currentVideo(), limit, func() int { n, _ := v.stats(); return n })
-	defer func() { writeTrace(t, p.trace) }()
+	defer func() { writeTrace(t, "", p.trace) }()
 	p.down()
 	p.settle()
 	v.startMeasuring()
@@ -402,7 +402,7 @@ func (p *phases) climb() {
 	p.t.Errorf("the target stayed under 900 kbit/s for 90 s after the limit was lifted")
 }
 
-func writeTrace(t *testing.T, trace []traceLine) {
+func writeTrace(t *testing.T, suffix string, trace []traceLine) {
 	if *congestionTrace == "" {
 		return
 	}
@@ -411,7 +411,7 @@ func writeTrace(t *testing.T, trace []traceLine) {
 		j, _ := json.Marshal(l)
 		b = append(append(b, j...), '\n')
 	}
-	if err := os.WriteFile(*congestionTrace, b, 0o644); err != nil {
+	if err := os.WriteFile(*congestionTrace+suffix, b, 0o644); err != nil {
 		t.Error(fmt.Errorf("trace: %w", err))
 	}
 }

@@ -196,6 +196,7 @@ func TestChromiumOverConstrainedPath(t *testing.T) {
 	}
 	p := newPhases(t, out, limit, func() int { return st.Video.FramesDecoded })
 	p.poll = func() { stats() }
+	defer func() { writeTrace(t, ".chromium", p.trace) }()
 	p.poll()
 	p.down()
 	p.settle()
