@@ -46,10 +46,11 @@ func doorBitrate(w, h int) int {
 
 // roomBitrate is the ceiling the door gets in this section: enough that
 // its rate governor keeps the test pattern at full size (openh264 caps QP
-// at 42 and needs about 2.2x the default on the pattern's noise), so the
+// at 42 and needs about 2.2x the default on the pattern's noise; at 2.5x a
+// loaded machine's bursts still made it shrink the picture), so the
 // door and ffmpeg encode the same picture. At the default ceiling the door
 // encodes a smaller one (400x300 for 640x480), which is no comparison.
-func roomBitrate(w, h int) int { return doorBitrate(w, h) * 5 / 2 }
+func roomBitrate(w, h int) int { return doorBitrate(w, h) * 3 }
 
 // runDoorEncoder measures intercomd's CPU while a pion resident receives a
 // call's video for window. The door runs without a microphone: ffmpeg
@@ -244,33 +245,37 @@ func benchEncoder(ctx context.Context, e *env) (*result, error) {
 				w, h, extra, f(profiled.cpu, 3), profileTable(shares, profiled.cpu))
 		}
 
-		var ratios []float64
+		// Per frame sent: a door that falls behind on a loaded machine sends
+		// fewer frames and so spends less, which is no saving.
+		var ratios, perFrame []float64
 		for i := range ours {
 			ratios = append(ratios, ours[i].cpu/theirs[i].cpu)
+			perFrame = append(perFrame, ours[i].cpu/ours[i].fps/(theirs[i].cpu/theirs[i].fps))
 		}
-		rs := summarize(ratios)
+		rs, pf := summarize(ratios), summarize(perFrame)
 		oursCPU, theirCPU := summarize(cpus(ours)).Median, summarize(cpus(theirs)).Median
 		label := fmt.Sprintf("%dx%d@30", w, h)
 		rows = append(rows,
 			[]string{label, fmt.Sprintf("intercomd, ceiling %d kbit/s, encoded at %s", roomBitrate(w, h)/1000, sizesOf(ours)), joinF(cpus(ours), 3), f(sent, 0), f(summarize(fpsOf(ours)).Median, 1)},
 			[]string{label, "ffmpeg libx264 at what the door sent", joinF(cpus(theirs), 3), f(summarize(kbpsOf(theirs)).Median, 0), "30"},
-			[]string{label, "**ratio intercomd / ffmpeg**, per round", fmt.Sprintf("**%sx** (%s)", f(rs.Median, 2), joinF(ratios, 2)), "", ""},
+			[]string{label, "ratio intercomd / ffmpeg, per round", fmt.Sprintf("%sx (%s)", f(rs.Median, 2), joinF(ratios, 2)), "", ""},
+			[]string{label, "**ratio per frame sent**, per round", fmt.Sprintf("**%sx** (%s)", f(pf.Median, 2), joinF(perFrame, 2)), "", ""},
 			[]string{label, fmt.Sprintf("ffmpeg libx264 at the door's default %d kbit/s (%s)", doorBitrate(w, h)/1000, extra), f(matched.cpu, 3), f(matched.kbps, 0), "30"},
 		)
 		// The governor shrinks the test pattern's picture to hold the
 		// target: then the door does less work than ffmpeg, and the ratio
 		// is not the goal's.
 		same := sizesOf(ours) == fmt.Sprintf("%dx%d", w, h)
-		stand := fmt.Sprintf("%sx (%s vs %s CPU s/s)", f(rs.Median, 2), f(oursCPU, 3), f(theirCPU, 3))
+		stand := fmt.Sprintf("%sx per frame (%s vs %s CPU s/s at %s vs 30 frames/s)", f(pf.Median, 2), f(oursCPU, 3), f(theirCPU, 3), f(summarize(fpsOf(ours)).Median, 1))
 		if !same {
 			stand += ", the door encoding " + sizesOf(ours) + ": not comparable"
 		}
-		res.goals = append(res.goals, goal{fmt.Sprintf("encoder: CPU vs ffmpeg at %dx%d@30", w, h), "≤ 1.2x", stand, same && rs.Median <= 1.2})
+		res.goals = append(res.goals, goal{fmt.Sprintf("encoder: CPU vs ffmpeg at %dx%d@30", w, h), "≤ 1.2x", stand, same && pf.Median <= 1.2})
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "CPU seconds per second (utime+stime from /proc/PID/stat) over a %s window after 2 s of warm-up, %s per size alternating which runs first; "+
-		"the ratio is taken within each round. intercomd runs as `make run` does (test pattern) but without a microphone (ffmpeg encodes no audio), in a call with a Go pion resident that receives (its CPU is not counted); "+
-		"it encodes with openh264 (mediadevices), packetizes and encrypts (pion, SRTP) and sends over UDP. Its ceiling is 2.5x its default bitrate, so that its rate governor keeps the full picture: "+
+		"the ratios are taken within each round, the goal's per frame sent (CPU s/s over frames/s: on a loaded machine the door may fall behind and send fewer frames, which costs less but is no saving). intercomd runs as `make run` does (test pattern) but without a microphone (ffmpeg encodes no audio), in a call with a Go pion resident that receives (its CPU is not counted); "+
+		"it encodes with openh264 (mediadevices), packetizes and encrypts (pion, SRTP) and sends over UDP. Its ceiling is 3x its default bitrate, so that its rate governor keeps the full picture: "+
 		"at the default it encodes the pattern's noise at a smaller size (400x300 for 640x480), and a comparison at different sizes is none. "+
 		"ffmpeg encodes at the bitrate the door last sent (in the same round, or the one before when ffmpeg runs first). "+
 		"ffmpeg (Debian's) encodes the same test pattern frames (90 frames of internal/testpattern, yuv420p, written raw and looped) with libx264 ultrafast/zerolatency, "+
