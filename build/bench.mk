@@ -4,6 +4,8 @@
 # failed and the others still run: the target fails only if the tools cannot
 # be installed or built. BENCH_FLAGS passes flags to bin/bench, e.g.
 #   make bench BENCH_FLAGS='-sections glass,setup -quick -out /tmp/b.md'
+# build/bench-x264.sh (after make bench) sets openh264 beside libx264, the
+# encoders alone on the same frames, natively and arm64 under qemu-user.
 .PHONY: bench
 BENCH_FLAGS ?=
 
