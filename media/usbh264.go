@@ -235,8 +235,15 @@ func usbPath(p v4l2.Probe, choice string, w, h int) (h264 bool, why string) {
 	case len(p.Formats[v4l2.H264]) > 0:
 		return false, fmt.Sprintf("the camera offers H.264, but not at %dx%d", w, h)
 	}
-	return false, fmt.Sprintf("the camera offers no H.264 (%s)", strings.Join(p.FormatNames(), ", "))
+	names := p.FormatNames()
+	if len(names) > maxFormatNames { // vivid offers 83
+		names = append(names[:maxFormatNames], fmt.Sprintf("%d more", len(names)-maxFormatNames))
+	}
+	return false, fmt.Sprintf("the camera offers no H.264 (%s)", strings.Join(names, ", "))
 }
+
+// maxFormatNames bounds the formats the self-check line names.
+const maxFormatNames = 6
 
 // keyFrameWords says how key frames come, for the self-check.
 func keyFrameWords(p v4l2.Probe) string {

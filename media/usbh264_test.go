@@ -269,6 +269,10 @@ func TestUSBPath(t *testing.T) {
 		return []v4l2.SizeRange{{Min: v4l2.Size{Width: w, Height: h}, Max: v4l2.Size{Width: w, Height: h}}}
 	}
 	h264cam := v4l2.Probe{Formats: map[v4l2.FourCC][]v4l2.SizeRange{v4l2.H264: one(640, 480), v4l2.YUYV: one(640, 480)}}
+	many := v4l2.Probe{Formats: map[v4l2.FourCC][]v4l2.SizeRange{}}
+	for i := range 10 {
+		many.Formats[v4l2.FourCC('A'|'A'<<8|'A'<<16|('0'+i)<<24)] = one(640, 480)
+	}
 	rawcam := v4l2.Probe{Formats: map[v4l2.FourCC][]v4l2.SizeRange{v4l2.YUYV: one(640, 480), v4l2.FourCC(0x47504a4d): one(640, 480)}}
 	tests := []struct {
 		p      v4l2.Probe
@@ -282,6 +286,7 @@ func TestUSBPath(t *testing.T) {
 		{h264cam, "software", 640, 480, false, "camera_encoder: software"},
 		{h264cam, "auto", 1280, 720, false, "not at 1280x720"},
 		{rawcam, "auto", 640, 480, false, "offers no H.264 (MJPG, YUYV)"},
+		{many, "auto", 640, 480, false, "offers no H.264 (AAA0, AAA1, AAA2, AAA3, AAA4, AAA5, 4 more)"},
 	}
 	for _, tt := range tests {
 		h264, why := usbPath(tt.p, tt.choice, tt.w, tt.h)
