@@ -18,6 +18,7 @@ const h = {
   loaded: false,
   busy: null, // the fetch in flight
   open: null, // the entry in the full-picture dialog
+  shown: 0, // the id of the entry shown last, for the focus after it closes
 };
 
 export const historyState = {
@@ -76,14 +77,18 @@ function drawBadge() {
   const b = $('history-badge');
   b.hidden = h.unseen === 0;
   b.textContent = String(h.unseen);
-  b.setAttribute('aria-label', h.unseen === 1 ? '1 missed ring' : `${h.unseen} missed rings`);
+  b.setAttribute('aria-label', t('hist.badge', { n: h.unseen }));
 }
 
 function draw() {
   drawBadge();
   const ul = $('history-list');
+  // A redraw keeps the keyboard's place: the entry that had the focus has
+  // it again.
+  const had = ul.contains(document.activeElement) && document.activeElement.closest('[data-entry]');
   ul.textContent = '';
   for (const e of h.entries) ul.append(row(e));
+  if (had) focusEntry(had.dataset.entry);
   $('history-empty').hidden = h.entries.length > 0;
   $('history-more').hidden = !h.next;
   $('history-clear').hidden = h.entries.length === 0;
@@ -160,10 +165,16 @@ function row(e) {
 
 // ---- one entry, full size ----------------------------------------------
 
+function focusEntry(id) {
+  const b = $('history-list').querySelector(`[data-entry="${id}"]`);
+  if (b) b.focus();
+}
+
 function show(id) {
   const e = h.entries.find((x) => x.id === id);
   if (!e) return;
   h.open = e;
+  h.shown = id;
   const img = $('entry-picture');
   img.hidden = !e.picture;
   if (e.picture) img.src = `/api/events/${e.id}/picture.jpg`;
@@ -241,6 +252,12 @@ export function wireHistory() {
   $('history-more').addEventListener('click', () => h.next && load(h.next));
   $('history-clear').addEventListener('click', clearAll);
   $('entry-close').addEventListener('click', closeEntry);
+  // Closed (Escape too), the focus goes back to the entry, even when the
+  // list was redrawn meanwhile and the button that opened it is gone.
+  $('entry').addEventListener('close', () => {
+    h.open = null;
+    if (!document.activeElement || document.activeElement === document.body) focusEntry(h.shown);
+  });
   $('entry-delete').addEventListener('click', async () => {
     const e = h.open;
     if (!e) return;
