@@ -2,7 +2,9 @@ package media
 
 import (
 	"fmt"
+	"math"
 	"sync"
+	"time"
 
 	"github.com/pion/interceptor"
 	"github.com/pion/interceptor/pkg/cc"
@@ -93,9 +95,17 @@ type estimator struct {
 	onEstimate func(bps int) // a new estimate
 
 	mu   sync.Mutex
-	loss float64 // guarded by mu; share lost, from receiver reports
-	last int     // guarded by mu; the last estimate given
+	loss float64   // guarded by mu; share lost, from receiver reports
+	last int       // guarded by mu; the last estimate given
+	at   time.Time // guarded by mu; when it was given
 }
+
+// maxRise is how fast the call's estimate may rise, per second: GCC's own
+// multiplicative increase. The delay-based estimate stays at the ceiling
+// until the first overuse, so after losses had cut GCC's combined one it
+// would have jumped back to the ceiling at once (seen: 140 -> 1000 kbit/s
+// into a 400 kbit/s path).
+const maxRise = 1.08
 
 // WriteRTCP implements cc.BandwidthEstimator: GCC reads the feedback, then
 // the loss decides which of GCC's estimates the call gets. The loss is
@@ -121,11 +131,17 @@ func (e *estimator) WriteRTCP(pkts []rtcp.Packet, a interceptor.Attributes) erro
 		return err
 	}
 	bps := e.GetTargetBitrate()
+	now := time.Now()
 	if delay, _ := e.GetStats()["delayTargetBitrate"].(int); e.loss < lossCongestion && delay > 0 {
 		bps = delay
+		if e.last > 0 {
+			bps = min(bps, max(e.last, int(float64(e.last)*math.Pow(maxRise, min(now.Sub(e.at).Seconds(), 1)))))
+		}
 	}
 	changed := bps != e.last
-	e.last = bps
+	if changed {
+		e.last, e.at = bps, now
+	}
 	e.mu.Unlock()
 	if changed {
 		e.onEstimate(bps)
