@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -464,6 +465,52 @@ func TestRun(t *testing.T) {
 	}
 	if _, err := http.Get("http://" + addr + "/healthz"); err == nil {
 		t.Fatal("server still answers after Run returned")
+	}
+}
+
+// TestRunSpareConnection: a browser opens connections ahead of need and
+// may send nothing on them; net/http counts such a connection as busy for
+// its first 5 s. Shutting down with one open must still end cleanly, and
+// close it.
+func TestRunSpareConnection(t *testing.T) {
+	s, err := New(Config{Listen: "127.0.0.1:0", Version: "v", NoAuth: true}, testLog(t), startHub(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	addrc := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx, func(addr string) { addrc <- addr }) }()
+	var addr string
+	select {
+	case addr = <-addrc:
+	case err := <-done:
+		t.Fatalf("Run: %v", err)
+	}
+	spare, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer spare.Close()
+	// The server has accepted it once it answers a request on another one.
+	if resp, _ := get(t, "http://"+addr+"/healthz", nil); resp.StatusCode != 200 {
+		t.Fatalf("GET /healthz: %d", resp.StatusCode)
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Run with a spare connection open: %v", err)
+		}
+	case <-time.After(3*shutdownTimeout + 5*time.Second):
+		t.Fatal("Run did not return after ctx ended")
+	}
+	spare.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if n, err := spare.Read(make([]byte, 1)); err == nil {
+		t.Fatalf("spare connection still open after Run returned (read %d bytes)", n)
+	} else if ne, ok := err.(net.Error); ok && ne.Timeout() {
+		t.Fatal("spare connection still open after Run returned")
 	}
 }
 
