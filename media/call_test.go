@@ -3,10 +3,12 @@ package media
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"testing"
 	"time"
 
 	"github.com/intercomd/intercomd/device"
+	"github.com/intercomd/intercomd/internal/poll"
 	"github.com/pion/rtcp"
 	"github.com/pion/webrtc/v4"
 )
@@ -38,13 +40,23 @@ func doorAnswers(t *testing.T, m *Media, r *remote) (*call, *events) {
 // connected.
 func connect(t *testing.T, c *call, ev *events, r *remote) {
 	t.Helper()
-	within(t, connectTimeout, "the call to connect", func() bool {
+	trickled := 0
+	err := poll.Until(context.Background(), connectTimeout, 20*time.Millisecond, func() error {
 		for _, cand := range ev.takeCandidates() {
 			r.addCandidate(cand)
+			trickled++
 		}
-		return ev.has(device.ConnConnected) &&
-			r.get(func(r *remote) bool { return r.state == webrtc.PeerConnectionStateConnected })
+		if ev.has(device.ConnConnected) && r.get(func(r *remote) bool { return r.state == webrtc.PeerConnectionStateConnected }) {
+			return nil
+		}
+		return errors.New("not connected")
 	})
+	if err != nil {
+		// Say where it stopped: which side, ICE or DTLS, and what each had.
+		t.Fatalf("waited %v for the call to connect: door states %v, %d door candidates trickled; remote: %s, ICE %s, gathering %s, %d candidates of its own",
+			connectTimeout, ev.stateList(), trickled, r.pc.ConnectionState(), r.pc.ICEConnectionState(), r.pc.ICEGatheringState(),
+			len(r.trickle()))
+	}
 }
 
 // TestAnswerUsesNegotiatedPayloadTypes: the browser's offer decides the

@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -48,12 +49,18 @@ func newTestMedia(t testing.TB, cfg Config) *Media {
 		t.Fatalf("New(%+v): %v", cfg, err)
 	}
 	t.Cleanup(func() {
-		if err := m.Close(); err != nil {
-			t.Errorf("Media.Close: %v", err)
-		}
+		poll.Returns(t, closeTimeout, "Media.Close", func() {
+			if err := m.Close(); err != nil {
+				t.Errorf("Media.Close: %v", err)
+			}
+		})
 	})
 	return m
 }
+
+// closeTimeout bounds a peer's or Media's Close in the tests: a hang
+// fails with every goroutine's stack instead of stalling the package.
+const closeTimeout = time.Minute
 
 // within polls cond until it holds or d passes.
 func within(t testing.TB, d time.Duration, what string, cond func() bool) {
@@ -141,7 +148,7 @@ func newRemote(t testing.TB, o remoteOpts) *remote {
 		t.Fatal(err)
 	}
 	r := &remote{t: t, pc: pc, nals: map[int]int{}, gathered: make(chan struct{})}
-	t.Cleanup(r.close)
+	t.Cleanup(func() { poll.Returns(t, closeTimeout, "the remote's close", r.close) })
 	pc.OnICECandidate(func(c *webrtc.ICECandidate) {
 		if c == nil {
 			close(r.gathered)
@@ -378,6 +385,12 @@ func (e *events) has(s device.ConnState) bool {
 		}
 	}
 	return false
+}
+
+func (e *events) stateList() []device.ConnState {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return slices.Clone(e.states)
 }
 
 func (e *events) takeCandidates() []json.RawMessage {

@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"testing"
 	"time"
 )
@@ -68,3 +69,21 @@ func For(t testing.TB, timeout, interval time.Duration, what string, cond func()
 }
 
 var errNotYet = errors.New("not yet")
+
+// Returns runs f and waits up to timeout for it to return. If it does not,
+// Returns reports what hangs with every goroutine's stack (the test's -timeout
+// would name only the test, half an hour later) and returns, leaving f
+// running: t has failed and its other clean-ups still run.
+func Returns(t testing.TB, timeout time.Duration, what string, f func()) {
+	t.Helper()
+	done := make(chan struct{})
+	go func() { defer close(done); f() }()
+	timer := time.NewTimer(timeout)
+	defer timer.Stop()
+	select {
+	case <-done:
+	case <-timer.C:
+		buf := make([]byte, 4<<20)
+		t.Errorf("%s did not return in %v; goroutines:\n%s", what, timeout, buf[:runtime.Stack(buf, true)])
+	}
+}

@@ -80,3 +80,31 @@ func TestFor(t *testing.T) {
 		}
 	})
 }
+
+// errorT records an Errorf.
+type errorT struct {
+	testing.TB
+	errors []string
+}
+
+func (e *errorT) Helper() {}
+func (e *errorT) Errorf(format string, args ...any) {
+	e.errors = append(e.errors, fmt.Sprintf(format, args...))
+}
+
+func TestReturns(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e := &errorT{TB: t}
+		Returns(e, time.Second, "a quick close", func() { time.Sleep(time.Millisecond) })
+		if len(e.errors) != 0 {
+			t.Errorf("Returns(f returns at once) failed: %q", e.errors)
+		}
+		release := make(chan struct{})
+		Returns(e, time.Second, "a stuck close", func() { <-release })
+		close(release)
+		if len(e.errors) != 1 || !strings.HasPrefix(e.errors[0], "a stuck close did not return in 1s; goroutines:\n") ||
+			!strings.Contains(e.errors[0], "poll.TestReturns") {
+			t.Errorf("Returns(f never returns) failed with %q, want the stuck close and the goroutines' stacks", e.errors)
+		}
+	})
+}
