@@ -12,6 +12,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/intercomd/intercomd/device"
 	"github.com/intercomd/intercomd/internal/chromiumtest"
+	"github.com/intercomd/intercomd/internal/poll"
 )
 
 // chromiumPage is a resident's browser reduced to the WebRTC calls: it
@@ -190,7 +191,7 @@ func chromiumCallsDoor(t testing.TB, ctx context.Context, m *Media) (device.Call
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { c.Close() })
+	t.Cleanup(func() { poll.Returns(t, closeTimeout, "the call's Close", func() { c.Close() }) })
 	offer := eval[string](t, ctx, "makeOffer()")
 	answer, err := c.Answer(ctx, json.RawMessage(offer))
 	if err != nil {

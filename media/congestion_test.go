@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/intercomd/intercomd/device"
+	"github.com/intercomd/intercomd/internal/poll"
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
 	"github.com/pion/interceptor/pkg/nack"
@@ -135,7 +136,7 @@ func newViewer(t *testing.T, n *vnet.Net) *viewer {
 		t.Fatal(err)
 	}
 	v := &viewer{pc: pc}
-	t.Cleanup(func() { pc.GracefulClose() })
+	t.Cleanup(func() { poll.Returns(t, closeTimeout, "the viewer's close", func() { pc.GracefulClose() }) })
 	for _, k := range []webrtc.RTPCodecType{webrtc.RTPCodecTypeVideo, webrtc.RTPCodecTypeAudio} {
 		if _, err := pc.AddTransceiverFromKind(k, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly}); err != nil {
 			t.Fatal(err)
@@ -274,7 +275,11 @@ func TestCongestionOverVNet(t *testing.T) {
 	if err := v.pc.SetLocalDescription(o); err != nil {
 		t.Fatal(err)
 	}
-	<-gathered
+	select {
+	case <-gathered:
+	case <-time.After(connectTimeout):
+		t.Fatalf("the viewer gathered no complete set of candidates in %v", connectTimeout)
+	}
 	offer, _ := json.Marshal(v.pc.LocalDescription())
 	answer, err := c.Answer(context.Background(), offer)
 	if err != nil {

@@ -34,10 +34,15 @@ func TestManyCallsNoLeak(t *testing.T) {
 		within(t, 10*time.Second, "video at the remote", func() bool {
 			return r.get(func(r *remote) bool { return r.frames > 0 })
 		})
-		if err := c.Close(); err != nil {
-			t.Fatalf("Close: %v", err)
+		poll.Returns(t, closeTimeout, "the call's Close", func() {
+			if err := c.Close(); err != nil {
+				t.Errorf("Close: %v", err)
+			}
+		})
+		poll.Returns(t, closeTimeout, "the remote's close", r.close)
+		if t.Failed() {
+			t.FailNow()
 		}
-		r.close()
 	}
 	// The first call starts what lives as long as Media: the encoders'
 	// goroutine, the shared tracks.

@@ -283,9 +283,19 @@ func (r *remote) offer() (json.RawMessage, []json.RawMessage) {
 	if err := r.pc.SetLocalDescription(o); err != nil {
 		r.t.Fatal(err)
 	}
-	<-r.gathered
+	r.waitGathered()
 	b, _ := json.Marshal(o)
 	return b, r.trickle()
+}
+
+// waitGathered waits for the remote's candidates: on loopback, at once.
+func (r *remote) waitGathered() {
+	r.t.Helper()
+	select {
+	case <-r.gathered:
+	case <-time.After(connectTimeout):
+		r.t.Fatalf("the remote gathered no complete set of candidates in %v (state %s)", connectTimeout, r.pc.ICEGatheringState())
+	}
 }
 
 func (r *remote) trickle() []json.RawMessage {
@@ -317,7 +327,7 @@ func (r *remote) answer(offer json.RawMessage) (json.RawMessage, []json.RawMessa
 	if err := r.pc.SetLocalDescription(a); err != nil {
 		r.t.Fatal(err)
 	}
-	<-r.gathered
+	r.waitGathered()
 	b, _ := json.Marshal(a)
 	return b, r.trickle()
 }
@@ -417,7 +427,7 @@ func newCall(t testing.TB, m *Media) (*call, *events) {
 		t.Fatal(err)
 	}
 	c := dc.(*call)
-	t.Cleanup(func() { c.Close() })
+	t.Cleanup(func() { poll.Returns(t, closeTimeout, "the call's Close", func() { c.Close() }) })
 	return c, ev
 }
 
