@@ -456,13 +456,32 @@ func (c *call) Close() error {
 		out.rate.drop(c)
 	}
 	c.emit.stop()
+	closed := make(chan error, 1)
+	go func() {
+		var err error
+		if pc != nil {
+			err = pc.GracefulClose()
+		}
+		c.wg.Wait()
+		closed <- err
+	}()
 	var err error
-	if pc != nil {
-		err = pc.GracefulClose()
+	select {
+	case err = <-closed:
+	case <-time.After(callCloseWait):
+		c.log.Error("the call's connection did not close in time: left to end on its own", "after", callCloseWait)
+		err = errCloseStuck
 	}
-	c.wg.Wait()
 	c.m.mu.Lock()
 	delete(c.m.calls, c)
 	c.m.mu.Unlock()
 	return err
 }
+
+// callCloseWait bounds Close. A peer connection that cannot let go (a CI
+// run once saw one close hang for half an hour after a call that never
+// connected) must not keep the door busy: the door is free again and the
+// stuck goroutines are logged and left behind.
+var callCloseWait = 15 * time.Second
+
+var errCloseStuck = errors.New("the call's connection did not close in time")

@@ -345,3 +345,28 @@ func TestMediaCloseEndsCalls(t *testing.T) {
 		t.Errorf("NewCall after Close = %v, want ErrClosed", err)
 	}
 }
+
+// TestCloseStuck: a call whose goroutines never end (a peer connection
+// stuck in its close) still lets go of the door: Close returns with an
+// error after callCloseWait and Media no longer counts the call.
+func TestCloseStuck(t *testing.T) {
+	m := newTestMedia(t, Config{Width: 160, Height: 120})
+	c, _ := newCall(t, m)
+	if !c.goroutine() { // a goroutine of the call that never ends
+		t.Fatal("a new call refused a goroutine")
+	}
+	defer c.wg.Done()
+	defer func(d time.Duration) { callCloseWait = d }(callCloseWait)
+	callCloseWait = 200 * time.Millisecond
+	var err error
+	poll.Returns(t, time.Minute, "Close of a stuck call", func() { err = c.Close() })
+	if !errors.Is(err, errCloseStuck) {
+		t.Errorf("Close of a stuck call = %v, want %v", err, errCloseStuck)
+	}
+	m.mu.Lock()
+	_, tracked := m.calls[c]
+	m.mu.Unlock()
+	if tracked {
+		t.Error("Media still counts the stuck call")
+	}
+}
