@@ -73,56 +73,25 @@ func (s *Stream) Stop() {
 // Play plays a sine of freq Hz and amplitude amp (of 32767) to the ALSA PCM
 // device (e.g. "hw:Loopback,1") until Stop.
 func (c *Context) Play(device string, freq, amp float64) (*Stream, error) {
-	cfg := malgo.DefaultDeviceConfig(malgo.Playback)
-	cfg.SampleRate = Rate
-	cfg.Playback.Format = malgo.FormatS16
-	cfg.Playback.Channels = 1
-	cfg.Playback.DeviceID = alsaID(device).Pointer()
 	gen := Sine{Freq: freq, Amp: amp}
-	dev, err := malgo.InitDevice(c.ctx.Context, cfg, malgo.DeviceCallbacks{
-		Data: func(out, _ []byte, _ uint32) {
-			for i := 0; i+1 < len(out); i += 2 {
-				binary.LittleEndian.PutUint16(out[i:], uint16(gen.Next()))
-			}
-		},
+	return c.start(&Stream{}, malgo.Playback, device, func(out, _ []byte, _ uint32) {
+		for i := 0; i+1 < len(out); i += 2 {
+			binary.LittleEndian.PutUint16(out[i:], uint16(gen.Next()))
+		}
 	})
-	if err != nil {
-		return nil, fmt.Errorf("alsa: open playback %s: %w", device, err)
-	}
-	if err := dev.Start(); err != nil {
-		dev.Uninit()
-		return nil, fmt.Errorf("alsa: start playback %s: %w", device, err)
-	}
-	return &Stream{dev: dev}, nil
 }
 
 // Record captures from the ALSA PCM device until Stop; Samples reads what
 // arrived so far.
 func (c *Context) Record(device string) (*Stream, error) {
-	cfg := malgo.DefaultDeviceConfig(malgo.Capture)
-	cfg.SampleRate = Rate
-	cfg.Capture.Format = malgo.FormatS16
-	cfg.Capture.Channels = 1
-	cfg.Capture.DeviceID = alsaID(device).Pointer()
 	s := &Stream{}
-	dev, err := malgo.InitDevice(c.ctx.Context, cfg, malgo.DeviceCallbacks{
-		Data: func(_, in []byte, _ uint32) {
-			s.mu.Lock()
-			defer s.mu.Unlock()
-			for i := 0; i+1 < len(in); i += 2 {
-				s.rec = append(s.rec, int16(binary.LittleEndian.Uint16(in[i:])))
-			}
-		},
+	return c.start(s, malgo.Capture, device, func(_, in []byte, _ uint32) {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		for i := 0; i+1 < len(in); i += 2 {
+			s.rec = append(s.rec, int16(binary.LittleEndian.Uint16(in[i:])))
+		}
 	})
-	if err != nil {
-		return nil, fmt.Errorf("alsa: open capture %s: %w", device, err)
-	}
-	s.dev = dev
-	if err := dev.Start(); err != nil {
-		dev.Uninit()
-		return nil, fmt.Errorf("alsa: start capture %s: %w", device, err)
-	}
-	return s, nil
 }
 
 // Relay plays a sine of freq Hz and amplitude amp to the ALSA PCM device,
@@ -134,42 +103,54 @@ func (c *Context) Record(device string) (*Stream, error) {
 // Samples reads what was captured (the door's speaker), Played what was
 // played (the door's microphone).
 func (c *Context) Relay(device string, freq, amp float64) (*Stream, error) {
-	cfg := malgo.DefaultDeviceConfig(malgo.Duplex)
-	cfg.SampleRate = Rate
-	cfg.Playback.Format, cfg.Capture.Format = malgo.FormatS16, malgo.FormatS16
-	cfg.Playback.Channels, cfg.Capture.Channels = 1, 1
-	cfg.Playback.DeviceID = alsaID(device).Pointer()
-	cfg.Capture.DeviceID = alsaID(device).Pointer()
 	gen := Sine{Freq: freq, Amp: amp}
 	s := &Stream{}
-	dev, err := malgo.InitDevice(c.ctx.Context, cfg, malgo.DeviceCallbacks{
-		Data: func(out, in []byte, _ uint32) {
-			s.mu.Lock()
-			defer s.mu.Unlock()
-			for i := 0; i+1 < len(out); i += 2 {
-				v := float64(gen.Next())
-				if s.mute {
-					v = 0
-				}
-				if i+1 < len(in) {
-					e := int16(binary.LittleEndian.Uint16(in[i:]))
-					s.rec = append(s.rec, e)
-					v += s.echo * float64(e)
-				}
-				p := int16(max(-32768, min(32767, v)))
-				s.played = append(s.played, p)
-				binary.LittleEndian.PutUint16(out[i:], uint16(p))
+	return c.start(s, malgo.Duplex, device, func(out, in []byte, _ uint32) {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		for i := 0; i+1 < len(out); i += 2 {
+			v := float64(gen.Next())
+			if s.mute {
+				v = 0
 			}
-		},
+			if i+1 < len(in) {
+				e := int16(binary.LittleEndian.Uint16(in[i:]))
+				s.rec = append(s.rec, e)
+				v += s.echo * float64(e)
+			}
+			p := int16(max(-32768, min(32767, v)))
+			s.played = append(s.played, p)
+			binary.LittleEndian.PutUint16(out[i:], uint16(p))
+		}
 	})
-	if err != nil {
-		return nil, fmt.Errorf("alsa: open duplex %s: %w", device, err)
+}
+
+// start opens the ALSA PCM device as a mono S16 stream at Rate, for kind
+// malgo.Playback, malgo.Capture or malgo.Duplex (both sides on device),
+// with data as its callback, and starts it as s: the one place a device is
+// set up, so a failed start never leaves one open.
+func (c *Context) start(s *Stream, kind malgo.DeviceType, device string, data malgo.DataProc) (*Stream, error) {
+	cfg := malgo.DefaultDeviceConfig(kind)
+	cfg.SampleRate = Rate
+	mono := func(sc *malgo.SubConfig) {
+		sc.Format, sc.Channels, sc.DeviceID = malgo.FormatS16, 1, alsaID(device).Pointer()
 	}
-	s.dev = dev
+	if kind != malgo.Capture { // playback or duplex
+		mono(&cfg.Playback)
+	}
+	if kind != malgo.Playback { // capture or duplex
+		mono(&cfg.Capture)
+	}
+	what := map[malgo.DeviceType]string{malgo.Playback: "playback", malgo.Capture: "capture", malgo.Duplex: "duplex"}[kind]
+	dev, err := malgo.InitDevice(c.ctx.Context, cfg, malgo.DeviceCallbacks{Data: data})
+	if err != nil {
+		return nil, fmt.Errorf("alsa: open %s %s: %w", what, device, err)
+	}
 	if err := dev.Start(); err != nil {
 		dev.Uninit()
-		return nil, fmt.Errorf("alsa: start duplex %s: %w", device, err)
+		return nil, fmt.Errorf("alsa: start %s %s: %w", what, device, err)
 	}
+	s.dev = dev
 	return s, nil
 }
 
