@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"math"
 	"time"
-	"unsafe"
 
 	"github.com/blackjack/webcam"
 	"golang.org/x/sys/unix"
@@ -20,7 +19,7 @@ func ProbeDevice(path string) (Probe, error) {
 		return Probe{}, fmt.Errorf("open %s: %w", path, err)
 	}
 	defer cam.Close()
-	p := Probe{Formats: map[FourCC][]SizeRange{}, Controls: map[uint32]bool{}}
+	p := Probe{Formats: map[FourCC][]SizeRange{}}
 	p.Name, _ = cam.GetName()
 	for f := range cam.GetSupportedFormats() {
 		var sizes []SizeRange
@@ -38,43 +37,15 @@ func ProbeDevice(path string) (Probe, error) {
 		return Probe{}, fmt.Errorf("open %s: %w", path, err)
 	}
 	defer unix.Close(fd)
-	for _, id := range []uint32{CtrlBitrate, CtrlGOPSize, CtrlForceKeyFrame} {
-		p.Controls[id] = hasControl(fd, id)
-	}
+	p.Controls = queryControls(fd)
 	return p, nil
-}
-
-// queryctrl is struct v4l2_queryctrl.
-type queryctrl struct {
-	id, typ                      uint32
-	name                         [32]byte
-	min, max, step, defaultValue int32
-	flags                        uint32
-	reserved                     [2]uint32
-}
-
-// vidiocQueryctrl is VIDIOC_QUERYCTRL, _IOWR('V', 36, struct v4l2_queryctrl).
-const vidiocQueryctrl = 0xc0000000 | uint(unsafe.Sizeof(queryctrl{}))<<16 | 'V'<<8 | 36
-
-// ctrlFlagDisabled is V4L2_CTRL_FLAG_DISABLED.
-const ctrlFlagDisabled = 0x0001
-
-// hasControl asks the driver for one control. webcam's control list
-// leaves out buttons, and the key frame control is one.
-func hasControl(fd int, id uint32) bool {
-	q := queryctrl{id: id}
-	if _, _, e := unix.Syscall(unix.SYS_IOCTL, uintptr(fd), uintptr(vidiocQueryctrl), uintptr(unsafe.Pointer(&q))); e != 0 {
-		return false
-	}
-	return q.flags&ctrlFlagDisabled == 0
 }
 
 // Capture is a streaming capture device. Its methods belong to one
 // goroutine.
 type Capture struct {
-	cam      *webcam.Webcam
-	path     string
-	controls map[uint32]bool
+	codecControls // and the device's path
+	cam           *webcam.Webcam
 }
 
 // captureBuffers is how many buffers the driver fills ahead: enough for a
@@ -94,7 +65,13 @@ func OpenCapture(path string, f FourCC, w, h, fps int, controls map[uint32]int32
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
-	c := &Capture{cam: cam, path: path, controls: p.Controls}
+	c := &Capture{cam: cam, codecControls: codecControls{
+		path: path,
+		has:  p.Controls,
+		setter: func(id uint32, v int32) error {
+			return cam.SetControl(webcam.ControlID(id), v)
+		},
+	}}
 	got, gw, gh, err := cam.SetImageFormat(webcam.PixelFormat(f), uint32(w), uint32(h))
 	if err != nil {
 		cam.Close()
@@ -107,13 +84,9 @@ func OpenCapture(path string, f FourCC, w, h, fps int, controls map[uint32]int32
 	if fps > 0 {
 		cam.SetFramerate(float32(fps)) // a driver without S_PARM runs at its own rate
 	}
-	for id, v := range controls {
-		if c.controls[id] {
-			if err := cam.SetControl(webcam.ControlID(id), v); err != nil {
-				cam.Close()
-				return nil, fmt.Errorf("%s: set control 0x%x to %d: %w", path, id, v, err)
-			}
-		}
+	if err := c.setPresent(controls); err != nil {
+		cam.Close()
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	if err := cam.SetBufferCount(captureBuffers); err != nil {
 		cam.Close()
@@ -157,21 +130,6 @@ func (c *Capture) Next(timeout time.Duration) ([]byte, error) {
 		}
 		return out, nil
 	}
-}
-
-// HasControl reports whether the device has the control id.
-func (c *Capture) HasControl(id uint32) bool { return c.controls[id] }
-
-// ForceKeyFrame asks the encoder for a key frame next; ErrNoControl when
-// the driver has no control for it (uvcvideo has none).
-func (c *Capture) ForceKeyFrame() error {
-	if !c.controls[CtrlForceKeyFrame] {
-		return ErrNoControl
-	}
-	if err := c.cam.SetControl(CtrlForceKeyFrame, 1); err != nil {
-		return fmt.Errorf("%s: force key frame: %w", c.path, err)
-	}
-	return nil
 }
 
 // Close stops streaming and closes the device.

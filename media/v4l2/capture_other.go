@@ -7,8 +7,14 @@ import "time"
 // ProbeDevice fails: V4L2 is Linux's.
 func ProbeDevice(path string) (Probe, error) { return Probe{}, ErrUnsupported }
 
+// codecControls is the Linux side's: no device, no controls.
+type codecControls struct{}
+
+func (codecControls) HasControl(id uint32) bool { return false }
+func (codecControls) ForceKeyFrame() error      { return ErrNoControl }
+
 // Capture is a streaming capture device (Linux only).
-type Capture struct{}
+type Capture struct{ codecControls }
 
 // OpenCapture fails: V4L2 is Linux's.
 func OpenCapture(path string, f FourCC, w, h, fps int, controls map[uint32]int32) (*Capture, error) {
@@ -16,12 +22,10 @@ func OpenCapture(path string, f FourCC, w, h, fps int, controls map[uint32]int32
 }
 
 func (c *Capture) Next(timeout time.Duration) ([]byte, error) { return nil, ErrUnsupported }
-func (c *Capture) HasControl(id uint32) bool                  { return false }
-func (c *Capture) ForceKeyFrame() error                       { return ErrNoControl }
 func (c *Capture) Close() error                               { return nil }
 
 // Encoder is a memory-to-memory encoder (Linux only).
-type Encoder struct{}
+type Encoder struct{ codecControls }
 
 // OpenEncoder fails: V4L2 is Linux's.
 func OpenEncoder(path string, in, out FourCC, w, h int, controls map[uint32]int32) (*Encoder, error) {
@@ -32,7 +36,5 @@ func (e *Encoder) FrameSize() int { return 0 }
 func (e *Encoder) Encode(raw []byte, timeout time.Duration) ([]byte, error) {
 	return nil, ErrUnsupported
 }
-func (e *Encoder) HasControl(id uint32) bool { return false }
-func (e *Encoder) ForceKeyFrame() error      { return ErrNoControl }
-func (e *Encoder) SetBitrate(bps int) error  { return ErrNoControl }
-func (e *Encoder) Close() error              { return nil }
+func (e *Encoder) SetBitrate(bps int) error { return ErrNoControl }
+func (e *Encoder) Close() error             { return nil }

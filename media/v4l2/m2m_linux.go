@@ -118,11 +118,10 @@ func ioctl(fd int, req uintptr, arg unsafe.Pointer) error {
 // Encoder is an open memory-to-memory encoder. Its methods belong to one
 // goroutine.
 type Encoder struct {
-	fd       int
-	path     string
-	in, out  [][]byte // mmapped OUTPUT (raw) and CAPTURE (coded) buffers
-	frame    int      // bytes of one raw frame
-	controls map[uint32]bool
+	codecControls // and the device's path
+	fd            int
+	in, out       [][]byte // mmapped OUTPUT (raw) and CAPTURE (coded) buffers
+	frame         int      // bytes of one raw frame
 }
 
 // encoderBuffers is how many coded buffers the driver may fill ahead.
@@ -136,7 +135,8 @@ func OpenEncoder(path string, in, out FourCC, w, h int, controls map[uint32]int3
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
-	e := &Encoder{fd: fd, path: path, controls: map[uint32]bool{}}
+	e := &Encoder{fd: fd}
+	e.codecControls = codecControls{path: path, setter: e.setControl}
 	if err := e.setup(in, out, w, h, controls); err != nil {
 		e.Close()
 		return nil, fmt.Errorf("%s: %w", path, err)
@@ -164,15 +164,9 @@ func (e *Encoder) setup(in, out FourCC, w, h int, controls map[uint32]int32) err
 	if err := e.setFormat(bufTypeOutputMPlane, in, w, h); err != nil {
 		return fmt.Errorf("raw format %v %dx%d: %w", in, w, h, err)
 	}
-	for _, id := range []uint32{CtrlBitrate, CtrlGOPSize, CtrlForceKeyFrame} {
-		e.controls[id] = hasControl(e.fd, id)
-	}
-	for id, v := range controls {
-		if e.controls[id] {
-			if err := e.setControl(id, v); err != nil {
-				return err
-			}
-		}
+	e.has = queryControls(e.fd)
+	if err := e.setPresent(controls); err != nil {
+		return err
 	}
 	var err error
 	if e.in, err = e.mapBuffers(bufTypeOutputMPlane, 1); err != nil {
@@ -215,10 +209,7 @@ func (e *Encoder) setFormat(typ uint32, f FourCC, w, h int) error {
 
 func (e *Encoder) setControl(id uint32, v int32) error {
 	c := control{id: id, value: v}
-	if err := ioctl(e.fd, vidiocSCtrl, unsafe.Pointer(&c)); err != nil {
-		return fmt.Errorf("set control 0x%x to %d: %w", id, v, err)
-	}
-	return nil
+	return ioctl(e.fd, vidiocSCtrl, unsafe.Pointer(&c))
 }
 
 func (e *Encoder) mapBuffers(typ uint32, n int) ([][]byte, error) {
@@ -311,25 +302,8 @@ func (e *Encoder) Encode(raw []byte, timeout time.Duration) ([]byte, error) {
 	return coded, nil
 }
 
-// HasControl reports whether the encoder has the control id.
-func (e *Encoder) HasControl(id uint32) bool { return e.controls[id] }
-
-// ForceKeyFrame makes the next frame a key frame; ErrNoControl when the
-// driver has no control for it.
-func (e *Encoder) ForceKeyFrame() error {
-	if !e.controls[CtrlForceKeyFrame] {
-		return ErrNoControl
-	}
-	return e.setControl(CtrlForceKeyFrame, 1)
-}
-
 // SetBitrate changes the bitrate while encoding; ErrNoControl without one.
-func (e *Encoder) SetBitrate(bps int) error {
-	if !e.controls[CtrlBitrate] {
-		return ErrNoControl
-	}
-	return e.setControl(CtrlBitrate, int32(bps))
-}
+func (e *Encoder) SetBitrate(bps int) error { return e.set(CtrlBitrate, int32(bps)) }
 
 // Close stops both queues, unmaps the buffers and closes the device.
 func (e *Encoder) Close() error {
