@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -369,4 +370,46 @@ func TestCloseStuck(t *testing.T) {
 	if tracked {
 		t.Error("Media still counts the stuck call")
 	}
+}
+
+// TestDTLSStallFails: a DTLS handshake that cannot finish once ICE is up
+// (here both ends take the client's part, as a confused or hostile peer
+// might) ends the call as failed instead of holding it, and its Close,
+// for good.
+func TestDTLSStallFails(t *testing.T) {
+	defer func(d time.Duration) { dtlsHandshakeTimeout = d }(dtlsHandshakeTimeout)
+	dtlsHandshakeTimeout = time.Second
+	m := newTestMedia(t, Config{Width: 160, Height: 120})
+	r := newRemote(t, remoteOpts{video: []webrtc.RTPCodecParameters{h264At(108)}})
+	c, ev := newCall(t, m)
+	offer, cands := r.offer()
+	answer, err := c.Answer(context.Background(), offer)
+	if err != nil {
+		t.Fatalf("Answer: %v", err)
+	}
+	if !strings.Contains(string(answer), "a=setup:active") {
+		t.Fatalf("the door's answer takes no DTLS client part:\n%s", answer)
+	}
+	for _, cand := range cands {
+		if err := c.AddCandidate(cand); err != nil {
+			t.Fatalf("AddCandidate(%s): %v", cand, err)
+		}
+	}
+	// The remote reads that the door waits for its hello, and sends one too.
+	r.setAnswer(json.RawMessage(strings.ReplaceAll(string(answer), "a=setup:active", "a=setup:passive")))
+	within(t, 30*time.Second, "the door to give up the call", func() bool {
+		for _, cand := range ev.takeCandidates() {
+			r.addCandidate(cand)
+		}
+		// pion reports failed, or closed when its own clean-up wins the race.
+		return ev.has(device.ConnFailed) || ev.has(device.ConnClosed)
+	})
+	if ev.has(device.ConnConnected) {
+		t.Error("the door reported the call connected without a DTLS handshake")
+	}
+	poll.Returns(t, time.Minute, "Close of the failed call", func() {
+		if err := c.Close(); err != nil && !errors.Is(err, errCloseStuck) {
+			t.Logf("Close of the failed call: %v", err)
+		}
+	})
 }

@@ -1,6 +1,7 @@
 package media
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -37,6 +38,12 @@ func newNetwork(cfg Config, log *slog.Logger) (*network, error) {
 	n.iceServers = servers
 	n.filter = newRemoteFilter(cfg.Loopback || cfg.LocalPeers, cfg.Advertise)
 	s.SetRemoteIPFilter(n.filter.keep)
+	// pion runs the DTLS handshake without a deadline unless given one: a
+	// handshake that stalls once ICE is up would hold the call, and its
+	// Close, for good.
+	s.SetDTLSConnectContextMaker(func() (context.Context, func()) {
+		return context.WithTimeout(context.Background(), dtlsHandshakeTimeout)
+	})
 	if cfg.Loopback {
 		s.SetIncludeLoopbackCandidate(true)
 		s.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
@@ -152,3 +159,8 @@ func (n *network) close() error {
 	}
 	return errors.Join(errs...)
 }
+
+// dtlsHandshakeTimeout bounds the DTLS handshake after ICE connects: over
+// a working path it takes a few round trips; 15 s leaves room for lost
+// flights, resent after 1, 2, 4 and 8 s.
+var dtlsHandshakeTimeout = 15 * time.Second
