@@ -11,7 +11,7 @@ all: build
 # The first build compiles the C codecs and the sound library (cgo), which
 # takes a minute or two without a word from go build: say so when Go's build
 # cache lacks them.
-CGO_PKGS := github.com/pion/mediadevices/pkg/codec/openh264 github.com/pion/mediadevices/pkg/codec/opus github.com/gen2brain/malgo
+CGO_PKGS := ./media/openh264 github.com/pion/mediadevices/pkg/codec/opus github.com/gen2brain/malgo
 
 build:
 	build/deps.sh run

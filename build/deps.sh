@@ -5,7 +5,8 @@ set -euo pipefail
 
 # libvpx-dev: VP8 (for browsers without H.264) is part of every build.
 # libspeexdsp-dev: the door's echo canceller (media/aec), linked statically.
-want=(gcc g++ pkg-config libasound2-dev libvpx-dev libspeexdsp-dev)
+# libopenh264-dev: the door's H.264 encoder (media/openh264), linked statically.
+want=(gcc g++ pkg-config libasound2-dev libvpx-dev libspeexdsp-dev libopenh264-dev)
 foreign=()
 case "${1:-test}" in
   run) ;;

@@ -62,8 +62,8 @@ go_build() {
   esac
   echo "dist: building intercomd $version for $arch ($triplet)" >&2
   # PKG_CONFIG_LIBDIR points at the downloaded static libraries and the cross
-  # sysroot, so no host library can leak into an ARM link (openh264 and opus
-  # are linked statically from mediadevices, ALSA is opened at run time).
+  # sysroot, so no host library can leak into an ARM link (opus is linked
+  # statically from mediadevices, ALSA is opened at run time).
   # The static libraries' directory goes in CGO_LDFLAGS, not only in their
   # .pc files: go's build cache keys a cgo package on CGO_LDFLAGS but not on
   # pkg-config's output, so a package cached from another build would link
@@ -87,11 +87,11 @@ go_build() {
 # static_dev_packages are Debian -dev packages whose static libraries (.a) are
 # linked into the Pi builds: libvpx-dev for VP8 (the fallback codec for
 # browsers without H.264), libspeexdsp-dev for the echo canceller
-# (media/aec). Linked statically, the package needs no soname
+# (media/aec), libopenh264-dev for H.264 (media/openh264). Linked statically, the package needs no soname
 # of theirs in Depends, which differ between Raspberry Pi OS releases
 # (libvpx7 in bookworm, libvpx9 in trixie). Add a package here and its .pc
 # files are found by the cgo build and its copyright goes into the .deb.
-static_dev_packages=(libvpx-dev libspeexdsp-dev)
+static_dev_packages=(libvpx-dev libspeexdsp-dev libopenh264-dev)
 
 # fetch_static_libs downloads static_dev_packages for arch into
 # dist/deps/ARCH (once each) and prints that directory: root/ holds the
@@ -217,7 +217,6 @@ write_copyright() {
         license_section "$mod $ver (edl-v10, the license intercomd uses it under)" "$dir/edl-v10"
       fi
       if [ "$mod" = github.com/pion/mediadevices ]; then
-        license_section "OpenH264 (statically linked through $mod)" "$dir/pkg/codec/openh264/LICENSE"
         license_section "Opus (statically linked through $mod)" "$dir/pkg/codec/opus/LICENSE"
       fi
     done < <(go version -m "$bin" | awk '$1 == "dep" { print $2, $3 }')

@@ -3,8 +3,8 @@ package media
 import (
 	"fmt"
 
+	"github.com/intercomd/intercomd/media/openh264"
 	"github.com/pion/mediadevices/pkg/codec"
-	"github.com/pion/mediadevices/pkg/codec/openh264"
 	"github.com/pion/mediadevices/pkg/codec/opus"
 	"github.com/pion/mediadevices/pkg/io/audio"
 	"github.com/pion/mediadevices/pkg/io/video"
@@ -31,9 +31,9 @@ var videoFeedback = []webrtc.RTCPFeedback{
 	{Type: webrtc.TypeRTCPFBTransportCC}, {Type: webrtc.TypeRTCPFBGoogREMB},
 }
 
-// h264 is openh264, linked statically from mediadevices. It is always
-// built and preferred: on these machines it costs a quarter to a tenth of
-// VP8's CPU.
+// h264 is openh264 through media/openh264, our binding (the settings that make
+// it cheap are there). It is always built and preferred: on these machines
+// it costs a quarter to a tenth of VP8's CPU.
 var h264 = videoCodec{
 	name: "H264",
 	capability: webrtc.RTPCodecCapability{
@@ -49,26 +49,12 @@ func buildH264(r video.Reader, width, height, fps, bitrate int) (codec.ReadClose
 	if fps <= 0 || bitrate <= 0 {
 		return nil, fmt.Errorf("h264: frame rate %d and bitrate %d must be set", fps, bitrate)
 	}
-	p, err := openh264.NewParams()
-	if err != nil {
-		return nil, err
-	}
-	p.BitRate = bitrate
-	// Frame skipping drops frames on noisy input (a dark street at night)
-	// without telling anyone; the door would stutter. Rate control lowers
-	// quality instead.
-	p.EnableFrameSkip = false
 	// No key frames of openh264's own: the pipe forces them by the clock
 	// (Config.KeyFrameInterval), for new calls and for PLI, so a camera
-	// slower than its nominal rate still gets them on time.
-	p.IntraPeriod = 0
-	p.UsageType = openh264.CameraVideoRealTime
-	p.RCMode = openh264.RCBitrateMode
-	// mediadevices' GetUserMedia path hands the encoder a frame rate of 0 and
-	// openh264 then spends about 7x its bitrate: always pass the real rate.
-	return p.BuildVideoEncoder(r, prop.Media{Video: prop.Video{
-		Width: width, Height: height, FrameRate: float32(fps),
-	}})
+	// slower than its nominal rate still gets them on time. No frame
+	// skipping: it drops frames on noisy input (a dark street at night)
+	// without telling anyone; rate control lowers quality instead.
+	return openh264.NewReader(r, openh264.Config{Width: width, Height: height, FPS: fps, Bitrate: bitrate})
 }
 
 // videoCodecs lists the door's encoders in order of preference.

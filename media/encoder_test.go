@@ -5,8 +5,8 @@ import (
 	"testing"
 
 	"github.com/pion/mediadevices/pkg/codec"
-	"github.com/pion/mediadevices/pkg/codec/openh264"
-	"github.com/pion/mediadevices/pkg/prop"
+
+	"github.com/intercomd/intercomd/media/openh264"
 )
 
 // testFrames opens the test pattern (colour bars, a grey ramp and
@@ -22,19 +22,15 @@ func testFrames(t *testing.T, w, h int) *camera {
 	return cam
 }
 
-// mediadevicesDefault builds openh264 with mediadevices' default
-// parameters (frame skipping on) and the frame rate fps, which its
-// GetUserMedia path leaves at 0. It is here to show that the tests below
+// trapEncoder builds openh264 as the door must not: told a frame rate of
+// fps (mediadevices' GetUserMedia path told it 0, which openh264 took as
+// a few frames a second) and with frame skipping as asked (openh264's and
+// mediadevices' default is on). It is here to show that the tests below
 // catch the traps they guard against.
-func mediadevicesDefault(cam *camera, fps, bitrate int) (codec.ReadCloser, error) {
-	p, err := openh264.NewParams()
-	if err != nil {
-		return nil, err
-	}
-	p.BitRate = bitrate
-	return p.BuildVideoEncoder(cam.reader, prop.Media{Video: prop.Video{
-		Width: cam.width, Height: cam.height, FrameRate: float32(fps),
-	}})
+func trapEncoder(cam *camera, fps, bitrate int, skip bool) (codec.ReadCloser, error) {
+	return openh264.NewReader(cam.reader, openh264.Config{
+		Width: cam.width, Height: cam.height, FPS: fps, Bitrate: bitrate, KeyFrameInterval: 30, FrameSkip: skip,
+	})
 }
 
 // encodeN encodes n frames and returns the bytes of the last measured ones
@@ -59,8 +55,9 @@ func encodeN(t *testing.T, enc codec.ReadCloser, warmup, n int) (bytes, empty in
 }
 
 // TestH264BytesPerFrame guards the frame rate trap: openh264 budgets bits
-// per frame from the frame rate it is given, and mediadevices gives it 0,
-// which sends about 7x the target. Measured in encoded bytes over frames,
+// per frame from the frame rate it is given (mediadevices' path gave it 0,
+// which sent about 7x the target); told 10 frames a second and fed 30, it
+// sends about 3x. Measured in encoded bytes over frames,
 // not in time. The rows that must hit the target use bitrates the test
 // pattern can be squeezed into: at 640x480 and 1 Mbit/s its corner of
 // binary noise needs more than openh264's largest quantiser (42, which the
@@ -70,14 +67,14 @@ func TestH264BytesPerFrame(t *testing.T) {
 	tests := []struct {
 		name          string
 		w, h, fps, br int
-		trap          bool // built like mediadevices' default path
+		trap          bool // told the wrong frame rate
 		lo, hi        float64
 	}{
 		{"640x480@30 3Mbit/s", 640, 480, 30, 3_000_000, false, 0.75, 1.3},
 		{"320x240@30 1Mbit/s", 320, 240, 30, 1_000_000, false, 0.75, 1.3},
 		{"640x480@15 1.5Mbit/s", 640, 480, 15, 1_500_000, false, 0.75, 1.3},
-		{"trap: frame rate 0, 640x480 3Mbit/s", 640, 480, 30, 3_000_000, true, 1.8, 100},
-		{"trap: frame rate 0, 640x480 1Mbit/s", 640, 480, 30, 1_000_000, true, 4, 100},
+		{"trap: told 10 frames/s, 640x480 3Mbit/s", 640, 480, 30, 3_000_000, true, 1.8, 100},
+		{"trap: told 10 frames/s, 320x240 1Mbit/s", 320, 240, 30, 1_000_000, true, 1.8, 100},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -85,7 +82,7 @@ func TestH264BytesPerFrame(t *testing.T) {
 			var enc codec.ReadCloser
 			var err error
 			if tt.trap {
-				enc, err = mediadevicesDefault(cam, 0, tt.br)
+				enc, err = trapEncoder(cam, 10, tt.br, false)
 			} else {
 				enc, err = buildH264(cam.reader, tt.w, tt.h, tt.fps, tt.br)
 			}
@@ -115,7 +112,7 @@ func TestH264NoFrameSkipping(t *testing.T) {
 		wantEmpty bool
 	}{
 		{"intercomd's encoder", false, false},
-		{"trap: mediadevices default, frame skipping on", true, true},
+		{"trap: frame skipping on (openh264's default)", true, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -123,7 +120,7 @@ func TestH264NoFrameSkipping(t *testing.T) {
 			var enc codec.ReadCloser
 			var err error
 			if tt.trap {
-				enc, err = mediadevicesDefault(cam, 30, 1_000_000)
+				enc, err = trapEncoder(cam, 30, 1_000_000, true)
 			} else {
 				enc, err = buildH264(cam.reader, 640, 480, 30, 1_000_000)
 			}

@@ -2,10 +2,10 @@ package media
 
 // A thin binding to openh264's decoder, for pictures of H.264 the door did
 // not encode itself (passthrough.go's snapshots). The library is the one
-// mediadevices links statically for the encoder; it holds the decoder as
-// well, so this adds no dependency. The declarations below follow
+// media/openh264 links for the encoder; it holds the decoder as well, so
+// this adds no dependency. The declarations below follow
 // openh264's C API (codec_api.h, codec_app_def.h, codec_def.h of the
-// version mediadevices ships): the decoder is a pointer to a table of
+// version Debian ships): the decoder is a pointer to a table of
 // functions.
 
 /*

@@ -175,7 +175,7 @@ func benchARM(ctx context.Context, e *env) (*result, error) {
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "**EMULATED: no Raspberry Pi was measured; these are qemu-user figures on an x86 machine and say nothing about a Pi's speed.** "+
-		"cmd/bench/encode (openh264 through mediadevices with media/codec.go's settings; VP8: libvpx, linked statically as in the Pi packages, through media/vp8 at its default speed, and through mediadevices' binding for comparison; the door's default bitrate, frames of the test pattern, one frame at a time, 3 untimed frames first) "+
+		"cmd/bench/encode (openh264 through media/openh264 with media/codec.go's settings; VP8: libvpx, linked statically as in the Pi packages, through media/vp8 at its default speed, and through mediadevices' binding for comparison; the door's default bitrate, frames of the test pattern, one frame at a time, 3 untimed frames first) "+
 		"is cross-compiled with cgo (Debian's aarch64-linux-gnu and arm-linux-gnueabihf toolchains, GOARM=7) and run under qemu-user with the target's sysroot, "+
 		"alternating with the native build, %s; per-frame median and p90 of each run, the median over runs; \"CPU/frame\": the process's CPU time per frame (all threads; steadier than wall time on a loaded machine). \"of a 30 fps frame\": the median's share of 33.3 ms.\n\n", plural(rounds, "round"))
 	b.WriteString(table([]string{"codec", "size", "build", "encode, median", "p90", "CPU/frame", "vs native", "of a 30 fps frame", "bytes/frame"}, rows))

@@ -275,7 +275,7 @@ func benchEncoder(ctx context.Context, e *env) (*result, error) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "CPU seconds per second (utime+stime from /proc/PID/stat) over a %s window after 2 s of warm-up, %s per size alternating which runs first; "+
 		"the ratios are taken within each round, the goal's per frame sent (CPU s/s over frames/s: on a loaded machine the door may fall behind and send fewer frames, which costs less but is no saving). intercomd runs as `make run` does (test pattern) but without a microphone (ffmpeg encodes no audio), in a call with a Go pion resident that receives (its CPU is not counted); "+
-		"it encodes with openh264 (mediadevices), packetizes and encrypts (pion, SRTP) and sends over UDP. Its ceiling is 3x its default bitrate, so that its rate governor keeps the full picture: "+
+		"it encodes with openh264 (media/openh264), packetizes and encrypts (pion, SRTP) and sends over UDP. Its ceiling is 3x its default bitrate, so that its rate governor keeps the full picture: "+
 		"at the default it encodes the pattern's noise at a smaller size (400x300 for 640x480), and a comparison at different sizes is none. "+
 		"ffmpeg encodes at the bitrate the door last sent (in the same round, or the one before when ffmpeg runs first). "+
 		"ffmpeg (Debian's) encodes the same test pattern frames (90 frames of internal/testpattern, yuv420p, written raw and looped) with libx264 ultrafast/zerolatency, "+

@@ -5,26 +5,20 @@ import (
 	"image"
 	"testing"
 
-	"github.com/pion/mediadevices/pkg/codec/openh264"
+	"github.com/intercomd/intercomd/media/openh264"
 	"github.com/pion/mediadevices/pkg/io/video"
-	"github.com/pion/mediadevices/pkg/prop"
 )
 
 // encodeOne encodes one w x h frame with openh264, the door's encoder, and
 // returns its Annex-B bytes.
 func encodeOne(t *testing.T, w, h int) []byte {
 	t.Helper()
-	p, err := openh264.NewParams()
-	if err != nil {
-		t.Fatal(err)
-	}
-	p.BitRate = 500_000
 	img := image.NewYCbCr(image.Rect(0, 0, w, h), image.YCbCrSubsampleRatio420)
 	for i := range img.Y {
 		img.Y[i] = byte(i)
 	}
 	r := video.ReaderFunc(func() (image.Image, func(), error) { return img, func() {}, nil })
-	enc, err := p.BuildVideoEncoder(r, prop.Media{Video: prop.Video{Width: w, Height: h, FrameRate: 5}})
+	enc, err := openh264.NewReader(r, openh264.Config{Width: w, Height: h, FPS: 5, Bitrate: 500_000})
 	if err != nil {
 		t.Fatal(err)
 	}

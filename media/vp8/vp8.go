@@ -43,6 +43,8 @@ import (
 	"fmt"
 	"image"
 	"unsafe"
+
+	"github.com/intercomd/intercomd/media/framecodec"
 )
 
 // Config is one encoder's settings.
@@ -191,9 +193,8 @@ func (e *Encoder) Encode(img *image.YCbCr, key bool) (frame []byte, isKey bool, 
 	if e.img == nil {
 		return nil, false, ErrClosed
 	}
-	b := img.Rect
-	if b.Dx() != e.w || b.Dy() != e.h || img.SubsampleRatio != image.YCbCrSubsampleRatio420 {
-		return nil, false, fmt.Errorf("vp8: frame %dx%d %v, want %dx%d 4:2:0", b.Dx(), b.Dy(), img.SubsampleRatio, e.w, e.h)
+	if err := framecodec.CheckFrame("vp8", img, e.w, e.h); err != nil {
+		return nil, false, err
 	}
 	e.copyIn(img)
 	var flags C.vpx_enc_frame_flags_t

@@ -1,5 +1,5 @@
 // Command encode times one of the door's video encoders (-codec h264:
-// openh264 through mediadevices with media/codec.go's settings; -codec vp8:
+// openh264 through media/openh264 with media/codec.go's settings; -codec vp8:
 // libvpx through media/vp8, the door's, at -vp8-speed; -codec vp8-md: libvpx
 // through mediadevices' binding, the door's VP8 before media/vp8) on frames
 // of the test pattern, one at a time, and prints one JSON line. cmd/bench
@@ -23,8 +23,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/intercomd/intercomd/media/openh264"
 	"github.com/intercomd/intercomd/media/vp8"
-	"github.com/pion/mediadevices/pkg/codec/openh264"
 	"github.com/pion/mediadevices/pkg/codec/vpx"
 	"github.com/pion/mediadevices/pkg/io/video"
 	"github.com/pion/mediadevices/pkg/prop"
@@ -146,16 +146,7 @@ type encoder interface {
 // buildH264 is media/codec.go's encoder: the same parameters (media keeps
 // its builder private; keep the two in step).
 func buildH264(r video.Reader, width, height, fps, bitrate int) (encoder, error) {
-	p, err := openh264.NewParams()
-	if err != nil {
-		return nil, err
-	}
-	p.BitRate = bitrate
-	p.EnableFrameSkip = false
-	p.IntraPeriod = uint(3 * fps)
-	p.UsageType = openh264.CameraVideoRealTime
-	p.RCMode = openh264.RCBitrateMode
-	return p.BuildVideoEncoder(r, prop.Media{Video: prop.Video{Width: width, Height: height, FrameRate: float32(fps)}})
+	return openh264.NewReader(r, openh264.Config{Width: width, Height: height, FPS: fps, Bitrate: bitrate, KeyFrameInterval: 3 * fps})
 }
 
 // vp8Speed is -vp8-speed.

@@ -23,9 +23,8 @@ import (
 	"time"
 
 	"github.com/intercomd/intercomd/media"
-	"github.com/pion/mediadevices/pkg/codec/openh264"
+	"github.com/intercomd/intercomd/media/openh264"
 	"github.com/pion/mediadevices/pkg/io/video"
-	"github.com/pion/mediadevices/pkg/prop"
 	"github.com/pion/webrtc/v4/pkg/media/h264reader"
 )
 
@@ -197,16 +196,7 @@ func encode(out io.Writer, frames video.Reader, w, h, fps, bitrate, intra int) e
 	if intra == 0 {
 		intra = 60 // rpicam-vid's default key frame period
 	}
-	p, err := openh264.NewParams()
-	if err != nil {
-		return err
-	}
-	p.BitRate = bitrate
-	p.IntraPeriod = uint(intra)
-	p.EnableFrameSkip = false
-	p.UsageType = openh264.CameraVideoRealTime
-	p.RCMode = openh264.RCBitrateMode
-	enc, err := p.BuildVideoEncoder(frames, prop.Media{Video: prop.Video{Width: w, Height: h, FrameRate: float32(fps)}})
+	enc, err := openh264.NewReader(frames, openh264.Config{Width: w, Height: h, FPS: fps, Bitrate: bitrate, KeyFrameInterval: intra})
 	if err != nil {
 		return err
 	}
