@@ -124,7 +124,7 @@ func encoderNotes(goals []goal, found []encoderFinding) string {
 	b.WriteString("\nSo the goal needs the door's whole path to cost little more than ffmpeg's, while openh264 alone costs most of what ffmpeg's whole process does; " +
 		"the rest is per packet and per wake-up: pion hands each RTP packet through its interceptors, SRTP and its own sendto (no sendmmsg or UDP GSO in pion's ICE connection), " +
 		"and the capture, encode, RTCP and ICE goroutines wake threads many times a second (Go's scheduler and sysmon). " +
-		"openh264's thread count and slice mode (mediadevices' Params) made no difference beyond this machine's noise; its complexity mode and its background and scene-change detection are not exposed by mediadevices.\n")
+		"The door's openh264 (media/openh264, Debian's library) runs with one thread, one slice, the lowest complexity and without scene change detection, background detection and adaptive quantisation, which mediadevices' binding left on.\n")
 	return b.String()
 }
 
