@@ -20,8 +20,9 @@ type perfShare struct {
 	percent float64
 }
 
-// Parts a sample's symbol is put in (first match wins). openh264 and Opus
-// are C and C++ inside the binary: told apart by their symbols' names.
+// Parts a sample's symbol is put in (first match wins). Opus (and openh264
+// when linked statically) are C and C++ inside the binary: told apart by
+// their symbols' names.
 var perfParts = []struct {
 	part string
 	re   *regexp.Regexp
@@ -34,7 +35,9 @@ var perfParts = []struct {
 	{"pion: RTP, SRTP, ICE, interceptors, crypto", regexp.MustCompile(`intercomd (github\.com/pion/(webrtc|srtp|ice|interceptor|rtp|rtcp|dtls|transport|sctp|datachannel|stun|turn)|crypto/|vendor/golang\.org/x/crypto|golang\.org/x/crypto)`)},
 	{"Go runtime (scheduler, GC, memmove)", regexp.MustCompile(`intercomd (runtime\.|internal/runtime|sync\.|internal/sync)`)},
 	{"other Go (intercomd, mediadevices glue, net, hub)", regexp.MustCompile(`intercomd ([a-z0-9_]+(\.[a-z0-9_]+)*/|[a-z]+\.)`)},
-	{"openh264 encoder (C and assembly: the rest of the binary's C symbols)", regexp.MustCompile(`intercomd `)},
+	// Debian's libopenh264: a shared library in a host build (make bench's),
+	// linked in (the rest of the binary's C symbols) in the Pi packages.
+	{"openh264 encoder (C and assembly: libopenh264, or the rest of the binary's C symbols)", regexp.MustCompile(`^(libopenh264\S* |intercomd )`)},
 }
 
 // perfProfile samples pid with perf for d and sorts its samples into parts.
