@@ -32,9 +32,6 @@ const (
 	finderRate = 2000
 	// minCorr is the normalised correlation a peak needs to count.
 	minCorr = 0.3
-	// minGain is how much better than the current delay's another must
-	// correlate to replace it.
-	minGain = 0.1
 	// settledEvery: once a delay is confirmed, or after eagerTries
 	// estimates without one (a speaker the microphone does not hear), it
 	// is checked this many times less often: the search is most of the
@@ -89,26 +86,28 @@ func (d *delayFinder) add(mic, ref []int16) bool {
 // up to maxLag earlier.
 func (d *delayFinder) estimate() bool {
 	d.tries++
+	n := len(d.mic)
+	mic := d.mic[n-d.window:]
 	var em float64
-	for _, s := range d.mic[len(d.mic)-d.window:] {
+	for _, s := range mic {
 		em += s * s
 	}
 	best, bestC := -1, 0.0
-	for lag := 0; lag <= min(d.maxLag, len(d.mic)-d.window); lag++ {
-		if c := d.corr(lag, em); c > bestC {
+	for lag := 0; lag <= min(d.maxLag, n-d.window); lag++ {
+		ref := d.ref[n-d.window-lag : n-lag]
+		var c, er float64
+		for i, s := range ref {
+			c += s * mic[i]
+			er += s * s
+		}
+		if er == 0 || em == 0 {
+			continue
+		}
+		if c /= math.Sqrt(er * em); c > bestC {
 			best, bestC = lag, c
 		}
 	}
 	if bestC < minCorr {
-		return false
-	}
-	// A steady sound (a tone, a hum) correlates about as well one period
-	// later or earlier: each estimate picked another peak, and every
-	// change reset the canceller (make vmtest's echo call kept 20 dB
-	// instead of 50). The delay found stays until another correlates
-	// clearly better; a delay that really moved no longer correlates.
-	if d.delay >= 0 && bestC-d.corr(d.delay/d.dec, em) < minGain {
-		d.last = d.delay / d.dec
 		return false
 	}
 	confirmed := d.last >= 0 && abs(best-d.last) <= 1
@@ -122,26 +121,6 @@ func (d *delayFinder) estimate() bool {
 	}
 	d.delay = lag
 	return true
-}
-
-// corr is the normalised correlation of the last window of the microphone
-// (of energy em) with the speaker lag decimated samples earlier (0 when
-// either is silent).
-func (d *delayFinder) corr(lag int, em float64) float64 {
-	n := len(d.mic)
-	if lag < 0 || lag > n-d.window {
-		return 0
-	}
-	mic, ref := d.mic[n-d.window:], d.ref[n-d.window-lag:n-lag]
-	var c, er float64
-	for i, s := range ref {
-		c += s * mic[i]
-		er += s * s
-	}
-	if er == 0 || em == 0 {
-		return 0
-	}
-	return c / math.Sqrt(er*em)
 }
 
 func abs(x int) int {
