@@ -54,7 +54,11 @@ func (p panel) press(pin int) error {
 	if err := os.WriteFile(p.path(pin, "pull"), []byte("pull-down"), 0); err != nil {
 		return fmt.Errorf("gpio-sim: press GPIO%d: %w", pin, err)
 	}
-	time.Sleep(200 * time.Millisecond) // a finger on the button
+	// A firm press. The door reads the level once the edges settle; in
+	// the VM (an emulated CPU that also encodes the call's video) that
+	// read came more than 200 ms late once and a press was lost (CI,
+	// stop 24's first run).
+	time.Sleep(500 * time.Millisecond)
 	if err := os.WriteFile(p.path(pin, "pull"), []byte("pull-up"), 0); err != nil {
 		return fmt.Errorf("gpio-sim: release GPIO%d: %w", pin, err)
 	}
