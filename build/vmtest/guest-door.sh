@@ -1,5 +1,5 @@
 #!/bin/sh
-# Guest side of the door scenario: intercomd with the Pi's own config file
+# Guest side of the door and echo scenarios: intercomd with the Pi's own config file
 # and its real drivers (V4L2 camera, ALSA through malgo, GPIO through
 # periph's /dev/gpiochip driver), then the resident client, then (when the
 # host asked for it) a pause while Chromium on the host calls the door
@@ -9,6 +9,7 @@ arg() { sed -n "s/.*vmtest\.$1=\([^ ]*\).*/\1/p" /proc/cmdline; }
 media_port=$(arg mediaport)
 host_step=$(arg hoststep)
 run_client=$(arg client)
+calls=$(arg calls)
 log_level=$(arg loglevel)
 password=vmtest-door-password
 fails=0
@@ -35,7 +36,7 @@ cp intercomd.yaml /etc/intercomd/intercomd.yaml
 pid=$!
 
 if [ "$run_client" != 0 ]; then
-	./bin/client -url https://127.0.0.1:443 -password "$password" -gpio-sysfs "$VMTEST_GPIO_SYSFS" -alsa hw:Loopback,1 -pid $pid ||
+	./bin/client -url https://127.0.0.1:443 -password "$password" -gpio-sysfs "$VMTEST_GPIO_SYSFS" -alsa hw:Loopback,1 -pid $pid -calls "${calls:-all}" ||
 		fails=$((fails + 1))
 else
 	# Only set the password (the client's first step), for the host.

@@ -31,10 +31,15 @@ func main() {
 	flag.StringVar(&cfg.alsa, "alsa", "hw:Loopback,1", "the loopback card's far end: the door's speaker is recorded here and played back with the tone for the door's microphone")
 	flag.StringVar(&cfg.sysfs, "gpio-sysfs", os.Getenv("VMTEST_GPIO_SYSFS"), "gpio-sim chip directory in sysfs")
 	flag.IntVar(&cfg.pid, "pid", 0, "intercomd's process id: stop waiting for it when it exits")
+	flag.StringVar(&cfg.calls, "calls", "all", "which calls: door (the resident's and the visitor's), echo (the audio-only echo call), or all")
 	setupOnly := flag.Bool("setup-only", false, "only wait for intercomd and set the password")
 	flag.Parse()
 	if cfg.password == "" {
 		fmt.Println("VMTEST FAIL client: -password is required")
+		os.Exit(2)
+	}
+	if cfg.calls != "all" && cfg.calls != "door" && cfg.calls != "echo" {
+		fmt.Printf("VMTEST FAIL client: -calls %q: want door, echo or all\n", cfg.calls)
 		os.Exit(2)
 	}
 	r := &results{start: time.Now()}
@@ -59,6 +64,7 @@ type config struct {
 	width, height             int
 	alsa, sysfs               string
 	pid                       int
+	calls                     string
 }
 
 // results prints check outcomes, with the time since the client started,

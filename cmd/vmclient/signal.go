@@ -69,6 +69,11 @@ func waitHTTP(c *http.Client, base string, pid int, timeout time.Duration) error
 // or logs in with it; the session cookie lands in c's jar.
 func login(c *http.Client, base, password string) error {
 	body, _ := json.Marshal(map[string]string{"password": password})
+	// The password's key derivation is made to be slow: under TCG on a
+	// busy host it took over 20 s (the client's usual timeout).
+	slow := *c
+	slow.Timeout = 2 * time.Minute
+	c = &slow
 	for _, path := range []string{"/api/setup", "/api/login"} {
 		resp, err := c.Post(base+path, "application/json", bytes.NewReader(body))
 		if err != nil {
