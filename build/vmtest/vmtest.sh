@@ -12,7 +12,7 @@
 #           vCPU whose clock follows its instructions (QEMU -icount): the
 #           door keeps real time, so its echo canceller is judged, whatever
 #           the host's load. Not in the default: the canceller takes out
-#           about 20 dB there, the check wants 25 (docs/TESTING.md)
+#           18 to 25 dB there, the check wants 25 (docs/TESTING.md)
 # Environment:
 #   VMTEST_CACHE    cache directory (default ${XDG_CACHE_HOME:-~/.cache}/intercomd-vmtest)
 #   VMTEST_KERNEL   kernel ABI, e.g. 6.1.0-56-amd64 (default: Debian's current one)
