@@ -412,25 +412,31 @@ func TestNewRefusesBadConfig(t *testing.T) {
 	}
 }
 
-// TestRun serves on a real port, then shuts down when ctx ends, letting the
-// hub's sockets go.
-func TestRun(t *testing.T) {
-	h := startHub(t)
-	s, err := New(Config{Listen: "127.0.0.1:0", Version: "v", NoAuth: true}, testLog(t), h)
+// runServer runs a server without auth on a loopback port until cancel;
+// done gets what Run returned.
+func runServer(t *testing.T) (addr string, cancel func(), done <-chan error) {
+	t.Helper()
+	s, err := New(Config{Listen: "127.0.0.1:0", Version: "v", NoAuth: true}, testLog(t), startHub(t))
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
+	t.Cleanup(cancel)
 	addrc := make(chan string, 1)
-	done := make(chan error, 1)
-	go func() { done <- s.Run(ctx, func(addr string) { addrc <- addr }) }()
-	var addr string
+	ran := make(chan error, 1)
+	go func() { ran <- s.Run(ctx, func(addr string) { addrc <- addr }) }()
 	select {
 	case addr = <-addrc:
-	case err := <-done:
+	case err := <-ran:
 		t.Fatalf("Run: %v", err)
 	}
+	return addr, cancel, ran
+}
+
+// TestRun serves on a real port, then shuts down when ctx ends, letting the
+// hub's sockets go.
+func TestRun(t *testing.T) {
+	addr, cancel, done := runServer(t)
 	resp, body := get(t, "http://"+addr+"/healthz", nil)
 	if resp.StatusCode != 200 || !strings.Contains(body, `"version":"v"`) {
 		t.Fatalf("GET /healthz: %d %q", resp.StatusCode, body)
@@ -473,21 +479,7 @@ func TestRun(t *testing.T) {
 // its first 5 s. Shutting down with one open must still end cleanly, and
 // close it.
 func TestRunSpareConnection(t *testing.T) {
-	s, err := New(Config{Listen: "127.0.0.1:0", Version: "v", NoAuth: true}, testLog(t), startHub(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	addrc := make(chan string, 1)
-	done := make(chan error, 1)
-	go func() { done <- s.Run(ctx, func(addr string) { addrc <- addr }) }()
-	var addr string
-	select {
-	case addr = <-addrc:
-	case err := <-done:
-		t.Fatalf("Run: %v", err)
-	}
+	addr, cancel, done := runServer(t)
 	spare, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
