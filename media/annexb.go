@@ -12,8 +12,11 @@ import (
 // key frame) for pion's H.264 packetizer, which takes Annex-B samples.
 //
 // An access unit is known to be complete only when the next one starts:
-// a pipe read can end inside a slice. That costs one frame of delay
-// (33 ms at 30 fps), the price of never sending half a picture.
+// a pipe read can end inside a slice. It goes out as soon as the first two
+// bytes of the next one's first NAL unit are read (its type and, for a
+// slice, whether it begins a picture), not once that NAL unit is whole,
+// which for a stream of one slice per picture (rpicam-vid, USB cameras)
+// would cost a second frame of delay.
 
 // NAL unit types this file tells apart (H.264 table 7-1).
 const (
@@ -39,6 +42,7 @@ type auSplitter struct {
 	au     []byte // the access unit being gathered, Annex-B with 4-byte start codes
 	hasVCL bool   // au holds a slice
 	synced bool   // a start code was seen; bytes before it are dropped
+	headed bool   // the NAL unit at the front of buf was checked for a new access unit
 }
 
 // write adds p and calls emit with each access unit it completes. The
@@ -58,12 +62,22 @@ func (s *auSplitter) write(p []byte, emit func(au []byte)) error {
 			continue
 		}
 		s.synced = true
+		if !s.headed {
+			if len(s.buf) < n+2 {
+				break // its header runs on into the next read
+			}
+			if s.hasVCL && beginsAccessUnit(s.buf[n:n+2]) {
+				emit(s.au)
+				s.au, s.hasVCL = s.au[:0], false
+			}
+			s.headed = true
+		}
 		next, _ := findStartCode(s.buf, n)
 		if next < 0 {
 			break // the NAL unit runs on into the next read
 		}
-		s.nal(trimZeros(s.buf[n:next]), emit)
-		s.buf = s.buf[next:]
+		s.nal(trimZeros(s.buf[n:next]))
+		s.buf, s.headed = s.buf[next:], false
 	}
 	if len(s.buf)+len(s.au) > maxAccessUnit {
 		s.reset()
@@ -72,21 +86,27 @@ func (s *auSplitter) write(p []byte, emit func(au []byte)) error {
 	return nil
 }
 
-// nal adds one NAL unit (without start code), completing the access unit
-// in front of it when it begins a new one.
-func (s *auSplitter) nal(n []byte, emit func([]byte)) {
+// nal adds one whole NAL unit (without start code) to the access unit.
+func (s *auSplitter) nal(n []byte) {
 	if len(n) == 0 {
 		return
 	}
 	t := n[0] & 0x1f
-	vcl := t == nalSlice || t == nalIDR
-	if s.hasVCL && (!vcl || firstSliceOfPicture(n)) && (vcl || t == nalAUD || t == nalSPS || t == nalPPS || t == nalSEI || (t >= 14 && t <= 18)) {
-		emit(s.au)
-		s.au, s.hasVCL = s.au[:0], false
-	}
 	s.au = append(s.au, startCode...)
 	s.au = append(s.au, n...)
-	s.hasVCL = s.hasVCL || vcl
+	s.hasVCL = s.hasVCL || t == nalSlice || t == nalIDR
+}
+
+// beginsAccessUnit reports whether a NAL unit whose first two bytes are
+// head starts a new access unit after one that holds a slice (H.264
+// 7.4.1.2.3): a slice that begins a picture, or an AUD, SPS, PPS, SEI or
+// reserved 14-18 unit.
+func beginsAccessUnit(head []byte) bool {
+	t := head[0] & 0x1f
+	if t == nalSlice || t == nalIDR {
+		return firstSliceOfPicture(head)
+	}
+	return t == nalAUD || t == nalSPS || t == nalPPS || t == nalSEI || (t >= 14 && t <= 18)
 }
 
 // firstSliceOfPicture reports whether a slice starts a picture:
@@ -95,7 +115,7 @@ func (s *auSplitter) nal(n []byte, emit func([]byte)) {
 func firstSliceOfPicture(n []byte) bool { return len(n) > 1 && n[1]&0x80 != 0 }
 
 func (s *auSplitter) reset() {
-	s.buf, s.au, s.hasVCL, s.synced = s.buf[:0], s.au[:0], false, false
+	s.buf, s.au, s.hasVCL, s.synced, s.headed = s.buf[:0], s.au[:0], false, false, false
 }
 
 // findStartCode finds the first 00 00 01 at or after from, and returns the
