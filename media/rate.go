@@ -72,6 +72,21 @@ func scaled(w, h, level int) (int, int) {
 	return f(w), f(h)
 }
 
+// PictureSizes are the sizes the door may send a camera's w x h picture
+// at, largest first: a viewer that checks the picture's size (make vmtest)
+// accepts any of them, since the governor picks one from what the path
+// carries and what the picture costs.
+func PictureSizes(w, h int) [][2]int {
+	var sizes [][2]int
+	for l := range scales {
+		sw, sh := scaled(w, h, l)
+		if n := len(sizes); n == 0 || sizes[n-1] != [2]int{sw, sh} {
+			sizes = append(sizes, [2]int{sw, sh})
+		}
+	}
+	return sizes
+}
+
 // Governor timing and margins.
 const (
 	rateWindow = 2 * time.Second  // bitrate measured over this (a key frame every 2 s is averaged in)

@@ -2,6 +2,7 @@ package media
 
 import (
 	"flag"
+	"fmt"
 	"image"
 	"testing"
 	"time"
@@ -202,5 +203,21 @@ func TestFrameRateLast(t *testing.T) {
 	}
 	if e := o.empty.Load(); e > 0 {
 		t.Errorf("%d frames skipped by the encoder, want none", e)
+	}
+}
+
+// TestPictureSizes: vivid's 640x480 and a Pi camera's 1280x720 in the
+// governor's steps, largest first, each once, the shape kept.
+func TestPictureSizes(t *testing.T) {
+	for _, tt := range []struct {
+		w, h int
+		want string
+	}{
+		{640, 480, "[[640 480] [560 420] [480 360] [400 300] [320 240] [240 180] [160 120]]"},
+		{1280, 720, "[[1280 720] [1120 630] [960 540] [800 450] [640 360] [480 270] [320 180]]"},
+	} {
+		if got := fmt.Sprint(PictureSizes(tt.w, tt.h)); got != tt.want {
+			t.Errorf("PictureSizes(%d, %d) = %s, want %s", tt.w, tt.h, got, tt.want)
+		}
 	}
 }

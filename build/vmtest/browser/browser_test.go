@@ -6,12 +6,14 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
 	"github.com/intercomd/intercomd/internal/chromiumtest"
+	"github.com/intercomd/intercomd/media"
 )
 
 var (
@@ -147,8 +149,10 @@ func TestChromiumCallsDoorInVM(t *testing.T) {
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
-	if st.Width != *width || st.Height != *height {
-		t.Errorf("Chromium decoded %dx%d video, want the camera's %dx%d", st.Width, st.Height, *width, *height)
+	// The door's rate governor may send a smaller picture than the
+	// camera's when the path's estimate is short of what it costs.
+	if sizes := media.PictureSizes(*width, *height); !slices.Contains(sizes, [2]int{st.Width, st.Height}) {
+		t.Errorf("Chromium decoded %dx%d video, want the camera's %dx%d or a size the door scales it to %v", st.Width, st.Height, *width, *height, sizes[1:])
 	}
 	t.Logf("VMTEST PASS browser: Chromium on the host decoded %d %s frames of %dx%d from the door in the VM", st.Frames, st.Codec, st.Width, st.Height)
 	chromedp.Run(ctx, chromedp.Evaluate[bool](`vm.hangup(), true`))
