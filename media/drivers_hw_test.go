@@ -4,7 +4,9 @@ package media
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"math"
 	"strings"
@@ -14,6 +16,7 @@ import (
 	"github.com/pion/mediadevices/pkg/driver"
 	"github.com/pion/mediadevices/pkg/io/audio"
 	"github.com/pion/mediadevices/pkg/prop"
+	"github.com/pion/mediadevices/pkg/wave"
 )
 
 // alsaNullMic finds ALSA's null capture device through mediadevices'
@@ -178,4 +181,75 @@ func TestALSASpeaker(t *testing.T) {
 		st := s.stats()
 		return st.Samples >= sampleRate && st.NonSilent > sampleRate/2
 	})
+}
+
+// TestALSAMicCopies: each period the capture callback gets is copied before
+// the callback returns (miniaudio writes the next period into the same
+// buffer), and a reader micQueue periods behind loses the oldest, not the
+// newest, without blocking the capture thread.
+func TestALSAMicCopies(t *testing.T) {
+	m := &alsaMic{chunks: make(chan []int16, micQueue), done: make(chan struct{})}
+	buf := make([]byte, 2*sampleRate/50)
+	period := func(k int) {
+		for i := 0; i < len(buf); i += 2 {
+			buf[i], buf[i+1] = byte(k), byte(i/2)
+		}
+		m.captured(nil, buf, uint32(len(buf)/2))
+	}
+	const extra = 3
+	for k := range micQueue + extra {
+		period(k) // the same buffer each time, as miniaudio's
+	}
+	if got := m.lost.Load(); got != extra {
+		t.Errorf("lost %d periods, want %d", got, extra)
+	}
+	for k := extra; k < micQueue+extra; k++ {
+		a, _, err := m.Read()
+		if err != nil {
+			t.Fatal(err)
+		}
+		pcm := a.(*wave.Int16Interleaved)
+		if pcm.Size.Len != len(buf)/2 || pcm.Size.Channels != 1 || pcm.Size.SamplingRate != sampleRate {
+			t.Fatalf("period %d: %+v, want %d mono samples at %d Hz", k, pcm.Size, len(buf)/2, sampleRate)
+		}
+		for i, s := range pcm.Data {
+			if want := int16(uint16(byte(k)) | uint16(byte(i))<<8); s != want {
+				t.Fatalf("period %d sample %d = %#x, want %#x: the period was not copied before the buffer was reused", k, i, s, want)
+			}
+		}
+	}
+}
+
+// TestALSAMic captures from ALSA's null device through alsaMic: mono
+// 48 kHz periods, and io.EOF once closed.
+func TestALSAMic(t *testing.T) {
+	m, err := openALSAMic(alsaNullMic(t).Info().Label)
+	if err != nil {
+		t.Fatalf("open ALSA null capture device: %v", err)
+	}
+	defer m.Close()
+	for i := range 3 {
+		a, _, err := m.Read()
+		if err != nil {
+			t.Fatalf("Read %d: %v", i, err)
+		}
+		if c := a.ChunkInfo(); c.Channels != 1 || c.SamplingRate != sampleRate || c.Len == 0 {
+			t.Fatalf("Read %d = %+v, want mono 48 kHz samples", i, c)
+		}
+	}
+	if err := m.Close(); err != nil {
+		t.Errorf("Close: %v", err)
+	}
+	for {
+		_, _, err := m.Read() // periods queued before Close may come first
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatalf("Read after Close: %v, want io.EOF", err)
+		}
+	}
+	if _, err := openALSAMic("not hex"); err == nil {
+		t.Error("openALSAMic of a label that is no device id: nil error, want one")
+	}
 }

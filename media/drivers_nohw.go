@@ -5,6 +5,8 @@ package media
 import (
 	"fmt"
 	"log/slog"
+
+	"github.com/pion/mediadevices/pkg/driver"
 )
 
 // This build has no capture or playback drivers: the test pattern, the test
@@ -22,3 +24,7 @@ func openSpeaker(want string, log *slog.Logger) (sink, string, error) {
 	}
 	return nil, "", fmt.Errorf("speaker %q: %w (built without sound support)", want, ErrNotFound)
 }
+
+// openRealMic opens a listed microphone through its driver (this build
+// lists none).
+func openRealMic(d driver.Driver, desc string) (*microphone, error) { return openMic(d, desc) }

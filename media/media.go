@@ -329,7 +329,7 @@ func (m *Media) openMic() error {
 			m.log.Info("no microphone found: using test tone")
 		}
 		for _, d := range mics {
-			if mic, err = openMic(d, micDesc(d)); err == nil {
+			if mic, err = openRealMic(d, micDesc(d)); err == nil {
 				break
 			}
 			m.log.Error("microphone failed: using test tone", "mic", micDesc(d), "err", err)
@@ -343,7 +343,7 @@ func (m *Media) openMic() error {
 		for _, d := range realMicrophones() {
 			if micMatches(d.Info(), m.cfg.Mic) {
 				found = true
-				mic, err = openMic(d, micDesc(d))
+				mic, err = openRealMic(d, micDesc(d))
 				break
 			}
 		}
@@ -489,7 +489,7 @@ func (m *Media) Close() error {
 		m.voice.Close()
 	}
 	if m.mic != nil {
-		errs = append(errs, m.mic.driver.Close())
+		errs = append(errs, m.mic.close())
 	}
 	if m.speaker != nil {
 		errs = append(errs, m.speaker.close())

@@ -48,9 +48,9 @@ type camera struct {
 
 // microphone is an opened audio source, always mono 48 kHz.
 type microphone struct {
-	driver driver.Driver
 	reader audio.Reader
 	desc   string
+	close  func() error // stops the device
 }
 
 // realCameras lists the V4L2 cameras this build can see, best first.
@@ -238,7 +238,7 @@ func openMic(d driver.Driver, desc string) (*microphone, error) {
 	if err != nil {
 		return nil, fmt.Errorf("start microphone %s: %w", desc, err)
 	}
-	return &microphone{driver: d, reader: r, desc: desc}, nil
+	return &microphone{reader: r, desc: desc, close: d.Close}, nil
 }
 
 func micDesc(d driver.Driver) string {
