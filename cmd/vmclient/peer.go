@@ -24,7 +24,7 @@ import (
 type call struct {
 	*resident.Call
 	talk *webrtc.TrackLocalStaticSample // the resident's voice, or nil
-	tone [][]byte                       // what talk sends, looped
+	tone [][]byte                       // what talk sends (Opus), looped
 
 	mu       sync.Mutex
 	width    int // from the stream's SPS
@@ -40,18 +40,18 @@ type call struct {
 	sent     int // Opus packets sent to the door
 }
 
-// newCall prepares a call that sends a tone of talkHz (when not 0) to the
-// door; its options go to resident.Client.Call or Answer, and the result to
-// start.
-func newCall(talkHz float64) (*call, resident.CallOptions, error) {
+// newCall prepares a call that sends the packets talk makes (a tone, the
+// voice; nil: nothing) to the door, looped; its options go to
+// resident.Client.Call or Answer, and the result to start.
+func newCall(talk func() ([][]byte, error)) (*call, resident.CallOptions, error) {
 	c := &call{}
 	opt := resident.CallOptions{OnRTP: c.onRTP}
-	if talkHz > 0 {
+	if talk != nil {
 		track, err := webrtc.NewTrackLocalStaticSample(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}, "audio", "resident")
 		if err != nil {
 			return nil, opt, err
 		}
-		if c.tone, err = tonePackets(talkHz); err != nil {
+		if c.tone, err = talk(); err != nil {
 			return nil, opt, err
 		}
 		c.talk = track
@@ -68,8 +68,8 @@ func (c *call) start(rc *resident.Call) {
 	}
 }
 
-// talking sends the tone to the door as the resident's voice, in real
-// time as a microphone: a slow, busy VM wakes this loop late, so each
+// talking sends the resident's tone or voice to the door, in real time as
+// a microphone: a slow, busy VM wakes this loop late, so each
 // wake-up sends every frame that is due by the clock, not just one.
 func (c *call) talking() {
 	tick := time.NewTicker(20 * time.Millisecond)
@@ -89,6 +89,11 @@ func (c *call) talking() {
 			}
 		}
 	}
+}
+
+// tone returns tonePackets of hz for newCall.
+func tone(hz float64) func() ([][]byte, error) {
+	return func() ([][]byte, error) { return tonePackets(hz) }
 }
 
 // tonePackets returns one second of a hz tone as Opus packets, encoded

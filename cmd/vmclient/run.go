@@ -20,8 +20,8 @@ import (
 
 // The tones: micHz is played into the loopback card for the door's
 // microphone (the visitor); talkHz is the resident's voice sent to the
-// door's speaker. Different frequencies prove each path carries its own
-// sound.
+// door's speaker (in the echo call, speech: voicePackets). Different
+// frequencies prove each path carries its own sound.
 const (
 	micHz  = 1000
 	talkHz = 600
@@ -106,7 +106,7 @@ func runAll(cfg config, r *results) {
 
 // residentCalls: the client calls the door, which answers by itself.
 func residentCalls(cfg config, r *results, hc *http.Client, sig *resident.Client, relay *sound.Stream, p panel) {
-	c, opt, err := newCall(talkHz)
+	c, opt, err := newCall(tone(talkHz))
 	if err != nil {
 		r.fail("call", "%v", err)
 		return
@@ -195,8 +195,9 @@ func checkMicrophone(r *results, c *call) {
 	r.pass("microphone", "the door's audio carries the %d Hz tone played into the loopback card (%s)", micHz, desc)
 }
 
-// echoCall: the resident talks to the door while what the door's speaker
-// plays comes back into its microphone (the relay's echo path); after 4 s
+// echoCall: the resident talks to the door (voicePackets: speech below
+// the visitor's tone) while what the door's speaker plays comes back into
+// its microphone (the relay's echo path); after 4 s
 // of the door's audio the visitor's tone joins. The resident must hear the
 // visitor and not themselves. The call is audio only: under TCG the door
 // cannot encode the camera and cancel the echo in real time at once (on a
@@ -204,7 +205,7 @@ func checkMicrophone(r *results, c *call) {
 // its own (scenario echo) whose clock follows the instructions it runs
 // (QEMU's icount), so the door keeps real time whatever the host's load.
 func echoCall(cfg config, r *results, hc *http.Client, sig *resident.Client, relay *sound.Stream) {
-	c, opt, err := newCall(talkHz)
+	c, opt, err := newCall(voicePackets)
 	if err != nil {
 		r.fail("echo", "%v", err)
 		return
@@ -225,7 +226,10 @@ func echoCall(cfg config, r *results, hc *http.Client, sig *resident.Client, rel
 		return
 	}
 	// The resident alone for 4 s of the door's audio (the canceller
-	// learns the path), then both for 4 s, of which the last 3 are judged.
+	// learns the path), then both for 4 s, of which the last 3 are judged:
+	// two loops of the voice, so the microphone's and the resident's
+	// windows carry the same voice however far the door's latency sets
+	// them apart.
 	const alone, both, judge = 4 * sound.Rate, 4 * sound.Rate, 3 * sound.Rate
 	cpu := takeCPU()
 	err = c.waitAudio(alone, 60*time.Second)
@@ -264,26 +268,28 @@ func echoCall(cfg config, r *results, hc *http.Client, sig *resident.Client, rel
 }
 
 // takenOut describes how far below its echo in the microphone the
-// resident's tone came back, per half second of the call so far ("-": the
-// door's audio was silent, nothing came back).
+// resident's voice came back, per half second of the call so far ("-": the
+// door's audio was silent, nothing came back). The halves of the two are
+// not aligned (the door's latency lies between), so one half's figure is
+// rough: a syllable may fall in one and not the other.
 func takenOut(c *call, relay *sound.Stream) string {
 	heard, _, _ := c.audioSince(0)
 	mic := relay.Played(max(0, relay.PlayedLen()-len(heard)))
 	var b strings.Builder
 	const half = sound.Rate / 2
 	for i := 0; i+half <= min(len(heard), len(mic)); i += half {
-		h, n := sound.TonePowers(heard[i:i+half], talkHz)
-		m, _ := sound.TonePowers(mic[i:i+half], talkHz)
+		h, _, n := voicePowers(heard[i : i+half])
+		m, _, _ := voicePowers(mic[i : i+half])
 		if n == 0 {
 			b.WriteString(" -")
 			continue
 		}
-		fmt.Fprintf(&b, " %.0f", 10*math.Log10(max(m[0], 1e-9)/max(h[0], 1e-9)))
+		fmt.Fprintf(&b, " %.0f", 10*math.Log10(max(m, 1e-9)/max(h, 1e-9)))
 	}
-	return fmt.Sprintf("the %d Hz tone taken out per 0.5 s (dB):%s", talkHz, b.String())
+	return fmt.Sprintf("the resident's voice taken out per 0.5 s (dB):%s", b.String())
 }
 
-// checkEcho compares the resident's tone in the door's audio (heard) with
+// checkEcho compares the resident's voice in the door's audio (heard) with
 // its echo in what the relay played into the door's microphone (mic).
 // Without a canceller the echo reaches the resident as loud, relative to
 // the visitor's tone, as it is in the microphone (the path from microphone
@@ -291,21 +297,21 @@ func takenOut(c *call, relay *sound.Stream) string {
 // VM); so that ratio, measured in mic, is the echo with the canceller off,
 // and the same ratio in heard must be echoMarginDB below it.
 func checkEcho(r *results, heard, mic []int16, pace float64) {
-	ph, nh := sound.TonePowers(heard, talkHz, micHz)
-	pm, nm := sound.TonePowers(mic, talkHz, micHz)
+	vh, th, nh := voicePowers(heard)
+	vm, tm, nm := voicePowers(mic)
 	db := func(a, b float64) float64 { return 10 * math.Log10(max(a, 1e-9)/max(b, 1e-9)) }
-	echoIn, echoOut := db(pm[0], pm[1]), db(ph[0], ph[1])
-	desc := fmt.Sprintf("the %d Hz echo against the %d Hz visitor: %.1f dB in the microphone (%d windows), %.1f dB at the resident (%d windows): %.1f dB taken out; the visitor's tone %.1f dB from the microphone to the resident; the door sent %.2f s of audio per second",
-		talkHz, micHz, echoIn, nm, echoOut, nh, echoIn-echoOut, db(ph[1], pm[1]), pace)
+	echoIn, echoOut := db(vm, tm), db(vh, th)
+	desc := fmt.Sprintf("the voice's echo (%v Hz) against the %d Hz visitor: %.1f dB in the microphone (%d windows), %.1f dB at the resident (%d windows): %.1f dB taken out; the visitor's tone %.1f dB from the microphone to the resident; the door sent %.2f s of audio per second",
+		voiceBins, micHz, echoIn, nm, echoOut, nh, echoIn-echoOut, db(th, tm), pace)
 	switch {
 	case nh == 0 || nm == 0:
 		r.fail("echo", "nothing to compare: %s", desc)
 	case echoIn < -10:
 		r.fail("echo", "the door's speaker barely reached its microphone through the relay, nothing to cancel: %s", desc)
 	case echoIn-echoOut < echoMarginDB:
-		r.fail("echo", "the resident hears their own %d Hz tone back: want at least %d dB taken out; %s", talkHz, echoMarginDB, desc)
+		r.fail("echo", "the resident hears their own voice back: want at least %d dB taken out; %s", echoMarginDB, desc)
 	default:
-		r.pass("echo", "the door's canceller took the resident's tone out of its microphone: %s", desc)
+		r.pass("echo", "the door's canceller took the resident's voice out of its microphone: %s", desc)
 	}
 }
 
@@ -390,7 +396,7 @@ func doorCalls(cfg config, r *results, hc *http.Client, sig *resident.Client, p 
 	}
 	r.check("gpio ringing", "GPIO23 (ringing LED) blinks while the door rings", err)
 
-	c, opt, err := newCall(talkHz)
+	c, opt, err := newCall(tone(talkHz))
 	if err != nil {
 		r.fail("gpio call", "%v", err)
 		return
