@@ -87,8 +87,9 @@ const (
 	// maxDelayMS is the longest speaker-to-mic delay the processor finds.
 	maxDelayMS = 300
 	// delayMarginMS takes the reference this much earlier than the found
-	// delay, so an estimate a little long still leaves the echo causal.
-	delayMarginMS = 5
+	// delay, so an estimate a little long still leaves the echo causal,
+	// and later estimates a little shorter still fall in the filter.
+	delayMarginMS = 10
 	noiseDB       = -25 // noise attenuation of the preprocessor
 	// The residual echo's attenuation, alone and while the visitor talks
 	// (speexdsp's defaults): the second keeps the visitor's voice whole.
@@ -246,8 +247,7 @@ func (p *Processor) Process(mic, ref []int16) error {
 	}
 	if p.echo != nil {
 		if p.finder.add(mic, ref) {
-			p.shift = max(0, p.finder.delay-p.cfg.CancelRate*delayMarginMS/1000)
-			p.echo.reset()
+			p.align(p.finder.delay)
 		}
 		if keep := cap(p.line) / 2; len(p.line)+len(ref) > cap(p.line) {
 			p.line = append(p.line[:0], p.line[len(p.line)-keep:]...)
@@ -271,6 +271,23 @@ func (p *Processor) Process(mic, ref []int16) error {
 		}
 	}
 	return nil
+}
+
+// align takes the reference delay samples (at CancelRate) earlier, less
+// the margin, and restarts the canceller: unless the filter already covers
+// an echo delay samples late, in its first half (the second holds the
+// room's reverberation). The finder's estimates of one path wobble by a
+// few milliseconds (a voice's correlation peak is that wide); restarting on
+// each undid the filter's learning every second. It reports whether it
+// moved.
+func (p *Processor) align(delay int) bool {
+	tail := p.cfg.CancelRate * int(p.cfg.Tail/time.Millisecond) / 1000
+	if delay >= p.shift && delay <= p.shift+tail/2 {
+		return false
+	}
+	p.shift = max(0, delay-p.cfg.CancelRate*delayMarginMS/1000)
+	p.echo.reset()
+	return true
 }
 
 // Close frees the C state.

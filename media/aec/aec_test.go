@@ -211,3 +211,35 @@ func TestCancelTones(t *testing.T) {
 		t.Errorf("the visitor's steady tone changed by %.1f dB, want within 3", kept)
 	}
 }
+
+// TestAlign: an estimate the filter already covers (a few milliseconds
+// off, as the finder's estimates of one path wobble) leaves the canceller
+// as it learnt, taking the echo out on; one the filter does not cover moves
+// the reference.
+func TestAlign(t *testing.T) {
+	s := newScene(80 * time.Millisecond)
+	p := newProcessor(t, Config{Mode: On})
+	learnt, more := at(3*time.Second), at(3500*time.Millisecond)
+	process(t, p, s.mic[:learnt], s.ref[:learnt])
+	ms := func(d int) int { return p.cfg.CancelRate * d / 1000 }
+	shift := p.shift
+	if want := ms(80 - delayMarginMS); shift < want-ms(2) || shift > want+ms(2) {
+		t.Fatalf("after 3 s of an 80 ms echo the reference is taken %d samples earlier, want about %d", shift, want)
+	}
+	for _, d := range []int{shift, shift + ms(3), shift + ms(30)} {
+		if p.align(d) || p.shift != shift {
+			t.Errorf("align(%d) with the reference %d earlier moved it to %d: the filter covers that delay", d, shift, p.shift)
+		}
+	}
+	// A restart would leave the echo a few dB down for a second.
+	out := process(t, p, slices.Clone(s.mic[learnt:more]), s.ref[learnt:more])
+	if erle := aectest.DB(aectest.Energy(s.echo[learnt:learnt+len(out)]), aectest.Energy(out)); erle < 25 {
+		t.Errorf("after estimates the filter covers, ERLE %.1f dB, want >= 25 (the canceller kept)", erle)
+	}
+	for _, d := range []int{shift - ms(1), shift + ms(60)} {
+		p.shift = shift
+		if !p.align(d) || p.shift != d-ms(delayMarginMS) {
+			t.Errorf("align(%d) with the reference %d earlier left it at %d, want %d", d, shift, p.shift, d-ms(delayMarginMS))
+		}
+	}
+}
