@@ -40,6 +40,10 @@ type audioPipe struct {
 // opusFrame is the Opus packet duration mediadevices' encoder produces.
 const opusFrame = 20 * time.Millisecond
 
+// micQueue is how many periods (opusFrame each) of the microphone wait
+// for a slow reader.
+const micQueue = 25
+
 func newAudioPipe(src audio.Reader, clean func(audio.Reader) audio.Reader, log *slog.Logger, onErr func(error)) (*audioPipe, error) {
 	p := &audioPipe{src: src, clean: clean, log: log, onErr: onErr, quit: make(chan struct{}), done: make(chan struct{})}
 	t, err := newSharedTrack(opusCapability, audioTrackID,

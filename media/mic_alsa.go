@@ -37,10 +37,6 @@ type alsaMic struct {
 	lost atomic.Int64
 }
 
-// micQueue is how many periods (20 ms each) of the microphone wait for a
-// slow reader.
-const micQueue = 25
-
 // openRealMic opens a microphone mediadevices' driver listed.
 func openRealMic(d driver.Driver, desc string) (*microphone, error) {
 	m, err := openALSAMic(d.Info().Label)

@@ -83,7 +83,7 @@ type mixVoice struct {
 	playing bool    // guarded by m.mu
 }
 
-func newMixer() *mixer { return &mixer{voices: map[*mixVoice]struct{}{}, echo: &echoRef{}} }
+func newMixer() *mixer { return &mixer{voices: map[*mixVoice]struct{}{}, echo: newEchoRef()} }
 
 // echoRef is what the microphone's echo canceller cancels. A sink that
 // plays nothing aloud (the counting sink) has none.
