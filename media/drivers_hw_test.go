@@ -188,7 +188,8 @@ func TestALSASpeaker(t *testing.T) {
 // buffer), and a reader micQueue periods behind loses the oldest, not the
 // newest, without blocking the capture thread.
 func TestALSAMicCopies(t *testing.T) {
-	m := &alsaMic{chunks: make(chan []int16, micQueue), done: make(chan struct{})}
+	var logs bytes.Buffer
+	m := &alsaMic{chunks: make(chan []int16, micQueue), done: make(chan struct{}), log: slog.New(slog.NewTextHandler(&logs, nil))}
 	buf := make([]byte, 2*sampleRate/50)
 	period := func(k int) {
 		for i := 0; i < len(buf); i += 2 {
@@ -203,6 +204,11 @@ func TestALSAMicCopies(t *testing.T) {
 	if got := m.lost.Load(); got != extra {
 		t.Errorf("lost %d periods, want %d", got, extra)
 	}
+	defer func() {
+		if !strings.Contains(logs.String(), "periods lost") || !strings.Contains(logs.String(), "periods=3") {
+			t.Errorf("log = %q, want a warning that 3 periods were lost", logs.String())
+		}
+	}()
 	for k := extra; k < micQueue+extra; k++ {
 		a, _, err := m.Read()
 		if err != nil {
@@ -223,7 +229,7 @@ func TestALSAMicCopies(t *testing.T) {
 // TestALSAMic captures from ALSA's null device through alsaMic: mono
 // 48 kHz periods, and io.EOF once closed.
 func TestALSAMic(t *testing.T) {
-	m, err := openALSAMic(alsaNullMic(t).Info().Label)
+	m, err := openALSAMic(alsaNullMic(t).Info().Label, testLogger(t))
 	if err != nil {
 		t.Fatalf("open ALSA null capture device: %v", err)
 	}
@@ -249,7 +255,7 @@ func TestALSAMic(t *testing.T) {
 			t.Fatalf("Read after Close: %v, want io.EOF", err)
 		}
 	}
-	if _, err := openALSAMic("not hex"); err == nil {
+	if _, err := openALSAMic("not hex", testLogger(t)); err == nil {
 		t.Error("openALSAMic of a label that is no device id: nil error, want one")
 	}
 }

@@ -27,4 +27,6 @@ func openSpeaker(want string, log *slog.Logger) (sink, string, error) {
 
 // openRealMic opens a listed microphone through its driver (this build
 // lists none).
-func openRealMic(d driver.Driver, desc string) (*microphone, error) { return openMic(d, desc) }
+func openRealMic(d driver.Driver, desc string, _ *slog.Logger) (*microphone, error) {
+	return openMic(d, desc)
+}

@@ -329,7 +329,7 @@ func (m *Media) openMic() error {
 			m.log.Info("no microphone found: using test tone")
 		}
 		for _, d := range mics {
-			if mic, err = openRealMic(d, micDesc(d)); err == nil {
+			if mic, err = openRealMic(d, micDesc(d), m.log); err == nil {
 				break
 			}
 			m.log.Error("microphone failed: using test tone", "mic", micDesc(d), "err", err)
@@ -343,7 +343,7 @@ func (m *Media) openMic() error {
 		for _, d := range realMicrophones() {
 			if micMatches(d.Info(), m.cfg.Mic) {
 				found = true
-				mic, err = openRealMic(d, micDesc(d))
+				mic, err = openRealMic(d, micDesc(d), m.log)
 				break
 			}
 		}

@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"log/slog"
 	"sync"
 	"sync/atomic"
 	"unsafe"
@@ -34,12 +35,14 @@ type alsaMic struct {
 	done   chan struct{}
 	once   sync.Once
 	// lost counts periods dropped because the reader fell micQueue behind.
-	lost atomic.Int64
+	lost     atomic.Int64
+	reported int64 // lost as last logged, by the reader
+	log      *slog.Logger
 }
 
 // openRealMic opens a microphone mediadevices' driver listed.
-func openRealMic(d driver.Driver, desc string) (*microphone, error) {
-	m, err := openALSAMic(d.Info().Label)
+func openRealMic(d driver.Driver, desc string, log *slog.Logger) (*microphone, error) {
+	m, err := openALSAMic(d.Info().Label, log.With("mic", desc))
 	if err != nil {
 		return nil, fmt.Errorf("start microphone %s: %w", desc, err)
 	}
@@ -49,7 +52,7 @@ func openRealMic(d driver.Driver, desc string) (*microphone, error) {
 // openALSAMic opens the capture device whose miniaudio id is label (hex,
 // as mediadevices' driver labels it): mono, 48 kHz, 16 bit, a period per
 // Opus frame.
-func openALSAMic(label string) (*alsaMic, error) {
+func openALSAMic(label string, log *slog.Logger) (*alsaMic, error) {
 	raw, err := hex.DecodeString(label)
 	if err != nil || len(raw) > len(malgo.DeviceID{}) {
 		return nil, fmt.Errorf("microphone id %q is not a miniaudio device id", label)
@@ -58,7 +61,7 @@ func openALSAMic(label string) (*alsaMic, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sound system: %w", err)
 	}
-	m := &alsaMic{ctx: ctx, chunks: make(chan []int16, micQueue), done: make(chan struct{})}
+	m := &alsaMic{ctx: ctx, chunks: make(chan []int16, micQueue), done: make(chan struct{}), log: log}
 	id := make([]byte, len(malgo.DeviceID{}))
 	copy(id, raw)
 	p := C.CBytes(id)
@@ -110,6 +113,10 @@ func (m *alsaMic) queue(pcm []int16) {
 func (m *alsaMic) Read() (wave.Audio, func(), error) {
 	select {
 	case pcm := <-m.chunks:
+		if lost := m.lost.Load(); lost != m.reported {
+			m.log.Warn("microphone: the encoder fell behind, periods lost", "periods", lost-m.reported, "ms", (lost-m.reported)*opusFrame.Milliseconds())
+			m.reported = lost
+		}
 		a := wave.NewInt16Interleaved(wave.ChunkInfo{Len: len(pcm) / audioChannel, Channels: audioChannel, SamplingRate: sampleRate})
 		a.Data = pcm
 		return a, func() {}, nil
