@@ -253,10 +253,13 @@ export function wireHistory() {
   $('history-clear').addEventListener('click', clearAll);
   $('entry-close').addEventListener('click', closeEntry);
   // Closed (Escape too), the focus goes back to the entry, even when the
-  // list was redrawn meanwhile and the button that opened it is gone.
+  // list was redrawn meanwhile and the button that opened it is gone: then
+  // Chromium leaves the focus on the closed dialog's button (it moves to
+  // the body only at the next layout).
   $('entry').addEventListener('close', () => {
     h.open = null;
-    if (!document.activeElement || document.activeElement === document.body) focusEntry(h.shown);
+    const a = document.activeElement;
+    if (!a || a === document.body || !a.isConnected || $('entry').contains(a)) focusEntry(h.shown);
   });
   $('entry-delete').addEventListener('click', async () => {
     const e = h.open;
