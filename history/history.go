@@ -109,8 +109,14 @@ type Store struct {
 	log *slog.Logger
 	db  *sql.DB
 
+	// wmu is held by every change to the database (flush, Delete, Clear,
+	// MarkSeen), so that a Delete or MarkSeen during a flush acts on what
+	// the flush wrote rather than before it, and is undone by nothing.
+	wmu sync.Mutex
+
 	mu      sync.Mutex
 	pending map[int64]Entry  // guarded by mu; written at the next flush
+	writing map[int64]Entry  // guarded by mu; the batch flush is writing now, not yet readable from the database
 	order   []int64          // guarded by mu; ids of pending in arrival order
 	lastID  int64            // guarded by mu
 	lost    map[int64]string // guarded by mu; kinds of the entries not kept since the last lost line, by id
@@ -118,6 +124,8 @@ type Store struct {
 	kick    chan struct{}
 
 	writes int64 // transactions committed by the writer (Stats); guarded by mu
+
+	beforeWrite func() // tests: called by flush with the batch taken, before it is written
 }
 
 // Open opens (or creates) the database. It starts nothing: Run writes.
@@ -268,14 +276,14 @@ func (s *Store) Run(ctx context.Context) error {
 // Stats are counters for tests and the benchmark.
 type Stats struct {
 	Transactions int64 // write transactions committed by Run
-	Pending      int   // entries waiting for the next batch
+	Pending      int   // entries waiting for the next batch or being written
 }
 
 // Stats reports the writer's counters.
 func (s *Store) Stats() Stats {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return Stats{Transactions: s.writes, Pending: len(s.pending)}
+	return Stats{Transactions: s.writes, Pending: len(s.pending) + len(s.writing)}
 }
 
 // MarshalJSON writes Dur as dur_ms, whole milliseconds.

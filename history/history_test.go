@@ -126,6 +126,56 @@ func TestPutListPictures(t *testing.T) {
 	}
 }
 
+// While a batch is being written (on a Pi's card that takes a while), its
+// entries stay listed, with their pictures; a Delete or MarkSeen meanwhile
+// acts after the write, so the write undoes neither.
+func TestReadsDuringAWrite(t *testing.T) {
+	s := open(t, Config{})
+	written := s.Put(Entry{Kind: KindRing, Outcome: OutcomeMissed})
+	flushed(t, s)
+	ring := s.Put(Entry{Kind: KindRing, Outcome: OutcomeMissed, Full: jpegLike(500, 3), Thumb: jpegLike(50, 4)})
+	look := s.Put(Entry{Kind: KindLook, Peer: "bob"})
+
+	taken, release := make(chan struct{}), make(chan struct{})
+	s.beforeWrite = func() { close(taken); <-release }
+	s.Flush()
+	<-taken
+	got, err := s.List(0, 10)
+	if err != nil || len(got) != 3 || got[0].ID != look.ID || got[1].ID != ring.ID || !got[1].Picture || got[2].ID != written.ID {
+		t.Errorf("List during the write = %+v, %v; want the look, the ring (with picture) and the earlier ring", got, err)
+	}
+	if e, err := s.Get(ring.ID); err != nil || e.ID != ring.ID {
+		t.Errorf("Get(ring) during the write = %+v, %v", e, err)
+	}
+	if b, err := s.Picture(ring.ID, true); err != nil || !bytes.Equal(b, jpegLike(50, 4)) {
+		t.Errorf("Picture(ring) during the write = %d bytes, %v", len(b), err)
+	}
+	if n, err := s.Unseen(); err != nil || n != 2 {
+		t.Errorf("Unseen during the write = %d, %v; want 2", n, err)
+	}
+	deleted, seen := make(chan error, 1), make(chan error, 1)
+	go func() { deleted <- s.Delete(look.ID) }()
+	go func() { seen <- s.MarkSeen(0) }()
+	close(release)
+	if err := <-deleted; err != nil {
+		t.Errorf("Delete(look) during the write: %v", err)
+	}
+	if err := <-seen; err != nil {
+		t.Errorf("MarkSeen during the write: %v", err)
+	}
+	// Both waited for the write: nothing is left in memory.
+	if st := s.Stats(); st.Pending != 0 || st.Transactions != 2 {
+		t.Errorf("after the write: %+v, want 2 transactions and nothing pending", st)
+	}
+	got, err = s.List(0, 10)
+	if err != nil || len(got) != 2 || got[0].ID != ring.ID || got[1].ID != written.ID {
+		t.Errorf("List after the write = %+v, %v; want the two rings, the deleted look gone", got, err)
+	}
+	if n, err := s.Unseen(); err != nil || n != 0 {
+		t.Errorf("Unseen after MarkSeen during the write = %d, %v; want 0", n, err)
+	}
+}
+
 func TestUnseenMissed(t *testing.T) {
 	s := open(t, Config{})
 	a := s.Put(Entry{Kind: KindRing, Outcome: OutcomeMissed})

@@ -19,13 +19,15 @@ func (s *Store) List(before int64, limit int) ([]Entry, error) {
 	if before <= 0 {
 		before = 1<<63 - 1
 	}
+	// What is not written yet first: an entry written between the two
+	// reads is then in both, never in neither.
+	out := s.pendingBefore(before)
 	rows, err := s.db.Query(`SELECT id, at, kind, outcome, peer, via, ref, opened, dur_ms, note, seen, picture
 		FROM events WHERE id < ? ORDER BY id DESC LIMIT ?`, before, limit)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	out := s.pendingBefore(before)
 	for rows.Next() {
 		e, err := scan(rows)
 		if err != nil {
@@ -55,19 +57,52 @@ func cmpDesc(a, b int64) int {
 	return 0
 }
 
-// pendingBefore copies the entries waiting to be written, without pictures.
+// pendingBefore copies the entries not yet readable from the database
+// (waiting for the next batch, or in the one being written), without
+// pictures.
 func (s *Store) pendingBefore(before int64) []Entry {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var out []Entry
-	for _, e := range s.pending {
-		if e.ID < before {
-			e.Picture = e.Picture || e.Full != nil
-			e.Full, e.Thumb = nil, nil
-			out = append(out, e)
+	for id := range s.writing {
+		if _, newer := s.pending[id]; !newer && id < before {
+			out = append(out, s.unwrittenLocked(id))
+		}
+	}
+	for id := range s.pending {
+		if id < before {
+			out = append(out, s.unwrittenLocked(id))
 		}
 	}
 	return out
+}
+
+// unwrittenLocked returns entry id from memory (the newer of its pending
+// and its being-written version), its pictures left out but counted; a
+// zero Entry if neither has it. s.mu is held.
+func (s *Store) unwrittenLocked(id int64) Entry {
+	e, ok := s.pending[id]
+	w, inFlight := s.writing[id]
+	if !ok {
+		e = w
+	}
+	e.Picture = e.Picture || e.Full != nil || (inFlight && (w.Picture || w.Full != nil))
+	e.Full, e.Thumb = nil, nil
+	return e
+}
+
+// unwrittenPicture returns entry id's pictures from memory, if there.
+// s.mu is held.
+func (s *Store) unwrittenPicture(id int64, thumb bool) ([]byte, bool) {
+	for _, e := range []Entry{s.pending[id], s.writing[id]} {
+		if e.Full != nil {
+			if thumb {
+				return e.Thumb, true
+			}
+			return e.Full, true
+		}
+	}
+	return nil, false
 }
 
 type scanner interface{ Scan(...any) error }
@@ -84,10 +119,8 @@ func scan(r scanner) (Entry, error) {
 // Get returns one entry.
 func (s *Store) Get(id int64) (Entry, error) {
 	s.mu.Lock()
-	if e, ok := s.pending[id]; ok {
+	if e := s.unwrittenLocked(id); e.ID != 0 {
 		s.mu.Unlock()
-		e.Picture = e.Picture || e.Full != nil
-		e.Full, e.Thumb = nil, nil
 		return e, nil
 	}
 	s.mu.Unlock()
@@ -102,12 +135,9 @@ func (s *Store) Get(id int64) (Entry, error) {
 // Picture returns an entry's JPEG, the thumbnail if thumb.
 func (s *Store) Picture(id int64, thumb bool) ([]byte, error) {
 	s.mu.Lock()
-	if e, ok := s.pending[id]; ok && e.Full != nil {
+	if b, ok := s.unwrittenPicture(id, thumb); ok {
 		s.mu.Unlock()
-		if thumb {
-			return e.Thumb, nil
-		}
-		return e.Full, nil
+		return b, nil
 	}
 	s.mu.Unlock()
 	col := "full"
@@ -124,6 +154,8 @@ func (s *Store) Picture(id int64, thumb bool) ([]byte, error) {
 
 // Delete removes one entry and its pictures.
 func (s *Store) Delete(id int64) error {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
 	s.mu.Lock()
 	_, wasPending := s.pending[id]
 	delete(s.pending, id)
@@ -141,6 +173,8 @@ func (s *Store) Delete(id int64) error {
 
 // Clear removes every entry.
 func (s *Store) Clear() error {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
 	s.mu.Lock()
 	s.pending = map[int64]Entry{}
 	s.order = nil
@@ -153,18 +187,39 @@ func (s *Store) Clear() error {
 }
 
 // Unseen counts missed rings no resident has seen yet.
+//
+// What is in memory is read first and the database's rows are counted by
+// id, so that an entry written meanwhile counts once.
 func (s *Store) Unseen() (int, error) {
-	var n int
-	err := s.db.QueryRow("SELECT count(*) FROM events WHERE kind = ? AND outcome = ? AND seen = 0",
-		KindRing, OutcomeMissed).Scan(&n)
+	unseen := map[int64]bool{}
 	s.mu.Lock()
-	for _, e := range s.pending {
-		if e.Kind == KindRing && e.Outcome == OutcomeMissed && !e.Seen {
-			n++
+	for _, m := range []map[int64]Entry{s.writing, s.pending} { // pending, the newer, last
+		for id, e := range m {
+			unseen[id] = e.Kind == KindRing && e.Outcome == OutcomeMissed && !e.Seen
 		}
 	}
 	s.mu.Unlock()
-	return n, err
+	rows, err := s.db.Query("SELECT id FROM events WHERE kind = ? AND outcome = ? AND seen = 0", KindRing, OutcomeMissed)
+	if err != nil {
+		return 0, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return 0, err
+		}
+		if _, inMemory := unseen[id]; !inMemory {
+			unseen[id] = true
+		}
+	}
+	n := 0
+	for _, u := range unseen {
+		if u {
+			n++
+		}
+	}
+	return n, rows.Err()
 }
 
 // MarkSeen marks every missed ring up to id (0: all) as seen.
@@ -172,6 +227,8 @@ func (s *Store) MarkSeen(upTo int64) error {
 	if upTo <= 0 {
 		upTo = 1<<63 - 1
 	}
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
 	s.mu.Lock()
 	for id, e := range s.pending {
 		if id <= upTo {

@@ -16,7 +16,12 @@ import (
 // the size cap) is full, it makes room by retention and tries again, then
 // keeps the entries without their pictures, then counts what it could not
 // keep so that a later line says so. It reports whether it wrote.
+//
+// Until the transaction commits, the batch stays readable from memory
+// (writing): a list asked for meanwhile would otherwise miss it.
 func (s *Store) flush() bool {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
 	s.mu.Lock()
 	if len(s.pending) == 0 && len(s.lost) == 0 {
 		s.mu.Unlock()
@@ -26,10 +31,14 @@ func (s *Store) flush() bool {
 	for _, id := range s.order {
 		batch = append(batch, s.pending[id])
 	}
+	s.writing = s.pending
 	s.pending = map[int64]Entry{}
 	s.order = nil
 	lost, lostWhy := s.lost, s.lostWhy
 	s.mu.Unlock()
+	if s.beforeWrite != nil {
+		s.beforeWrite()
+	}
 
 	if len(lost) > 0 {
 		batch = append(batch, Entry{ID: s.NewID(time.Now()), At: time.Now(), Kind: KindLost, Note: lostNote(lost, lostWhy)})
@@ -51,6 +60,7 @@ func (s *Store) flush() bool {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.writing = nil
 	if err != nil {
 		s.log.Error("history write failed", "entries", len(batch), "err", err)
 		if s.lost == nil {
