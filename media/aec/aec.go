@@ -121,9 +121,10 @@ type Processor struct {
 
 	// With Mode On: the speaker's recent samples, and how far back the
 	// canceller's reference is taken from them.
-	finder *delayFinder
-	line   []int16
-	shift  int
+	finder  *delayFinder
+	line    []int16
+	shift   int
+	aligned bool // shift comes from an estimate (not the start's 0)
 }
 
 // New makes a processor.
@@ -278,13 +279,16 @@ func (p *Processor) Process(mic, ref []int16) error {
 // an echo delay samples late, in its first half (the second holds the
 // room's reverberation). The finder's estimates of one path wobble by a
 // few milliseconds (a voice's correlation peak is that wide); restarting on
-// each undid the filter's learning every second. It reports whether it
-// moved.
+// each undid the filter's learning every second. The first estimate always
+// moves it: from the start's 0 a short echo is "covered" too, but with the
+// room's reflections cut off at the end of the filter. It reports whether
+// it moved.
 func (p *Processor) align(delay int) bool {
 	tail := p.cfg.CancelRate * int(p.cfg.Tail/time.Millisecond) / 1000
-	if delay >= p.shift && delay <= p.shift+tail/2 {
+	if p.aligned && delay >= p.shift && delay <= p.shift+tail/2 {
 		return false
 	}
+	p.aligned = true
 	p.shift = max(0, delay-p.cfg.CancelRate*delayMarginMS/1000)
 	p.echo.reset()
 	return true

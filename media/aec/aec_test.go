@@ -212,6 +212,21 @@ func TestCancelTones(t *testing.T) {
 	}
 }
 
+// TestAlignShortEcho: the first estimate moves the reference even when a
+// filter starting at 0 would hold the echo: a 20 ms echo left there lost
+// the room's last 20 ms of reflections (ERLE 26.6 dB instead of 48.6 in
+// cmd/bench/echo).
+func TestAlignShortEcho(t *testing.T) {
+	s := newScene(20 * time.Millisecond)
+	p := newProcessor(t, Config{Mode: On})
+	learnt := at(3 * time.Second)
+	process(t, p, s.mic[:learnt], s.ref[:learnt])
+	ms := func(d int) int { return p.cfg.CancelRate * d / 1000 }
+	if want := ms(20 - delayMarginMS); p.shift < want-ms(2) || p.shift > want+ms(2) {
+		t.Fatalf("after 3 s of a 20 ms echo the reference is taken %d samples earlier, want about %d", p.shift, want)
+	}
+}
+
 // TestAlign: an estimate the filter already covers (a few milliseconds
 // off, as the finder's estimates of one path wobble) leaves the canceller
 // as it learnt, taking the echo out on; one the filter does not cover moves
