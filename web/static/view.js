@@ -49,15 +49,25 @@ function presenceText(u, label) {
 // calls can be placed now; label gives a name's words (the door's display
 // name).
 let drawn = '';
+let rows = '';
 export function renderUsers(users, enabled, label = (n) => n) {
   // Redraw only when something shown changed, so a focused Call button
   // (keyboard, screen reader) and a finger on its way to it keep their
   // target.
   const sig = JSON.stringify([users.map((u) => [u.name, u.kind, !!u.away, label(u.name), u.state, u.with, label(u.with || '')]),
     enabled, t('user.available')]);
-  if (sig === drawn && $('users').childElementCount === users.length) return;
-  drawn = sig;
   const ul = $('users');
+  if (sig === drawn && ul.childElementCount === users.length) return;
+  drawn = sig;
+  // The same people in the same order (a presence or enabled change, as
+  // after every call): their rows are updated in place, so the button
+  // under a finger or the keyboard is still the one it pressed.
+  const same = JSON.stringify([users.map((u) => [u.name, u.kind, !!u.away, label(u.name)]), t('user.available')]);
+  if (same === rows && ul.childElementCount === users.length) {
+    users.forEach((u, i) => fillUser(ul.children[i], u, enabled, label));
+    return;
+  }
+  rows = same;
   ul.textContent = '';
   for (const u of users) {
     const door = u.kind === 'door';
@@ -75,17 +85,12 @@ export function renderUsers(users, enabled, label = (n) => n) {
     name.textContent = label(u.name);
     const sub = document.createElement('span');
     sub.className = 'sub';
-    // Presence: nobody calls someone busy blind.
-    const state = u.away ? '' : presenceText(u, label);
-    sub.textContent = door ? t('user.doorstate', { state }) : u.away ? t('user.away') : state;
-    li.dataset.state = u.away ? 'away' : u.state || 'available';
     if (u.away) li.classList.add('away');
     who.append(name, sub);
     const btn = document.createElement('button');
     btn.type = 'button';
     btn.className = door ? 'call primary' : 'call round success small';
     btn.dataset.call = u.name;
-    btn.disabled = !enabled;
     btn.setAttribute('aria-label', t('user.call', { name: label(u.name) }));
     btn.append(icon('i-phone'));
     if (door) {
@@ -94,9 +99,21 @@ export function renderUsers(users, enabled, label = (n) => n) {
       btn.append(label);
     }
     li.append(av, who, btn);
+    fillUser(li, u, enabled, label);
     ul.append(li);
   }
   $('empty').hidden = users.length > 0;
+}
+
+// fillUser sets what changes in a user's row: presence and whether its
+// Call button works now.
+function fillUser(li, u, enabled, label) {
+  const door = u.kind === 'door';
+  // Presence: nobody calls someone busy blind.
+  const state = u.away ? '' : presenceText(u, label);
+  li.querySelector('.sub').textContent = door ? t('user.doorstate', { state }) : u.away ? t('user.away') : state;
+  li.dataset.state = u.away ? 'away' : u.state || 'available';
+  li.querySelector('button[data-call]').disabled = !enabled;
 }
 
 // clock formats seconds as m:ss or h:mm:ss.
