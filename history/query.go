@@ -2,6 +2,7 @@ package history
 
 import (
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"slices"
 	"time"
@@ -188,38 +189,35 @@ func (s *Store) Clear() error {
 
 // Unseen counts missed rings no resident has seen yet.
 //
-// What is in memory is read first and the database's rows are counted by
-// id, so that an entry written meanwhile counts once.
+// What is in memory is read first and the database counts only the other
+// ids, so that an entry written meanwhile counts once.
 func (s *Store) Unseen() (int, error) {
-	unseen := map[int64]bool{}
-	s.mu.Lock()
-	for _, m := range []map[int64]Entry{s.writing, s.pending} { // pending, the newer, last
-		for id, e := range m {
-			unseen[id] = e.Kind == KindRing && e.Outcome == OutcomeMissed && !e.Seen
-		}
-	}
-	s.mu.Unlock()
-	rows, err := s.db.Query("SELECT id FROM events WHERE kind = ? AND outcome = ? AND seen = 0", KindRing, OutcomeMissed)
-	if err != nil {
-		return 0, err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return 0, err
-		}
-		if _, inMemory := unseen[id]; !inMemory {
-			unseen[id] = true
-		}
-	}
 	n := 0
-	for _, u := range unseen {
-		if u {
+	inMemory := []int64{} // "[]", not "null": json_each(null) is one NULL, and NOT IN (NULL) is never true
+	s.mu.Lock()
+	for id, e := range s.writing {
+		if _, newer := s.pending[id]; !newer {
+			inMemory = append(inMemory, id)
+			if e.Kind == KindRing && e.Outcome == OutcomeMissed && !e.Seen {
+				n++
+			}
+		}
+	}
+	for id, e := range s.pending {
+		inMemory = append(inMemory, id)
+		if e.Kind == KindRing && e.Outcome == OutcomeMissed && !e.Seen {
 			n++
 		}
 	}
-	return n, rows.Err()
+	s.mu.Unlock()
+	ids, err := json.Marshal(inMemory)
+	if err != nil {
+		return 0, err
+	}
+	var written int
+	err = s.db.QueryRow(`SELECT count(*) FROM events WHERE kind = ? AND outcome = ? AND seen = 0
+		AND id NOT IN (SELECT value FROM json_each(?))`, KindRing, OutcomeMissed, string(ids)).Scan(&written)
+	return n + written, err
 }
 
 // MarkSeen marks every missed ring up to id (0: all) as seen.
