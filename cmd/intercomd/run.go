@@ -66,6 +66,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready fun
 // them fails (parts.go).
 func serve(ctx context.Context, cfg config, log *slog.Logger, ready func(addr string)) error {
 	log.Info("starting", "version", version, "listen", cfg.Listen, "name", cfg.Name)
+	if err := timerSlackEnvError(); err != nil {
+		log.Warn("environment", "err", err)
+	}
 	ps := &parts{log: log}
 	defer ps.stop() // what was made before a later part failed
 	lns, err := listen(cfg)
