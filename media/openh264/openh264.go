@@ -111,6 +111,9 @@ type Config struct {
 	// (openh264's default). The door keeps it off: a noisy night picture
 	// gets coarser, not jerky. Tests turn it on to show what they catch.
 	FrameSkip bool
+	// NoDeblocking turns H.264's in-loop deblocking filter off: cheaper to
+	// encode (and decode), a little blockier at a given bitrate.
+	NoDeblocking bool
 }
 
 // Encoder is one OpenH264 encoder. Its methods are not safe for concurrent
@@ -166,6 +169,9 @@ func NewEncoder(c Config) (*Encoder, error) {
 	p.bEnableLongTermReference = false
 	p.iEntropyCodingModeFlag = 0 // CAVLC: constrained baseline, what the door offers
 	p.iSpatialLayerNum, p.iTemporalLayerNum = 1, 1
+	if c.NoDeblocking {
+		p.iLoopFilterDisableIdc = 1
+	}
 	l := &p.sSpatialLayers[0]
 	l.iVideoWidth, l.iVideoHeight = p.iPicWidth, p.iPicHeight
 	l.fFrameRate = p.fMaxFrameRate

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"fmt"
 	"image"
 	"os"
 
@@ -21,6 +22,28 @@ func testPatternFrames(w, h, n int) ([]*image.YCbCr, error) {
 			Y: bytes.Clone(img.Y), Cb: bytes.Clone(img.Cb), Cr: bytes.Clone(img.Cr),
 			YStride: img.YStride, CStride: img.CStride, SubsampleRatio: img.SubsampleRatio, Rect: img.Rect,
 		})
+	}
+	return out, nil
+}
+
+// readRaw reads up to n frames of w x h from a raw yuv420p file.
+func readRaw(path string, w, h, n int) ([]*image.YCbCr, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	size := w*h + 2*((w+1)/2)*((h+1)/2)
+	if len(b) < size {
+		return nil, fmt.Errorf("%s: %d bytes, less than one %dx%d frame", path, len(b), w, h)
+	}
+	var out []*image.YCbCr
+	for ; len(b) >= size && len(out) < n; b = b[size:] {
+		img := image.NewYCbCr(image.Rect(0, 0, w, h), image.YCbCrSubsampleRatio420)
+		c := len(img.Cb)
+		copy(img.Y, b[:w*h])
+		copy(img.Cb, b[w*h:w*h+c])
+		copy(img.Cr, b[w*h+c:w*h+2*c])
+		out = append(out, img)
 	}
 	return out, nil
 }

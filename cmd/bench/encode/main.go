@@ -4,9 +4,12 @@
 // through mediadevices' binding, the door's VP8 before media/vp8) on frames
 // of the test pattern, one at a time, and prints one JSON line. cmd/bench
 // cross-compiles it for arm64 and armhf and runs it under qemu-user for the
-// emulated ARM figures; -raw writes the same frames for ffmpeg.
+// emulated ARM figures; -raw writes the same frames for ffmpeg. -in encodes
+// other frames (raw yuv420p, say from ffmpeg) and -out keeps the stream, to
+// measure quality against the source with ffmpeg's psnr and ssim filters.
 //
 //	encode -size 640x480 -frames 60
+//	encode -size 640x480 -frames 177 -bitrate 1000000 -in natural.yuv -out o.h264 [-deblocking]
 //	encode -codec vp8 -size 640x480 -frames 60
 //	encode -codec vp8 -vp8-speed 6 -size 640x480 -frames 60
 //	encode -size 1280x720 -frames 90 -raw frames.yuv   # only write the frames
@@ -61,13 +64,23 @@ func run() error {
 	n := flag.Int("frames", 60, "frames to time (after 3 not timed)")
 	fps := flag.Int("fps", 30, "frame rate the encoder is told")
 	raw := flag.String("raw", "", "only write the test pattern frames as raw yuv420p to `file`")
+	bitrate := flag.Int("bitrate", 0, "target in `bit/s` (default: the door's default for the size)")
+	in := flag.String("in", "", "encode raw yuv420p frames from `file` (of -size; looped) instead of the test pattern")
+	out := flag.String("out", "", "write the encoded stream to `file` (-codec h264: Annex B)")
+	flag.BoolVar(&deblocking, "deblocking", false, "-codec h264: with the deblocking filter (the door turns it off)")
 	flag.Parse()
 	var w, h int
 	if _, err := fmt.Sscanf(*size, "%dx%d", &w, &h); err != nil {
 		return fmt.Errorf("-size %q: want WxH", *size)
 	}
 	const warm = 3
-	frames, err := testPatternFrames(w, h, min(*n+warm, 90))
+	var frames []*image.YCbCr
+	var err error
+	if *in != "" {
+		frames, err = readRaw(*in, w, h, *n+warm)
+	} else {
+		frames, err = testPatternFrames(w, h, min(*n+warm, 90))
+	}
 	if err != nil {
 		return err
 	}
@@ -79,13 +92,23 @@ func run() error {
 	if !ok {
 		return fmt.Errorf("-codec %q: want h264, vp8 or vp8-md", *codecName)
 	}
+	if *bitrate == 0 {
+		*bitrate = doorBitrate(w, h, *fps)
+	}
 	var current image.Image
 	enc, err := build(video.ReaderFunc(func() (image.Image, func(), error) { return current, func() {}, nil }),
-		w, h, *fps, doorBitrate(w, h, *fps))
+		w, h, *fps, *bitrate)
 	if err != nil {
 		return err
 	}
 	defer enc.Close()
+	var stream *os.File
+	if *out != "" {
+		if stream, err = os.Create(*out); err != nil {
+			return err
+		}
+		defer stream.Close()
+	}
 	var times []float64
 	bytes := 0
 	var cpu0 time.Duration
@@ -99,6 +122,11 @@ func run() error {
 		d := time.Since(t0)
 		if err != nil {
 			return fmt.Errorf("frame %d: %w", i, err)
+		}
+		if stream != nil {
+			if _, err := stream.Write(data); err != nil {
+				return err
+			}
 		}
 		if i >= warm {
 			times = append(times, float64(d)/float64(time.Millisecond))
@@ -125,6 +153,11 @@ func run() error {
 	if *codecName == "vp8" {
 		res.VP8Speed = vp8Speed
 	}
+	if stream != nil {
+		if err := stream.Close(); err != nil {
+			return err
+		}
+	}
 	return json.NewEncoder(os.Stdout).Encode(res)
 }
 
@@ -146,8 +179,11 @@ type encoder interface {
 // buildH264 is media/codec.go's encoder: the same parameters (media keeps
 // its builder private; keep the two in step).
 func buildH264(r video.Reader, width, height, fps, bitrate int) (encoder, error) {
-	return openh264.NewReader(r, openh264.Config{Width: width, Height: height, FPS: fps, Bitrate: bitrate, KeyFrameInterval: 3 * fps})
+	return openh264.NewReader(r, openh264.Config{Width: width, Height: height, FPS: fps, Bitrate: bitrate, KeyFrameInterval: 3 * fps, NoDeblocking: !deblocking})
 }
+
+// deblocking is -deblocking.
+var deblocking bool
 
 // vp8Speed is -vp8-speed.
 var vp8Speed int
