@@ -8,8 +8,8 @@ package main
 // nanoseconds from 1 to 100 ms, else 0.
 static unsigned long slack_from_env(void) {
 	const char *s = getenv("INTERCOMD_TIMER_SLACK_NS");
-	if (s == NULL || *s == '\0') {
-		return 0;
+	if (s == NULL || *s < '0' || *s > '9') {
+		return 0; // strtoul would skip spaces and take a sign
 	}
 	char *end;
 	unsigned long v = strtoul(s, &end, 10);

@@ -38,3 +38,25 @@ func TestTimerSlack(t *testing.T) {
 		t.Errorf("timerSlackEnvError() = %v with the variable unset, want nil", err)
 	}
 }
+
+// A value the constructor cannot use is reported, not silently dropped.
+func TestTimerSlackEnv(t *testing.T) {
+	for _, tc := range []struct {
+		value string
+		bad   bool
+	}{
+		{"250000", false},
+		{"1", false},
+		{"100000000", false},
+		{"0", true},
+		{"100000001", true},
+		{"500us", true},
+		{"-5", true},
+		{" 5", true},
+	} {
+		t.Setenv("INTERCOMD_TIMER_SLACK_NS", tc.value)
+		if err := timerSlackEnvError(); (err != nil) != tc.bad {
+			t.Errorf("INTERCOMD_TIMER_SLACK_NS=%q: timerSlackEnvError() = %v, want an error %v", tc.value, err, tc.bad)
+		}
+	}
+}
