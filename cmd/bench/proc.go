@@ -72,12 +72,38 @@ func readStatus(pid int) (procStatus, error) {
 	return st, nil
 }
 
+// procSwitches is how many times pid's threads have been switched out so
+// far (voluntary and not): each is a sleep or a wake-up's cost. A thread
+// that exits takes its count with it.
+func procSwitches(pid int) (int64, error) {
+	tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+	if err != nil {
+		return 0, err
+	}
+	var n int64
+	for _, t := range tasks {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/status", pid, t.Name()))
+		if err != nil {
+			continue // the thread ended
+		}
+		for _, line := range strings.Split(string(b), "\n") {
+			if k, v, ok := strings.Cut(line, ":"); ok && strings.HasSuffix(k, "ctxt_switches") {
+				c, _ := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+				n += c
+			}
+		}
+	}
+	return n, nil
+}
+
 // cpuMeter measures the CPU seconds per second a process spends between
-// start and stop.
+// start and stop, and its context switches.
 type cpuMeter struct {
-	pid  int
-	cpu0 time.Duration
-	t0   time.Time
+	pid            int
+	cpu0           time.Duration
+	switches0      int64
+	t0             time.Time
+	switchesPerSec float64 // context switches per second, set by stop
 }
 
 func startCPU(pid int) (*cpuMeter, error) {
@@ -85,7 +111,11 @@ func startCPU(pid int) (*cpuMeter, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &cpuMeter{pid: pid, cpu0: c, t0: time.Now()}, nil
+	sw, err := procSwitches(pid)
+	if err != nil {
+		return nil, err
+	}
+	return &cpuMeter{pid: pid, cpu0: c, switches0: sw, t0: time.Now()}, nil
 }
 
 // stop returns CPU seconds per wall second since start.
@@ -94,5 +124,9 @@ func (m *cpuMeter) stop() (float64, error) {
 	if err != nil {
 		return 0, err
 	}
-	return (c - m.cpu0).Seconds() / time.Since(m.t0).Seconds(), nil
+	secs := time.Since(m.t0).Seconds()
+	if sw, err := procSwitches(m.pid); err == nil {
+		m.switchesPerSec = float64(sw-m.switches0) / secs
+	}
+	return (c - m.cpu0).Seconds() / secs, nil
 }
