@@ -180,8 +180,27 @@ func benchARM(ctx context.Context, e *env) (*result, error) {
 		"alternating with the native build, %s; per-frame median and p90 of each run, the median over runs; \"CPU/frame\": the process's CPU time per frame (all threads; steadier than wall time on a loaded machine). \"of a 30 fps frame\": the median's share of 33.3 ms.\n\n", plural(rounds, "round"))
 	b.WriteString(table([]string{"codec", "size", "build", "encode, median", "p90", "CPU/frame", "vs native", "of a 30 fps frame", "bytes/frame"}, rows))
 	b.WriteString(selfcheckNote(ctx, e))
+	b.WriteString(x264Note(ctx, e))
 	res.body = b.String()
 	return res, nil
+}
+
+// x264Note runs build/bench-x264.sh: openh264 beside libx264 (ffmpeg's
+// encoder in the encoder section, with its settings), the encoders alone
+// on the same frames, natively and for arm64 under qemu-aarch64.
+func x264Note(ctx context.Context, e *env) string {
+	cctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(cctx, "build/bench-x264.sh", "3")
+	cmd.Dir = e.repo
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return fmt.Sprintf("\nopenh264 beside libx264: `build/bench-x264.sh 3` failed: %v: %s\n", err, tail(strings.TrimSpace(stderr.String()), 300))
+	}
+	return "\nopenh264 beside libx264, the encoders alone on the same test pattern frames, back to back (`build/bench-x264.sh 3`): openh264 with the door's settings, libx264 with the encoder section's ffmpeg settings at the bitrate openh264 reached; " +
+		"CPU ms per frame, the median of 3 rounds. The arm64 rows are EMULATED (qemu-aarch64, both encoders built for arm64 with their assembly); Debian's qemu-user has no plugins, so there are no instruction counts.\n\n" + string(out)
 }
 
 // selfcheckNote quotes what the packaged binaries' -selfcheck says about
