@@ -39,10 +39,6 @@ static long get_timer_slack(void) {
 	return prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0);
 }
 
-static int timer_slack_env_ok(void) {
-	const char *s = getenv("INTERCOMD_TIMER_SLACK_NS");
-	return s == NULL || *s == '\0' || slack_from_env() != 0;
-}
 */
 import "C"
 
@@ -60,7 +56,7 @@ func timerSlack() int { return int(C.get_timer_slack()) }
 // timerSlackEnvError says why INTERCOMD_TIMER_SLACK_NS was ignored, or is
 // nil when it was used or is not set.
 func timerSlackEnvError() error {
-	if C.timer_slack_env_ok() != 0 {
+	if os.Getenv("INTERCOMD_TIMER_SLACK_NS") == "" || C.slack_from_env() != 0 {
 		return nil
 	}
 	return fmt.Errorf("INTERCOMD_TIMER_SLACK_NS=%q ignored: want nanoseconds from 1 to 100000000; timer slack is %d ns",
