@@ -11,6 +11,8 @@ import (
 
 	"github.com/pion/ice/v4"
 	"github.com/pion/stun/v4"
+	"github.com/pion/transport/v5"
+	"github.com/pion/transport/v5/stdnet"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -18,6 +20,7 @@ import (
 // a fixed port the UDP and TCP sockets all calls are multiplexed on.
 type network struct {
 	settings   webrtc.SettingEngine
+	net        transport.Net // the host's, its media sockets sending outside Go's poller (sendsock_linux.go)
 	iceServers []webrtc.ICEServer
 	udp        ice.UDPMux // nil without a fixed port
 	tcp        ice.TCPMux // nil without a fixed port
@@ -37,6 +40,12 @@ func newNetwork(cfg Config, log *slog.Logger) (*network, error) {
 	}
 	n.iceServers = servers
 	n.filter = newRemoteFilter(cfg.Loopback || cfg.LocalPeers, cfg.Advertise)
+	std, err := stdnet.NewNet()
+	if err != nil {
+		return nil, fmt.Errorf("network: %w", err)
+	}
+	n.net = sendNetOf(std)
+	s.SetNet(n.net)
 	s.SetRemoteIPFilter(n.filter.keep)
 	// pion runs the DTLS handshake without a deadline unless given one: a
 	// handshake that stalls once ICE is up would hold the call, and its
@@ -73,7 +82,7 @@ func newNetwork(cfg Config, log *slog.Logger) (*network, error) {
 // multi mux, so replies leave from the address they were sent to) and a TCP
 // listener for ICE-TCP on the same number.
 func (n *network) listen(cfg Config, log *slog.Logger, logs pionLogs) error {
-	opts := []ice.UDPMuxFromPortOption{ice.UDPMuxFromPortWithLogger(logs.NewLogger("udpmux"))}
+	opts := []ice.UDPMuxFromPortOption{ice.UDPMuxFromPortWithLogger(logs.NewLogger("udpmux")), ice.UDPMuxFromPortWithNet(n.net)}
 	if cfg.Loopback {
 		opts = append(opts, ice.UDPMuxFromPortWithLoopback())
 	}
