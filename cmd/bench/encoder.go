@@ -273,7 +273,7 @@ func benchEncoder(ctx context.Context, e *env) (*result, error) {
 			[]string{label, "ratio intercomd / ffmpeg, per round", fmt.Sprintf("%sx (%s)", f(rs.Median, 2), joinF(ratios, 2)), "", "", ""},
 			[]string{label, "**ratio per frame sent**, per round", fmt.Sprintf("**%sx** (%s)", f(pf.Median, 2), joinF(perFrame, 2)), "", "", ""},
 			[]string{label, fmt.Sprintf("ffmpeg libx264 at the door's default %d kbit/s (%s)", doorBitrate(w, h)/1000, extra), f(matched.cpu, 3), f(matched.kbps, 0), "30", f(matched.switches, 0)},
-			[]string{label, fmt.Sprintf("intercomd with the kernel's 50 µs timer slack, not its 500 µs (%s; %sx ffmpeg's median above)", extra, f(kernelSlack.cpu/theirCPU, 2)),
+			[]string{label, fmt.Sprintf("intercomd with the kernel's 50 µs timer slack, not its 1 ms (%s; %sx ffmpeg's median above)", extra, f(kernelSlack.cpu/theirCPU, 2)),
 				f(kernelSlack.cpu, 3), f(kernelSlack.kbps, 0), f(kernelSlack.fps, 1), f(kernelSlack.switches, 0)},
 		)
 		// The governor shrinks the test pattern's picture to hold the
@@ -294,7 +294,7 @@ func benchEncoder(ctx context.Context, e *env) (*result, error) {
 		"ffmpeg encodes at the bitrate the door last sent (in the same round, or the one before when ffmpeg runs first). "+
 		"ffmpeg (Debian's) encodes the same test pattern frames (90 frames of internal/testpattern, yuv420p, written raw and looped) with libx264 ultrafast/zerolatency, "+
 		"GOP 60 as the door's key frame every 2 s, paced at 30 frames/s (-re), and sends RTP to a local socket. kbit/s: video payload received. frames/s: RTP marker bits received. "+
-		"Context switches: voluntary and involuntary, all threads (/proc/PID/task/*/status), each a sleep and a wake-up; the door's threads sleep with 500 µs of timer slack (cmd/intercomd/timerslack_linux.go), and one row shows it with the kernel's 50 µs.\n\n", window, plural(rounds, "round"))
+		"Context switches: voluntary and involuntary, all threads (/proc/PID/task/*/status), each a sleep and a wake-up; the door's threads sleep with 1 ms of timer slack (cmd/intercomd/timerslack_linux.go), and one row shows it with the kernel's 50 µs.\n\n", window, plural(rounds, "round"))
 	b.WriteString(table([]string{"size", "encoder", "CPU s/s", "kbit/s sent", "frames/s", "context switches/s"}, rows))
 	b.WriteString("\nffmpeg: `ffmpeg " + strings.Join(ffmpegArgs("frames.yuv", 640, 480, doorBitrate(640, 480), window, 5004), " ") + "`\n")
 	b.WriteString(profiles.String())

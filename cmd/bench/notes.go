@@ -124,7 +124,7 @@ func encoderNotes(goals []goal, found []encoderFinding) string {
 	b.WriteString("\nSo the goal needs the door's whole path to cost little more than ffmpeg's, while openh264 alone costs most of what ffmpeg's whole process does; " +
 		"the rest is per packet and per wake-up: pion hands each RTP packet through its interceptors, SRTP and a sendto (no sendmmsg or UDP GSO in pion's ICE connection; " +
 		"the door's media sockets send through a twin socket outside Go's netpoller, media/sendsock_linux.go, so a sent packet no longer wakes a thread parked in epoll_wait), " +
-		"and the capture, encode, RTCP and ICE goroutines wake threads many times a second (Go's scheduler, and sysmon, which the daemon's 500 µs timer slack calms: compare the row with the kernel's 50 µs). " +
+		"and the capture, encode, RTCP and ICE goroutines wake threads many times a second (Go's scheduler, and sysmon, which the daemon's 1 ms timer slack calms: compare the row with the kernel's 50 µs). " +
 		"The door's openh264 (media/openh264, Debian's library) runs with one thread, one slice, the lowest complexity and without scene change detection, background detection and adaptive quantisation, which mediadevices' binding left on, nor deblocking, as x264's ultrafast preset.\n")
 	return b.String()
 }
