@@ -58,7 +58,7 @@ func listenSendConn(network string, laddr *net.UDPAddr, plain func(string, *net.
 		return nil, err
 	}
 	udp, ok := c.(*net.UDPConn)
-	if !ok || laddr.Port == mdnsPort {
+	if !ok || laddr == nil || laddr.Port == mdnsPort {
 		return c, nil
 	}
 	s, err := newSendConn(udp)
