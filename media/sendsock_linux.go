@@ -63,11 +63,7 @@ func listenSendConn(network string, laddr *net.UDPAddr, plain func(string, *net.
 	}
 	s, err := newSendConn(udp)
 	if err != nil {
-		// A kernel without reuseport BPF (before 4.5) still sends, as before,
-		// and the socket allows no reuse.
-		if raw, rerr := udp.SyscallConn(); rerr == nil {
-			_ = raw.Control(func(fd uintptr) { _ = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_REUSEPORT, 0) })
-		}
+		// A kernel without reuseport BPF (before 4.5) still sends, as before.
 		return c, nil //nolint:nilerr
 	}
 	return s, nil
@@ -75,11 +71,18 @@ func listenSendConn(network string, laddr *net.UDPAddr, plain func(string, *net.
 
 const mdnsPort = 5353
 
-func newSendConn(udp *net.UDPConn) (*sendConn, error) {
+// newSendConn gives udp its twin. On failure udp is as it was: it allows
+// no reuse.
+func newSendConn(udp *net.UDPConn) (_ *sendConn, err error) {
 	raw, err := udp.SyscallConn()
 	if err != nil {
 		return nil, err
 	}
+	defer func() {
+		if err != nil {
+			_ = raw.Control(func(fd uintptr) { _ = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_REUSEPORT, 0) })
+		}
+	}()
 	var sa unix.Sockaddr
 	var family, v6only int
 	var cerr error
