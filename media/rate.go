@@ -129,12 +129,13 @@ func (g *governor) encoderTarget(target int) int {
 	return int(float64(target) * g.gain)
 }
 
-// frame records an encoded frame at now; the level for the next frame
-// is g.level. A window of half rateWindow already decides when it is more
-// than twice the target (a congested link cannot wait), and a quarter
-// window when over it at a level on trial (what a larger picture, or a
-// new encoder's first, costs shows at once).
-func (g *governor) frame(now time.Time, bytes, target int) {
+// frame records an encoded frame at now (key: one the door forced); the
+// level for the next frame is g.level. A window of half rateWindow already
+// decides when it is more than twice the target (a congested link cannot
+// wait), and a quarter window when over it at a level on trial (what a
+// larger picture, or a new encoder's first, costs shows at once): a trial
+// over target by rateOver goes back to a smaller picture at once.
+func (g *governor) frame(now time.Time, bytes, target int, key bool) {
 	// A window starts anew with the first frame and after a stall: a
 	// window with a hole in it would look like room for a larger picture
 	// (seen on a loaded machine: a stall, then two steps up and 1.5x the
@@ -152,6 +153,12 @@ func (g *governor) frame(now time.Time, bytes, target int) {
 		g.trial = g.need[g.level].at.IsZero()
 		return
 	}
+	if key && g.trial {
+		// A trial's quarter window is too short to average a key frame
+		// in (the new encoder's first, the periodic one, a PLI's): one
+		// would end every trial, and the picture would never grow again.
+		bytes = 0
+	}
 	g.bytes += bytes
 	span := now.Sub(g.start)
 	if span < rateWindow/2 && !(g.trial && span >= rateWindow/4) {
@@ -162,16 +169,17 @@ func (g *governor) frame(now time.Time, bytes, target int) {
 	if span < rateWindow && over <= 2 && !(g.trial && over > rateOver) {
 		return
 	}
+	trial := g.trial
 	g.start, g.bytes, g.trial = now, 0, false
 	gain := g.gain
 	if gain == 0 {
 		gain = 1
 	}
 	switch {
-	case over > rateOver && (gain <= minGain || over > 1.5) && g.level < len(scales)-1:
+	case over > rateOver && (trial || gain <= minGain || over > 1.5) && g.level < len(scales)-1:
 		g.need[g.level].bps, g.need[g.level].at = int(rate), now
 		g.level, g.gain = g.smaller(over), 0
-	case g.level > 0 && (now.Sub(g.need[g.level-1].at) > needMemory || float64(g.need[g.level-1].bps) < float64(target)*rateRoom):
+	case g.level > 0 && over <= 1 && (now.Sub(g.need[g.level-1].at) > needMemory || float64(g.need[g.level-1].bps) < float64(target)*rateRoom):
 		g.trial = now.Sub(g.need[g.level-1].at) > needMemory
 		g.level, g.gain = g.level-1, 0
 	case over > 0:

@@ -221,3 +221,81 @@ func TestPictureSizes(t *testing.T) {
 		}
 	}
 }
+
+// TestGovernorTrial: a larger picture tried without a known need goes
+// back at once when it sends more than the target (seen in CI: a trial at
+// 1.2x to 1.6x of a congested link's target stayed for seconds while
+// openh264 was asked for less, and the queue it filled froze the picture
+// for 3.8 s); and key frames do not end a trial that fits.
+func TestGovernorTrial(t *testing.T) {
+	const target = 300_000
+	perFrame := func(of float64) int { return int(of * target / 8 / 30) } // bytes a frame at 30 frames/s
+	// run feeds frames of size(i) at 30 frames/s from t0 until stop says so;
+	// it returns the time of the last frame.
+	run := func(g *governor, t0 time.Time, size func(i int) (int, bool), stop func(i int) bool) (time.Time, int) {
+		now := t0
+		i := 0
+		for ; !stop(i); i++ {
+			b, key := size(i)
+			g.frame(now, b, target, key)
+			now = now.Add(time.Second / 30)
+		}
+		return now, i
+	}
+	// start is a governor at level 5 that has sent 0.7 of the target for
+	// a while: the next window finds room and tries level 4.
+	start := func(t *testing.T) (*governor, time.Time) {
+		t.Helper()
+		g := &governor{level: 5}
+		t0 := time.Now()
+		now, _ := run(g, t0, func(int) (int, bool) { return perFrame(0.7), false }, func(int) bool { return g.level != 5 })
+		if g.level != 4 || !g.trial {
+			t.Fatalf("after a window at 0.7 of the target: level %d, trial %v, want level 4 on trial", g.level, g.trial)
+		}
+		return g, now
+	}
+	t.Run("over", func(t *testing.T) {
+		g, now := start(t)
+		// The new encoder's key frame, then P frames at 1.3x the target.
+		_, n := run(g, now, func(i int) (int, bool) {
+			if i == 0 {
+				return perFrame(12), true
+			}
+			return perFrame(1.3), false
+		}, func(i int) bool { return g.level != 4 || i > 90 })
+		if g.level != 5 {
+			t.Fatalf("a trial at 1.3x the target: level %d after %d frames, want back to level 5", g.level, n)
+		}
+		if n > 20 {
+			t.Errorf("a trial at 1.3x the target went back after %d frames, want within about a quarter window (%d frames)", n, 20)
+		}
+		if g.need[4].bps < target*12/10 {
+			t.Errorf("level 4's need recorded as %d bit/s, want what it sent (about %d)", g.need[4].bps, target*13/10)
+		}
+	})
+	t.Run("over, memory old", func(t *testing.T) {
+		// At level 4 long after level 3's need was measured, windows at
+		// 1.3x the target while openh264 is asked for less: the picture
+		// must not grow.
+		g := &governor{level: 4}
+		g.need[4].at = time.Now() // level 4 is no trial
+		run(g, time.Now(), func(int) (int, bool) { return perFrame(1.3), false }, func(i int) bool { return g.level < 4 || i > 5*30 })
+		if g.level < 4 {
+			t.Errorf("windows at 1.3x the target: level %d, want 4 or smaller", g.level)
+		}
+	})
+	t.Run("fits", func(t *testing.T) {
+		g, now := start(t)
+		// The new encoder's key frame, a PLI's key frame 0.5 s in, P
+		// frames at 0.9x the target: the picture stays.
+		run(g, now, func(i int) (int, bool) {
+			if i == 0 || i == 15 {
+				return perFrame(12), true
+			}
+			return perFrame(0.9), false
+		}, func(i int) bool { return i > 3*30 })
+		if g.level > 4 {
+			t.Errorf("a trial at 0.9x the target with two key frames: level %d, want 4 or larger", g.level)
+		}
+	})
+}

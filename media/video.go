@@ -282,7 +282,8 @@ func (p *videoPipe) encode(o *videoOut, img image.Image, d time.Duration, now ti
 		}
 	}
 	o.target.Store(int64(target))
-	if o.wantKeyFrame(now, p.keyInterval) {
+	key := o.wantKeyFrame(now, p.keyInterval)
+	if key {
 		if kf, ok := o.enc.Controller().(codec.KeyFrameController); ok {
 			if err := kf.ForceKeyFrame(); err == nil {
 				o.keys.Add(1)
@@ -299,7 +300,7 @@ func (p *videoPipe) encode(o *videoOut, img image.Image, d time.Duration, now ti
 		return
 	}
 	defer release()
-	o.gov.frame(now, len(data), target)
+	o.gov.frame(now, len(data), target, key)
 	if len(data) == 0 {
 		o.empty.Add(1)
 		return
