@@ -1,7 +1,7 @@
 // Command bench measures intercomd and rewrites docs/BENCHMARKS.md: hub
 // scale (through cmd/hubload), call set-up and glass-to-glass delay in
 // headless Chromium, encoder cost beside ffmpeg's libx264, memory and leaks
-// over 100 calls, the ARM builds' encoder under qemu-user, and the echo
+// over 300 calls, the ARM builds' encoder under qemu-user, and the echo
 // canceller's ERLE and CPU (cmd/bench/echo). `make bench`
 // runs it (build/bench.mk); every figure comes from this run, on this
 // machine.
