@@ -195,3 +195,16 @@ time=2026-11-30T12:00:04Z level=INFO msg="video size" component=media peer=x cod
 		}
 	}
 }
+
+// TestRSSAtInOrder: the calls RSS is listed after come in call order, each
+// once, whatever the warm-up's length.
+func TestRSSAtInOrder(t *testing.T) {
+	s := &callSeries{rss: make([]int64, 300)}
+	for i := range s.rss {
+		s.rss[i] = int64(i+1) * 1e6
+	}
+	want := "1: 1.0 MB, 75: 75.0 MB, 100: 100.0 MB, 150: 150.0 MB, 225: 225.0 MB, 300: 300.0 MB"
+	if got := s.rssAt(); got != want {
+		t.Errorf("rssAt = %q, want %q", got, want)
+	}
+}

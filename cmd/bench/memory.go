@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -108,14 +109,14 @@ func runCalls(ctx context.Context, e *env, cfg daemonConfig, n int, hold, pause 
 	return s, nil
 }
 
-// rssAt lists RSS after some of the calls.
+// rssAt lists RSS after some of the calls, in call order.
 func (s *callSeries) rssAt() string {
-	var out []string
 	n := len(s.rss)
-	seen := map[int]bool{}
-	for _, i := range []int{1, s.warmCalls(), n / 4, n / 2, 3 * n / 4, n} {
-		if i >= 1 && !seen[i] {
-			seen[i] = true
+	at := []int{1, s.warmCalls(), n / 4, n / 2, 3 * n / 4, n}
+	slices.Sort(at)
+	var out []string
+	for _, i := range slices.Compact(at) {
+		if i >= 1 {
 			out = append(out, fmt.Sprintf("%d: %s", i, mb(s.rss[i-1])))
 		}
 	}
