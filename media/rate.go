@@ -114,7 +114,7 @@ type governor struct {
 	start time.Time // the current window
 	last  time.Time // the last frame
 	bytes int       // sent in it
-	trial bool      // the level was entered on trial (its need unknown or old): a window over target ends it early
+	trial bool      // the level was entered on trial (its need unknown or old): a window over target takes it back early
 	need  [len(scales)]struct {
 		bps int // what this level sent when the governor left it
 		at  time.Time

@@ -231,7 +231,7 @@ func TestGovernorTrial(t *testing.T) {
 	const target = 300_000
 	perFrame := func(of float64) int { return int(of * target / 8 / 30) } // bytes a frame at 30 frames/s
 	// run feeds frames of size(i) at 30 frames/s from t0 until stop says so;
-	// it returns the time of the last frame.
+	// it returns the time the next frame would come and how many were fed.
 	run := func(g *governor, t0 time.Time, size func(i int) (int, bool), stop func(i int) bool) (time.Time, int) {
 		now := t0
 		i := 0
@@ -274,9 +274,9 @@ func TestGovernorTrial(t *testing.T) {
 		}
 	})
 	t.Run("over, memory old", func(t *testing.T) {
-		// At level 4 long after level 3's need was measured, windows at
-		// 1.3x the target while openh264 is asked for less: the picture
-		// must not grow.
+		// At level 4 (its need known) with level 3's never measured, which
+		// counts as old: windows at 1.3x the target while openh264 is
+		// asked for less must not grow the picture.
 		g := &governor{level: 4}
 		g.need[4].at = time.Now() // level 4 is no trial
 		run(g, time.Now(), func(int) (int, bool) { return perFrame(1.3), false }, func(i int) bool { return g.level < 4 || i > 5*30 })
